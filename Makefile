@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+#
+# gosync: one Makefile for the module, the library, the tests and the guest.
+#
+#   make              build gosync.ko, libgosync, selftests, host tests, examples
+#   make run          build, boot the guest, load the module, run the demos
+#   make check        host tests + lint, then every selftest in the guest
+#   make check-debug  the selftests on a KASAN/lockdep/UBSAN kernel (cached)
+#   make install / modules_install / dkms-install / uninstall
+#
+# Missing Debian packages are installed by scripts/deps (apt-get).
+# KDIR: the kernel build tree (default: see scripts/kdir).
+
+VERSION		:= 0.1.0
+SOVERSION	:= 0
+
+B		?= build
+PREFIX		?= /usr/local
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+DESTDIR		?=
+
+CC		?= cc
+CFLAGS		?= -O2 -g
+GOSYNC_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		   -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		   -Iuapi -Ilib/include -pthread
+LDLIBS		+= -pthread
+# kselftest_harness.h defines FIXTURE_SETUP() functions without prototypes.
+TEST_CFLAGS	:= -Wno-missing-prototypes
+
+LINUX_SRC_TAR	:= /usr/src/linux-source-6.1.tar.xz
+LINUX_SRC	:= $(B)/linux-source-6.1
+KSFT		:= $(LINUX_SRC)/tools/testing/selftests
+CHECKPATCH	:= $(LINUX_SRC)/scripts/checkpatch.pl
+
+LIB_SRCS	:= $(wildcard lib/*.c)
+LIB_HDRS	:= $(wildcard lib/*.h lib/include/*.h uapi/linux/*.h)
+SELFTESTS	:= $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
+SELFTEST_HDRS	:= $(wildcard selftests/*.h)
+HOST_VARIANTS	:= plain asan tsan
+HOST_TESTS	:= $(foreach v,$(HOST_VARIANTS),\
+		     $(patsubst tests/%.c,$(B)/tests/$(v)/%,$(wildcard tests/*_test.c)))
+EXAMPLES	:= $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+
+SAN_plain	:=
+SAN_asan	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+SAN_tsan	:= -fsanitize=thread
+
+.PHONY: all deps module lib selftests tests examples check check-debug run \
+	lint install modules_install dkms-install uninstall clean
+
+all: module lib selftests tests examples
+
+deps:
+	@scripts/deps build vm lint
+
+# ---------------------------------------------------------------- module --
+# Built out of the source tree, in $(B)/kmod/<kernel release>/, a farm of
+# symlinks to Kbuild, kmod/ and uapi/: one tree serves several kernels.
+module: | deps
+	@kdir=$$(scripts/kdir) && rel=$$(scripts/kdir --release "$$kdir") && \
+	scripts/kmod-tree "$(B)/kmod/$$rel" && \
+	$(MAKE) -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules
+
+# --------------------------------------------------------------- library --
+LIB_OBJS	:= $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
+
+lib: $(B)/lib/libgosync.so $(B)/lib/libgosync.a $(B)/lib/gosync.pc
+
+$(B)/lib/%.o: lib/%.c $(LIB_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) -fPIC -fvisibility=hidden $(CFLAGS) -c -o $@ $<
+
+$(B)/lib/libgosync.so.$(VERSION): $(LIB_OBJS) lib/libgosync.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libgosync.so.$(SOVERSION) \
+		-Wl,--version-script=lib/libgosync.map -Wl,--no-undefined \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
+
+$(B)/lib/libgosync.so: $(B)/lib/libgosync.so.$(VERSION)
+	ln -sf libgosync.so.$(VERSION) $(B)/lib/libgosync.so.$(SOVERSION)
+	ln -sf libgosync.so.$(VERSION) $@
+
+$(B)/lib/libgosync.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/lib/gosync.pc: lib/gosync.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    $< > $@
+
+# ---------------------------------------- kselftest headers, checkpatch --
+# Taken from Debian's linux-source-6.1 at build time, never committed.
+$(LINUX_SRC)/.extracted: | deps
+	@mkdir -p $(B)
+	tar -C $(B) -xJf $(LINUX_SRC_TAR) \
+		linux-source-6.1/tools/testing/selftests/kselftest.h \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	touch $@
+
+# ------------------------------------------------------------- selftests --
+# Run in the guest against the loaded module; linked statically to the
+# library so they need nothing from the guest but the host's libc.
+selftests: $(SELFTESTS)
+
+$(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) $(B)/lib/libgosync.a \
+		  $(LINUX_SRC)/.extracted
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) -isystem $(KSFT) -Iselftests $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
+		$(B)/lib/libgosync.a $(LDLIBS)
+
+# ------------------------------------------------------------ host tests --
+# The library's own tests, run on the host (no module needed), each built
+# three times: plain, ASan+UBSan and TSan, with the library compiled along.
+tests: $(HOST_TESTS)
+
+define host_variant
+$(B)/tests/$(1)/lib/%.o: lib/%.c $(LIB_HDRS) | deps
+	@mkdir -p $$(@D)
+	$$(CC) $$(GOSYNC_CFLAGS) $$(SAN_$(1)) $$(CFLAGS) -c -o $$@ $$<
+
+$(B)/tests/$(1)/%: tests/%.c $(wildcard tests/*.h) \
+		   $(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \
+		   $(LINUX_SRC)/.extracted
+	@mkdir -p $$(@D)
+	$$(CC) $$(GOSYNC_CFLAGS) -isystem $$(KSFT) -Ilib -Itests $$(TEST_CFLAGS) $$(SAN_$(1)) \
+		$$(CFLAGS) -o $$@ $$< \
+		$(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \
+		$$(LDLIBS)
+endef
+$(foreach v,$(HOST_VARIANTS),$(eval $(call host_variant,$(v))))
+
+# -------------------------------------------------------------- examples --
+examples: $(EXAMPLES)
+
+$(B)/examples/%: examples/%.c $(B)/lib/libgosync.a
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a $(LDLIBS)
+
+# ----------------------------------------------------------------- tests --
+lint: module $(LINUX_SRC)/.extracted
+	@scripts/lint
+
+check: all $(LINUX_SRC)/.extracted
+	@scripts/check
+
+check-debug: lib selftests
+	@scripts/deps debug
+	@kdir=$$(scripts/debug-kernel) && \
+	rel=$$(scripts/kdir --release "$$kdir") && \
+	scripts/kmod-tree "$(B)/kmod/$$rel" && \
+	$(MAKE) -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules && \
+	scripts/check --kdir "$$kdir" --guest-only --out $(B)/check-debug
+
+run: all
+	@scripts/gosync-vm -- scripts/demo
+
+# --------------------------------------------------------------- install --
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4 \
+		$(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(B)/lib/libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so.$(SOVERSION)
+	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so
+	install -m 0644 $(B)/lib/libgosync.a $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(B)/lib/gosync.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 lib/include/gosync.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 uapi/linux/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	for s in 3 4 7; do \
+		for f in man/man$$s/*.$$s; do \
+			[ -e "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man$$s/; \
+		done; \
+	done; true
+
+modules_install: module
+	@kdir=$$(scripts/kdir) && rel=$$(scripts/kdir --release "$$kdir") && \
+	$(MAKE) -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" modules_install && \
+	{ [ -n "$(INSTALL_MOD_PATH)" ] || depmod -a "$$rel"; }
+
+# Register the module source with DKMS so every installed kernel gets it.
+DKMS_SRC := $(DESTDIR)/usr/src/gosync-$(VERSION)
+dkms-install:
+	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/uapi/linux
+	install -m 0644 Kbuild dkms.conf $(DKMS_SRC)/
+	install -m 0644 kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 0644 uapi/linux/gosync.h $(DKMS_SRC)/uapi/linux/
+	[ -n "$(DESTDIR)" ] || { dkms add gosync/$(VERSION) && \
+		dkms build gosync/$(VERSION) && dkms install gosync/$(VERSION); }
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libgosync.so* $(DESTDIR)$(LIBDIR)/libgosync.a \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/gosync.pc \
+	      $(DESTDIR)$(INCLUDEDIR)/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h
+	for f in man/man*/*.[347]; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gosync: the /dev/gosync misc device.
+ *
+ * The device is the factory for every gosync object and answers questions
+ * about the module.  Opening it needs no privilege (mode 0666): what it
+ * creates is charged to the caller.  An open fd pins the module
+ * (fops.owner), so rmmod is refused while anyone holds one.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include "gosync.h"
+
+static bool gosync_mem_is_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+static long gosync_ioctl_info(void __user *uarg)
+{
+	struct gosync_info info;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags & ~GOSYNC_INFO_FLAGS)
+		return -EINVAL;
+	if (!gosync_mem_is_zero(info.resv, sizeof(info.resv)))
+		return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.abi_version = GOSYNC_ABI_VERSION;
+	info.features = GOSYNC_FEATURES;
+	if (copy_to_user(uarg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long gosync_dev_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case GOSYNC_IOC_INFO:
+		return gosync_ioctl_info(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations gosync_dev_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.unlocked_ioctl	= gosync_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= no_llseek,
+};
+
+static struct miscdevice gosync_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= GOSYNC_DEVICE_NAME,
+	.fops	= &gosync_dev_fops,
+	.mode	= 0666,
+};
+
+static int __init gosync_init(void)
+{
+	return misc_register(&gosync_miscdev);
+}
+
+static void __exit gosync_exit(void)
+{
+	misc_deregister(&gosync_miscdev);
+}
+
+module_init(gosync_init);
+module_exit(gosync_exit);
+
+MODULE_DESCRIPTION("gosync: Go-style channels and sync objects across processes");
+MODULE_AUTHOR("The gosync developers");
+/* shmem_file_setup() and io_uring_cmd_done() are EXPORT_SYMBOL_GPL. */
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

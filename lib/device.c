@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * libgosync: the process's handle on /dev/gosync.
+ *
+ * The device is opened once, on first use, and kept for the life of the
+ * process (O_CLOEXEC: an exec'd image opens its own).  Threads race to open
+ * it; the first to publish wins and the others close theirs.  GOSYNC_DEVICE
+ * in the environment names another node (a container's bind mount, a test).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int gosync_dev = -1;
+
+int gosync_dev_fd(void)
+{
+	int fd = __atomic_load_n(&gosync_dev, __ATOMIC_ACQUIRE);
+	int expected = -1;
+	const char *path;
+
+	if (fd >= 0)
+		return fd;
+
+	path = getenv("GOSYNC_DEVICE");
+	if (!path || !*path)
+		path = "/dev/" GOSYNC_DEVICE_NAME;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENODEV : -errno;
+	if (!__atomic_compare_exchange_n(&gosync_dev, &expected, fd, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		close(fd);
+		fd = expected;
+	}
+	return fd;
+}
+
+int gosync_info(struct gosync_info *info)
+{
+	int fd;
+
+	if (!info)
+		return -EINVAL;
+	fd = gosync_dev_fd();
+	if (fd < 0)
+		return fd;
+	memset(info, 0, sizeof(*info));
+	if (ioctl(fd, GOSYNC_IOC_INFO, info) < 0)
+		return -errno;
+	return 0;
+}
+
+const char *gosync_version(void)
+{
+	return GOSYNC_STR(GOSYNC_VERSION_MAJOR) "."
+	       GOSYNC_STR(GOSYNC_VERSION_MINOR) "."
+	       GOSYNC_STR(GOSYNC_VERSION_PATCH);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Helpers shared by the gosync kselftests.  Include after
+ * kselftest_harness.h.
+ */
+#ifndef GOSYNC_TEST_H
+#define GOSYNC_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/gosync.h>
+
+#define GOSYNC_DEV_PATH	"/dev/" GOSYNC_DEVICE_NAME
+
+/*
+ * Open /dev/gosync into @fd, or SKIP the test when the module is not loaded
+ * (the guest runner reports a failed insmod on its own).
+ */
+#define GOSYNC_OPEN_DEV(fd, oflags) do {					\
+	(fd) = open(GOSYNC_DEV_PATH, (oflags) | O_CLOEXEC);			\
+	if ((fd) < 0 && errno == ENOENT)					\
+		SKIP(return, GOSYNC_DEV_PATH " absent: gosync.ko not loaded");	\
+	ASSERT_LE(0, (fd)) TH_LOG("open " GOSYNC_DEV_PATH ": %m");		\
+} while (0)
+
+/* ioctl() as -errno or its result, so ASSERT_EQ(-EINVAL, ...) reads well. */
+static inline long gosync_test_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	long ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+#endif /* GOSYNC_TEST_H */
