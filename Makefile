@@ -49,6 +49,10 @@ SAN_asan	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 SAN_tsan	:= -fsanitize=thread
 
+# Keep every built file: make must not delete "intermediate" objects after
+# 'make check' has printed its last line.
+.SECONDARY:
+
 .PHONY: all deps module lib selftests tests examples check check-debug run \
 	lint install modules_install dkms-install uninstall clean
 
@@ -63,7 +67,7 @@ deps:
 module: | deps
 	@kdir=$$(scripts/kdir) && rel=$$(scripts/kdir --release "$$kdir") && \
 	scripts/kmod-tree "$(B)/kmod/$$rel" && \
-	$(MAKE) -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules
+	$(MAKE) --no-print-directory -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules
 
 # --------------------------------------------------------------- library --
 LIB_OBJS	:= $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
@@ -156,7 +160,7 @@ check-debug: lib selftests
 	@kdir=$$(scripts/debug-kernel) && \
 	rel=$$(scripts/kdir --release "$$kdir") && \
 	scripts/kmod-tree "$(B)/kmod/$$rel" && \
-	$(MAKE) -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules && \
+	$(MAKE) --no-print-directory -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules && \
 	scripts/check --kdir "$$kdir" --guest-only --out $(B)/check-debug
 
 run: all
@@ -182,7 +186,7 @@ install: lib
 
 modules_install: module
 	@kdir=$$(scripts/kdir) && rel=$$(scripts/kdir --release "$$kdir") && \
-	$(MAKE) -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" modules_install && \
+	$(MAKE) --no-print-directory -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" modules_install && \
 	{ [ -n "$(INSTALL_MOD_PATH)" ] || depmod -a "$$rel"; }
 
 # Register the module source with DKMS so every installed kernel gets it.
