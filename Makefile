@@ -25,7 +25,7 @@ CC		?= cc
 CFLAGS		?= -O2 -g
 GOSYNC_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		   -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-		   -Iuapi -Ilib/include -pthread
+		   -Iuapi -Icommon -Ilib/include -pthread
 LDLIBS		+= -pthread
 # kselftest_harness.h defines FIXTURE_SETUP() functions without prototypes.
 TEST_CFLAGS	:= -Wno-missing-prototypes
@@ -36,7 +36,7 @@ KSFT		:= $(LINUX_SRC)/tools/testing/selftests
 CHECKPATCH	:= $(LINUX_SRC)/scripts/checkpatch.pl
 
 LIB_SRCS	:= $(wildcard lib/*.c)
-LIB_HDRS	:= $(wildcard lib/*.h lib/include/*.h uapi/linux/*.h)
+LIB_HDRS	:= $(wildcard lib/*.h lib/include/*.h uapi/linux/*.h common/*.h)
 SELFTESTS	:= $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
 SELFTEST_HDRS	:= $(wildcard selftests/*.h)
 HOST_VARIANTS	:= plain asan tsan

@@ -14,7 +14,7 @@
 
 #include "gosync.h"
 
-static bool gosync_mem_is_zero(const void *p, size_t len)
+bool gosync_mem_is_zero(const void *p, size_t len)
 {
 	return !memchr_inv(p, 0, len);
 }
@@ -46,6 +46,8 @@ static long gosync_dev_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case GOSYNC_IOC_INFO:
 		return gosync_ioctl_info(uarg);
+	case GOSYNC_IOC_CHAN_CREATE:
+		return gosync_chan_create(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -5,9 +5,71 @@
 #ifndef _GOSYNC_INTERNAL_H
 #define _GOSYNC_INTERNAL_H
 
+#include <linux/fs.h>
+#include <linux/mm_types.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/gosync.h>
 
 /* Feature bits this build of the module reports in GOSYNC_IOC_INFO. */
-#define GOSYNC_FEATURES		0ULL
+#define GOSYNC_FEATURES		GOSYNC_FEAT_CHAN
+
+/* ---- limits.c: module parameters and per-user accounting ---- */
+
+struct gosync_user;
+
+/*
+ * Charge one object of @bytes of pinned shared memory to the calling
+ * user.  -ENOMEM when it exceeds the per-object or per-user memory limit,
+ * -EMFILE when the user has too many objects.
+ */
+int gosync_charge(struct gosync_user **userp, size_t bytes);
+void gosync_uncharge(struct gosync_user *user, size_t bytes);
+
+/* ---- shm.c: shared regions, mapped by the kernel and by processes ---- */
+
+/**
+ * struct gosync_shm - pinned shmem pages, vmapped for the kernel
+ * @file:	the shmem file whose pages these are (the mmap target)
+ * @pages:	the pages, each holding a reference
+ * @npages:	number of pages
+ * @vaddr:	the kernel's mapping of all of them
+ */
+struct gosync_shm {
+	struct file *file;
+	struct page **pages;
+	unsigned int npages;
+	void *vaddr;
+};
+
+/**
+ * struct gosync_mapping - one process's mmap of an object's region
+ * @refs:	vmas sharing it (a moved vma briefly has two)
+ * @objfile:	the object's file, pinned (and with it the object and the
+ *		module) while the mapping exists
+ * @owner:	the mapping's owner id, for the object's use
+ * @unmapped:	called once the last vma is gone, before @objfile is put
+ */
+struct gosync_mapping {
+	refcount_t refs;
+	struct file *objfile;
+	u32 owner;
+	void (*unmapped)(struct gosync_mapping *map);
+};
+
+int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size);
+void gosync_shm_destroy(struct gosync_shm *shm);
+int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
+		    struct gosync_mapping *map);
+struct gosync_mapping *gosync_shm_mapping(struct vm_area_struct *vma);
+
+/* ---- chan.c: channels ---- */
+
+long gosync_chan_create(struct gosync_chan_create __user *uarg);
+
+/* ---- device.c ---- */
+
+bool gosync_mem_is_zero(const void *p, size_t len);
 
 #endif /* _GOSYNC_INTERNAL_H */

@@ -33,6 +33,50 @@ const char *gosync_version(void);
  */
 int gosync_info(struct gosync_info *info);
 
+/* ---------------------------------------------------------- deadlines -- */
+
+/*
+ * Every call that may wait takes an absolute CLOCK_MONOTONIC deadline in
+ * nanoseconds (gosync_now() is that clock), or one of these.  A deadline
+ * in the past still does what can be done without waiting, then fails
+ * with -ETIMEDOUT; GOSYNC_NONBLOCK fails with -EAGAIN instead.
+ */
+#define GOSYNC_FOREVER	((int64_t)GOSYNC_DEADLINE_FOREVER)
+#define GOSYNC_NONBLOCK	((int64_t)GOSYNC_DEADLINE_NONBLOCK)
+
+int64_t gosync_now(void);		/* CLOCK_MONOTONIC, ns */
+int64_t gosync_after(int64_t ns);	/* now + ns, at most GOSYNC_FOREVER */
+
+/* ----------------------------------------------------------- channels -- */
+
+/* Flags of gosync_chan_make() and gosync_chan_from_fd(). */
+#define GOSYNC_STANDALONE	(1U << 0)	/* no module: memfd + futexes */
+#define GOSYNC_CLOEXEC		(1U << 1)	/* the channel's fd is O_CLOEXEC */
+#define GOSYNC_NOMAP		(1U << 2)	/* kernel path only: no mapping */
+
+struct gosync_chan;
+
+int gosync_chan_make(struct gosync_chan **ch, size_t elem_size, size_t cap,
+		     unsigned int flags);
+int gosync_chan_from_fd(struct gosync_chan **ch, int fd, unsigned int flags);
+int gosync_chan_fd(const struct gosync_chan *ch);
+void gosync_chan_free(struct gosync_chan *ch);
+
+int gosync_chan_send(struct gosync_chan *ch, const void *elem,
+		     int64_t deadline_ns);
+int gosync_chan_send_sync(struct gosync_chan *ch, const void *elem,
+			  int64_t deadline_ns);
+int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns);
+int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
+		       int64_t deadline_ns);
+int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
+		       int64_t deadline_ns);
+int gosync_chan_close(struct gosync_chan *ch);
+
+size_t gosync_chan_len(const struct gosync_chan *ch);
+size_t gosync_chan_cap(const struct gosync_chan *ch);
+size_t gosync_chan_elem_size(const struct gosync_chan *ch);
+
 #ifdef __cplusplus
 }
 #endif

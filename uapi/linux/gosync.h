@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
 /*
  * gosync: Go-style channels and synchronisation objects for C and for IPC
- * between processes.  The ABI of /dev/gosync.
+ * between processes.  The ABI of /dev/gosync and of the objects it makes.
  *
  * Rules every struct here follows (Documentation/process/botching-up-ioctls):
  *  - fixed-width types only, pointers passed as __u64, sizes multiples of 8;
  *  - every struct has a flags word; unknown flags fail with EINVAL;
  *  - reserved fields must be zero on input (EINVAL otherwise) and are
  *    written as zero on output, so they can gain meaning later;
- *  - additions that userspace must be able to detect get a GOSYNC_FEAT_* bit.
+ *  - additions that userspace must be able to detect get a GOSYNC_FEAT_* bit;
+ *  - deadlines are absolute CLOCK_MONOTONIC times in nanoseconds, so an
+ *    interrupted call restarts with the same deadline.
  */
 #ifndef _UAPI_LINUX_GOSYNC_H
 #define _UAPI_LINUX_GOSYNC_H
@@ -21,12 +23,20 @@
 /* Bumped only for incompatible changes; additions are feature bits. */
 #define GOSYNC_ABI_VERSION	1
 
+/* Feature bits of gosync_info.features. */
+#define GOSYNC_FEAT_CHAN	0x1ULL	/* channels (GOSYNC_IOC_CHAN_*) */
+
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
  * kind of fd the ioctl is issued on.
  *   0x00-0x1f  /dev/gosync
+ *   0x20-0x3f  a channel fd
  */
 #define GOSYNC_IOC_MAGIC	0xB8
+
+/* Deadlines (absolute CLOCK_MONOTONIC ns); any other negative is EINVAL. */
+#define GOSYNC_DEADLINE_NONBLOCK	(-1LL)	/* do not wait: EAGAIN */
+#define GOSYNC_DEADLINE_FOREVER		0x7fffffffffffffffLL
 
 /**
  * struct gosync_info - what the loaded module implements
@@ -47,6 +57,262 @@ struct gosync_info {
 
 #define GOSYNC_INFO_FLAGS	0	/* every valid flag of gosync_info */
 
+/* ------------------------------------------------------------ channels -- */
+
+#define GOSYNC_CHAN_MAX_ELEM	65535U		/* element size, bytes */
+#define GOSYNC_CHAN_MAX_CAP	0x100000U	/* capacity, elements: 2^20 */
+
+/**
+ * struct gosync_chan_create - make a channel (GOSYNC_IOC_CHAN_CREATE)
+ * @flags:	in: GOSYNC_CHAN_CLOEXEC, GOSYNC_CHAN_NONBLOCK
+ * @elem_size:	in: bytes per element, 1..GOSYNC_CHAN_MAX_ELEM
+ * @cap:	in: capacity in elements, 0 (unbuffered)..GOSYNC_CHAN_MAX_CAP
+ * @fd:		out: the channel's fd (also the ioctl's return value)
+ * @resv:	in: must be 0
+ *
+ * Errors: EINVAL (flags, reserved, sizes), ENOMEM (the ring would exceed
+ * the per-channel or per-user memory limit, or allocation failed), EMFILE
+ * (the user has too many gosync objects, or the process too many fds).
+ */
+struct gosync_chan_create {
+	__u32 flags;
+	__u32 elem_size;
+	__u32 cap;
+	__s32 fd;
+	__u64 resv[2];
+};
+
+#define GOSYNC_CHAN_CLOEXEC	0x1U	/* fd is O_CLOEXEC */
+#define GOSYNC_CHAN_NONBLOCK	0x2U	/* fd is O_NONBLOCK (read/write) */
+#define GOSYNC_CHAN_CREATE_FLAGS (GOSYNC_CHAN_CLOEXEC | GOSYNC_CHAN_NONBLOCK)
+
+/**
+ * struct gosync_chan_info - a channel's shape and shared-memory layout
+ * @flags:	in: must be 0
+ * @elem_size:	out: bytes per element
+ * @cap:	out: capacity (0: unbuffered)
+ * @nslots:	out: ring slots (cap, or 1 when unbuffered)
+ * @slot_size:	out: bytes per slot: the slot word, then the element
+ * @state:	out: GOSYNC_CHAN_STATE_CLOSED once closed
+ * @map_size:	out: bytes to mmap (offset 0, MAP_SHARED)
+ * @off_tail:	out: offset of the __u64 tail word
+ * @off_head:	out: offset of the __u64 head word
+ * @off_recv_wait: out: offset of the receive side's struct gosync_wait
+ * @off_send_wait: out: offset of the send side's struct gosync_wait
+ * @off_slots:	out: offset of slot 0
+ * @len:	out: elements queued right now (0 when unbuffered)
+ * @resv:	in: must be 0; out: 0
+ */
+struct gosync_chan_info {
+	__u32 flags;
+	__u32 elem_size;
+	__u32 cap;
+	__u32 nslots;
+	__u32 slot_size;
+	__u32 state;
+	__u64 map_size;
+	__u64 off_tail;
+	__u64 off_head;
+	__u64 off_recv_wait;
+	__u64 off_send_wait;
+	__u64 off_slots;
+	__u64 len;
+	__u64 resv[3];
+};
+
+#define GOSYNC_CHAN_STATE_CLOSED	0x1U
+
+/**
+ * struct gosync_chan_xfer - send or receive (GOSYNC_CHAN_IOC_SEND/RECV)
+ * @elem:	in: user pointer to @count elements (source or destination)
+ * @deadline_ns: in: absolute CLOCK_MONOTONIC deadline, or
+ *		GOSYNC_DEADLINE_NONBLOCK / GOSYNC_DEADLINE_FOREVER
+ * @flags:	in: SEND: GOSYNC_SEND_SYNC; RECV: 0
+ * @count:	in: number of elements, >= 1
+ * @resv:	in: must be 0
+ *
+ * SEND sends all @count elements in order, waiting for room as needed; it
+ * returns how many were sent: @count, or fewer when the deadline passed, a
+ * signal came or the channel was closed after at least one was sent.
+ * With GOSYNC_SEND_SYNC (always, on an unbuffered channel) each element
+ * counts as sent only once a receiver has taken it; an element no receiver
+ * took by the deadline is withdrawn, never delivered later.
+ * RECV waits for one element, then takes up to @count without waiting
+ * more; it returns how many it took, or 0 when the channel is closed and
+ * drained.  Errors: EAGAIN (NONBLOCK and nothing could be done), ETIMEDOUT,
+ * EINTR (a signal; the call restarts with SA_RESTART), EPIPE (send on a
+ * closed channel), EFAULT, EINVAL, EIO (the shared ring is corrupt: a
+ * process wrote garbage over its mapping).
+ */
+struct gosync_chan_xfer {
+	__u64 elem;
+	__s64 deadline_ns;
+	__u32 flags;
+	__u32 count;
+	__u64 resv[2];
+};
+
+#define GOSYNC_SEND_SYNC	0x1U	/* wait until received */
+#define GOSYNC_SEND_FLAGS	GOSYNC_SEND_SYNC
+#define GOSYNC_RECV_FLAGS	0
+
+/**
+ * struct gosync_chan_wake - wake the waiters of a channel
+ * @flags:	in: GOSYNC_WAKE_RECV and/or GOSYNC_WAKE_SEND (at least one)
+ * @resv:	in: must be 0
+ *
+ * Issued by the library's fast path when it finds a side's armed word set
+ * (see struct gosync_wait); harmless at any other time.
+ */
+struct gosync_chan_wake {
+	__u32 flags;
+	__u32 resv;
+};
+
+#define GOSYNC_WAKE_RECV	0x1U
+#define GOSYNC_WAKE_SEND	0x2U
+#define GOSYNC_WAKE_FLAGS	(GOSYNC_WAKE_RECV | GOSYNC_WAKE_SEND)
+
+/**
+ * struct gosync_chan_map - identify a mapping of the channel
+ * @addr:	in: start address of this process's mapping of the channel
+ * @owner:	out: the owner id to write into the slot words this
+ *		mapping claims (1..GOSYNC_SLOT_OWNER_MAX)
+ * @flags:	in: must be 0
+ * @resv:	in: must be 0
+ *
+ * Every mmap of a channel gets its own owner id.  When the mapping goes
+ * away (munmap, exit, kill) the kernel releases every slot still claimed
+ * under that id, so a process that dies inside a fast-path operation costs
+ * at most its own element in flight.  Errors: EINVAL (no mapping of this
+ * channel starts at @addr), EFAULT.
+ */
+struct gosync_chan_map {
+	__u64 addr;
+	__u32 owner;
+	__u32 flags;
+	__u64 resv;
+};
+
 #define GOSYNC_IOC_INFO		_IOWR(GOSYNC_IOC_MAGIC, 0x00, struct gosync_info)
+#define GOSYNC_IOC_CHAN_CREATE	_IOWR(GOSYNC_IOC_MAGIC, 0x01, struct gosync_chan_create)
+
+#define GOSYNC_CHAN_IOC_INFO	_IOWR(GOSYNC_IOC_MAGIC, 0x20, struct gosync_chan_info)
+#define GOSYNC_CHAN_IOC_SEND	_IOW(GOSYNC_IOC_MAGIC, 0x21, struct gosync_chan_xfer)
+#define GOSYNC_CHAN_IOC_RECV	_IOW(GOSYNC_IOC_MAGIC, 0x22, struct gosync_chan_xfer)
+#define GOSYNC_CHAN_IOC_CLOSE	_IO(GOSYNC_IOC_MAGIC, 0x23)
+#define GOSYNC_CHAN_IOC_WAKE	_IOW(GOSYNC_IOC_MAGIC, 0x24, struct gosync_chan_wake)
+#define GOSYNC_CHAN_IOC_MAP	_IOWR(GOSYNC_IOC_MAGIC, 0x25, struct gosync_chan_map)
+
+/*
+ * The shared region of a channel: mmap(NULL, map_size, PROT_READ |
+ * PROT_WRITE, MAP_SHARED, fd, 0).  Offsets come from GOSYNC_CHAN_IOC_INFO
+ * (and, for standalone channels, from the header); do not hard-code them.
+ * The mapping is not inherited by fork (the child maps it again) and cannot
+ * be split or grown.
+ *
+ * Who writes what ("user" is any process with the mapping; the kernel
+ * validates everything it reads and never trusts it):
+ *
+ *   header	written once at creation; read-only afterwards
+ *   tail	producers (CAS), and close (sets GOSYNC_TAIL_CLOSED)
+ *   head	consumers (CAS)
+ *   slot word	whoever owns the slot's current state, see below
+ *   wait.armed	waiters set it; the waker that sees it set clears it
+ *   wait.waiters kernel-mode channels: the kernel only (blocked
+ *		receivers/senders in the kernel); standalone: the waiters
+ *   wait.futex	standalone channels only: the waker bumps it (FUTEX_WAKE)
+ *
+ * The ordering between these accesses (which barrier pairs with which) is
+ * tabled in docs/memory-model.md and drawn at the top of common/gosync_ring.h.
+ */
+#define GOSYNC_CHAN_MAGIC	0x676f6368	/* "goch" */
+
+/**
+ * struct gosync_chan_header - offset 0 of a channel's shared region
+ *
+ * Written once when the channel is made; the same values as
+ * struct gosync_chan_info.  GOSYNC_CHAN_HDR_STANDALONE marks a ring made by
+ * the library in a memfd, with no kernel behind it.
+ */
+struct gosync_chan_header {
+	__u32 magic;
+	__u32 abi_version;
+	__u32 elem_size;
+	__u32 cap;
+	__u32 nslots;
+	__u32 slot_size;
+	__u32 flags;
+	__u32 resv0;
+	__u64 map_size;
+	__u64 off_tail;
+	__u64 off_head;
+	__u64 off_recv_wait;
+	__u64 off_send_wait;
+	__u64 off_slots;
+};
+
+#define GOSYNC_CHAN_HDR_STANDALONE	0x1U
+
+/*
+ * tail: (position << 1) | GOSYNC_TAIL_CLOSED.  The position is the next one
+ * a producer will claim; once CLOSED is set the tail never moves again, so
+ * every position below it was claimed before the close.
+ * head: the next position a consumer will claim.
+ * Both only move forward, and are only hints: a slot's own word says whether
+ * a position is taken.
+ */
+#define GOSYNC_TAIL_CLOSED	1ULL
+
+/**
+ * struct gosync_wait - one side (receivers or senders) of a channel's waits
+ * @armed:	non-zero: someone may be waiting for this side's next event
+ *		(an element published, for receivers; a slot freed or an
+ *		element taken, for senders) and must be woken
+ * @waiters:	how many are blocked in a receive (or send) right now
+ * @futex:	standalone mode: the word waiters sleep on; bumped by wakes
+ * @resv:	0
+ */
+struct gosync_wait {
+	__u32 armed;
+	__u32 waiters;
+	__u32 futex;
+	__u32 resv;
+};
+
+/*
+ * Slot word (__u64, first 8 bytes of each slot; the element follows):
+ *
+ *   63            20 19            3 2     0
+ *  [ position (44) | owner (17)     | state ]
+ *
+ * position is the ring position (modulo 2^44) the state refers to; owner is
+ * the claimer's id from GOSYNC_CHAN_IOC_MAP (0: the kernel, or a standalone
+ * ring) and is meaningful in WRITING and READING only.  Slot i starts as
+ * FREE at position i.  Transitions (position p, n = nslots):
+ *
+ *   FREE(p)    -> WRITING(p)   producer claims (CAS)
+ *   WRITING(p) -> FULL(p)      producer published the element
+ *   WRITING(p) -> SYNC(p)      same, and the sender waits for a receiver
+ *   WRITING(p) -> FREE(p)      producer found the channel closed at p
+ *   FULL(p) or SYNC(p) -> READING(p)  consumer claims (CAS)
+ *   SYNC(p)    -> SKIP(p)      sender withdrew the element (CAS)
+ *   READING(p) -> FREE(p + n)  consumer copied the element out
+ *   SKIP(p)    -> FREE(p + n)  a consumer passed the withdrawn position
+ *   WRITING(p) -> SKIP(p)      kernel: the claiming mapping went away
+ *   READING(p) -> FREE(p + n)  kernel: the claiming mapping went away
+ */
+#define GOSYNC_SLOT_STATE_BITS	3
+#define GOSYNC_SLOT_OWNER_BITS	17
+#define GOSYNC_SLOT_POS_SHIFT	(GOSYNC_SLOT_STATE_BITS + GOSYNC_SLOT_OWNER_BITS)
+#define GOSYNC_SLOT_POS_BITS	(64 - GOSYNC_SLOT_POS_SHIFT)
+#define GOSYNC_SLOT_OWNER_MAX	((1U << GOSYNC_SLOT_OWNER_BITS) - 1)
+
+#define GOSYNC_SLOT_FREE	0
+#define GOSYNC_SLOT_WRITING	1
+#define GOSYNC_SLOT_FULL	2
+#define GOSYNC_SLOT_SYNC	3
+#define GOSYNC_SLOT_READING	4
+#define GOSYNC_SLOT_SKIP	5
 
 #endif /* _UAPI_LINUX_GOSYNC_H */

@@ -1,0 +1,795 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gosync: channels.
+ *
+ * A channel is an anon-inode file around a ring in a shared region (shm.c)
+ * that every process may mmap: sends and receives that need not wait run
+ * in the library on the mapping, and never enter the kernel.  The kernel
+ * runs the same ring (common/gosync_ring.h) on its own vmap of the region
+ * for everything that has to wait or has no mapping: the blocking ioctls,
+ * read(2)/write(2), poll.  Whoever has to wait sleeps here, on a side's
+ * wait queue; the fast path learns from the side's shared armed word that a
+ * wake is owed and asks for it with GOSYNC_CHAN_IOC_WAKE.
+ *
+ * No lost wakeups (store buffering; E and F are named at their sites and
+ * in docs/memory-model.md):
+ *
+ *   waker (any op that publishes or frees)   waiter (gosync_chan_wait)
+ *   store the slot word (A or D)             store side->armed = 1
+ *   full barrier                 [E]         full barrier             [F]
+ *   load side->armed; wake if set            try the op again (loads slot)
+ *
+ * Either the waiter's retry sees the store, or the waker sees armed and
+ * wakes it; the waiter is on the wait queue before it arms, so the wake
+ * finds it.  Pollers arm whenever they find the channel not ready.
+ *
+ * The kernel trusts nothing in the region: it keeps its own copy of the
+ * layout, its own closed flag and waiter counts, and treats the ring's
+ * answers as hints that can at worst make this channel's calls fail or
+ * wait until their deadline.
+ *
+ * Locking: no lock of ours is held across a ring operation; the wait
+ * queues' and the owner IDA's own locks are leaves.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "gosync.h"
+#include "ring.h"
+
+/**
+ * struct gosync_side - the receivers' or the senders' side of a channel
+ * @wq:		where they wait (blocking calls and pollers)
+ * @shared:	the side's words in the region
+ * @waiters:	how many are blocked in a call right now (the kernel's truth)
+ */
+struct gosync_side {
+	wait_queue_head_t wq;
+	struct gosync_wait *shared;
+	atomic_t waiters;
+};
+
+/**
+ * struct gosync_chan - a channel
+ * @kref:	one per file, one per kernel user that outlives its fd
+ * @shm:	the shared region
+ * @ring:	the kernel's view of the ring (owner 0)
+ * @layout:	the kernel's own copy of the header
+ * @recv:	receivers
+ * @send:	senders
+ * @owners:	owner ids of the live mappings
+ * @flags:	GOSYNC_CHAN_CLOSED
+ * @user:	who is charged for it
+ */
+struct gosync_chan {
+	struct kref kref;
+	struct gosync_shm shm;
+	struct gosync_ring ring;
+	struct gosync_chan_header layout;
+	struct gosync_side recv;
+	struct gosync_side send;
+	struct ida owners;
+	unsigned long flags;
+	struct gosync_user *user;
+};
+
+#define GOSYNC_CHAN_CLOSED	0	/* bit in flags */
+
+/* Elements up to this size travel through a bounce buffer on the stack. */
+#define GOSYNC_SMALL_ELEM	64
+
+static const struct file_operations gosync_chan_fops;
+
+static void gosync_chan_free(struct kref *kref)
+{
+	struct gosync_chan *ch = container_of(kref, struct gosync_chan, kref);
+
+	gosync_shm_destroy(&ch->shm);
+	gosync_uncharge(ch->user, ch->layout.map_size);
+	ida_destroy(&ch->owners);
+	kfree(ch);
+}
+
+static bool gosync_chan_closed(struct gosync_chan *ch)
+{
+	return test_bit(GOSYNC_CHAN_CLOSED, &ch->flags);
+}
+
+static bool gosync_chan_unbuffered(struct gosync_chan *ch)
+{
+	return !ch->layout.cap;
+}
+
+/* ------------------------------------------------------------ waking -- */
+
+static void gosync_side_wake(struct gosync_side *side)
+{
+	/* Cleared before the wake: a woken waiter that re-arms keeps it. */
+	WRITE_ONCE(side->shared->armed, 0);
+	wake_up_all(&side->wq);
+}
+
+/* After publishing or freeing a slot: wake @side if a waiter armed it. */
+static void gosync_side_wake_if_armed(struct gosync_side *side)
+{
+	smp_mb();	/* E: the slot word before armed; matches F */
+	if (READ_ONCE(side->shared->armed))
+		gosync_side_wake(side);
+}
+
+static void gosync_side_arm(struct gosync_side *side)
+{
+	WRITE_ONCE(side->shared->armed, 1);
+	smp_mb();	/* F: armed before re-trying; matches E */
+}
+
+/*
+ * A receiver starts or stops blocking.  On an unbuffered channel that is
+ * what a send without waiting, and EPOLLOUT, depend on: tell the senders.
+ */
+static void gosync_recv_waiters_add(struct gosync_chan *ch, int delta)
+{
+	atomic_add(delta, &ch->recv.waiters);
+	if (gosync_chan_unbuffered(ch))
+		gosync_side_wake_if_armed(&ch->send);
+}
+
+/* ------------------------------------------------------------ waiting -- */
+
+typedef int (*gosync_try_fn)(struct gosync_chan *ch, void *arg);
+
+static bool gosync_would_block(int ret)
+{
+	return ret == -EAGAIN || ret == -EINPROGRESS || ret == -EBUSY;
+}
+
+static int gosync_check_deadline(s64 deadline)
+{
+	return deadline < 0 && deadline != GOSYNC_DEADLINE_NONBLOCK ?
+	       -EINVAL : 0;
+}
+
+/*
+ * Retry @try until it stops saying "would block", sleeping on @side in
+ * between, until @deadline (absolute CLOCK_MONOTONIC ns) or a signal.
+ * @try runs with the task state set: it must not sleep or fault.
+ *
+ * Return: what @try returned, -EAGAIN (GOSYNC_DEADLINE_NONBLOCK),
+ * -ETIMEDOUT or -ERESTARTSYS.
+ */
+static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
+			    s64 deadline, gosync_try_fn try, void *arg)
+{
+	ktime_t expires = ns_to_ktime(deadline);
+	DEFINE_WAIT(wait);
+	int ret;
+
+	ret = try(ch, arg);
+	if (!gosync_would_block(ret))
+		return ret;
+	if (deadline == GOSYNC_DEADLINE_NONBLOCK) {
+		/* An edge-triggered poller must hear of the next event. */
+		gosync_side_arm(side);				/* F */
+		ret = try(ch, arg);
+		return gosync_would_block(ret) ? -EAGAIN : ret;
+	}
+
+	if (side == &ch->recv)
+		gosync_recv_waiters_add(ch, 1);
+	else
+		atomic_inc(&side->waiters);
+	for (;;) {
+		prepare_to_wait(&side->wq, &wait, TASK_INTERRUPTIBLE);
+		gosync_side_arm(side);				/* F */
+		ret = try(ch, arg);
+		if (!gosync_would_block(ret))
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (ktime_get_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (ret == -EBUSY) {
+			/* A peer keeps the ring busy: back off, then retry. */
+			ktime_t pause = ktime_add_us(ktime_get(), 100);
+
+			schedule_hrtimeout(&pause, HRTIMER_MODE_ABS);
+		} else if (deadline == GOSYNC_DEADLINE_FOREVER) {
+			schedule();
+		} else {
+			schedule_hrtimeout_range_clock(&expires,
+						       current->timer_slack_ns,
+						       HRTIMER_MODE_ABS,
+						       CLOCK_MONOTONIC);
+		}
+	}
+	finish_wait(&side->wq, &wait);
+	if (side == &ch->recv)
+		gosync_recv_waiters_add(ch, -1);
+	else
+		atomic_dec(&side->waiters);
+	return ret;
+}
+
+/* --------------------------------------------------------- send, recv -- */
+
+struct gosync_send {
+	const void *elem;
+	u32 state;		/* GOSYNC_SLOT_FULL or _SYNC */
+	u64 pos;		/* where it went */
+	bool nonblock;		/* sync: give up once no receiver waits */
+};
+
+static int gosync_try_send(struct gosync_chan *ch, void *arg)
+{
+	struct gosync_send *s = arg;
+	int ret;
+
+	if (gosync_chan_closed(ch))
+		return -EPIPE;
+	ret = gosync_ring_try_send(&ch->ring, s->elem, s->state, &s->pos);
+	if (!ret)
+		gosync_side_wake_if_armed(&ch->recv);		/* E */
+	else if (s->nonblock && gosync_would_block(ret) &&
+		 !atomic_read(&ch->recv.waiters))
+		ret = -ENOMSG;	/* no receiver left to wait for */
+	return ret;
+}
+
+/* The sync element at s->pos: taken (0), or keep waiting, or give up. */
+static int gosync_try_delivered(struct gosync_chan *ch, void *arg)
+{
+	struct gosync_send *s = arg;
+
+	if (gosync_ring_delivered(&ch->ring, s->pos))
+		return 0;
+	if (gosync_chan_closed(ch))
+		return -EPIPE;
+	if (s->nonblock && !atomic_read(&ch->recv.waiters))
+		return -ENOMSG;		/* the receivers we counted on left */
+	return -EAGAIN;
+}
+
+/*
+ * Send one element from kernel memory.  A sync send (always, on an
+ * unbuffered channel) returns only once a receiver has taken it; one that
+ * gives up withdraws the element, which is then never received.
+ * GOSYNC_DEADLINE_NONBLOCK on a sync send means "only to a receiver that
+ * is already blocked", as a Go send in a select with a default case.
+ */
+static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
+				bool sync, s64 deadline)
+{
+	struct gosync_send s = {
+		.elem = elem,
+		.state = sync ? GOSYNC_SLOT_SYNC : GOSYNC_SLOT_FULL,
+		.nonblock = sync && deadline == GOSYNC_DEADLINE_NONBLOCK,
+	};
+	int ret;
+
+	if (s.nonblock) {
+		if (gosync_chan_closed(ch))
+			return -EPIPE;
+		gosync_side_arm(&ch->send);			/* F */
+		if (!atomic_read(&ch->recv.waiters))
+			return -EAGAIN;
+		deadline = GOSYNC_DEADLINE_FOREVER;
+	}
+	ret = gosync_chan_wait(ch, &ch->send, deadline, gosync_try_send, &s);
+	if (ret == -ENOMSG)
+		return -EAGAIN;
+	if (ret || !sync)
+		return ret;
+
+	ret = gosync_chan_wait(ch, &ch->send, deadline, gosync_try_delivered, &s);
+	if (!ret)
+		return 0;
+	if (!gosync_ring_withdraw(&ch->ring, s.pos))
+		return 0;		/* taken after all */
+	/* The withdrawn element may have freed the only slot. */
+	gosync_side_wake_if_armed(&ch->send);			/* E */
+	return ret == -ENOMSG ? -EAGAIN : ret;
+}
+
+static int gosync_try_recv(struct gosync_chan *ch, void *elem)
+{
+	int ret = gosync_ring_try_recv(&ch->ring, elem);
+
+	if (ret == 1)
+		gosync_side_wake_if_armed(&ch->send);		/* E */
+	else if (ret == -EAGAIN && gosync_chan_closed(ch))
+		ret = 0;	/* closed here; the tail's bit may be scribbled */
+	return ret;
+}
+
+/*
+ * The bounce buffer of a kernel-path call: elements are copied between
+ * user memory and the ring only through it, so nothing faults while a
+ * slot is claimed.
+ */
+struct gosync_bounce {
+	void *buf;
+	u8 small[GOSYNC_SMALL_ELEM];
+};
+
+static void *gosync_bounce_get(struct gosync_bounce *b, u32 size)
+{
+	b->buf = size <= sizeof(b->small) ? b->small : kvmalloc(size, GFP_KERNEL);
+	return b->buf;
+}
+
+static void gosync_bounce_put(struct gosync_bounce *b)
+{
+	if (b->buf != b->small)
+		kvfree(b->buf);
+}
+
+/*
+ * Send @count elements from user memory, in order.  Return: how many were
+ * sent when at least one was, else the error of the first.
+ */
+static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubuf,
+				  u32 count, bool sync, s64 deadline)
+{
+	u32 size = ch->layout.elem_size;
+	struct gosync_bounce b;
+	long ret = 0;
+	u32 i;
+
+	if (!gosync_bounce_get(&b, size))
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		if (copy_from_user(b.buf, ubuf + (size_t)i * size, size)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = gosync_chan_send_one(ch, b.buf, sync, deadline);
+		if (ret)
+			break;
+	}
+	gosync_bounce_put(&b);
+	return i ? i : ret;
+}
+
+/*
+ * Receive up to @count elements into user memory: wait (until @deadline)
+ * for the first, then take what is there without waiting.  Return: how
+ * many, 0 when closed and drained, or the error of the first.
+ */
+static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
+				  u32 count, s64 deadline)
+{
+	u32 size = ch->layout.elem_size;
+	struct gosync_bounce b;
+	long ret = 0;
+	u32 i;
+
+	if (!gosync_bounce_get(&b, size))
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		char __user *dst = ubuf + (size_t)i * size;
+
+		/*
+		 * Fault the destination in before taking an element, so a bad
+		 * buffer costs nothing.  (Another thread unmapping it before
+		 * the copy below still loses the element: its bug.)
+		 */
+		if (fault_in_writeable(dst, size)) {
+			ret = -EFAULT;
+			break;
+		}
+		if (!i)
+			ret = gosync_chan_wait(ch, &ch->recv, deadline,
+					       gosync_try_recv, b.buf);
+		else
+			ret = gosync_try_recv(ch, b.buf);
+		if (ret != 1)
+			break;
+		if (copy_to_user(dst, b.buf, size)) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	gosync_bounce_put(&b);
+	if (i)
+		return i;
+	return ret == 1 ? -EFAULT : ret;
+}
+
+/* ------------------------------------------------------------- ioctls -- */
+
+static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
+				   void __user *uarg)
+{
+	bool send = cmd == GOSYNC_CHAN_IOC_SEND;
+	struct gosync_chan_xfer x;
+	long ret;
+
+	if (copy_from_user(&x, uarg, sizeof(x)))
+		return -EFAULT;
+	if (x.flags & ~(send ? GOSYNC_SEND_FLAGS : GOSYNC_RECV_FLAGS) ||
+	    !gosync_mem_is_zero(x.resv, sizeof(x.resv)) || !x.count ||
+	    x.count > INT_MAX / ch->layout.elem_size)
+		return -EINVAL;
+	ret = gosync_check_deadline(x.deadline_ns);
+	if (ret)
+		return ret;
+	if (send)
+		return gosync_chan_send_user(ch, u64_to_user_ptr(x.elem),
+					     x.count,
+					     (x.flags & GOSYNC_SEND_SYNC) ||
+					     gosync_chan_unbuffered(ch),
+					     x.deadline_ns);
+	return gosync_chan_recv_user(ch, u64_to_user_ptr(x.elem), x.count,
+				     x.deadline_ns);
+}
+
+static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
+{
+	if (arg)
+		return -EINVAL;
+	if (gosync_chan_closed(ch))
+		return -EPIPE;
+	/*
+	 * The tail's bit first: once the kernel's flag says closed, sends on
+	 * the fast path have stopped too (unless a peer scribbled the bit).
+	 */
+	gosync_ring_close(&ch->ring);
+	if (test_and_set_bit(GOSYNC_CHAN_CLOSED, &ch->flags))
+		return -EPIPE;
+	gosync_side_wake(&ch->recv);
+	gosync_side_wake(&ch->send);
+	return 0;
+}
+
+static long gosync_chan_ioctl_wake(struct gosync_chan *ch, void __user *uarg)
+{
+	struct gosync_chan_wake w;
+
+	if (copy_from_user(&w, uarg, sizeof(w)))
+		return -EFAULT;
+	if (!w.flags || w.flags & ~GOSYNC_WAKE_FLAGS || w.resv)
+		return -EINVAL;
+	if (w.flags & GOSYNC_WAKE_RECV)
+		gosync_side_wake(&ch->recv);
+	if (w.flags & GOSYNC_WAKE_SEND)
+		gosync_side_wake(&ch->send);
+	return 0;
+}
+
+static long gosync_chan_ioctl_info(struct gosync_chan *ch, void __user *uarg)
+{
+	struct gosync_chan_info info;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags || !gosync_mem_is_zero(info.resv, sizeof(info.resv)))
+		return -EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.elem_size = ch->layout.elem_size;
+	info.cap = ch->layout.cap;
+	info.nslots = ch->layout.nslots;
+	info.slot_size = ch->layout.slot_size;
+	info.state = gosync_chan_closed(ch) ? GOSYNC_CHAN_STATE_CLOSED : 0;
+	info.map_size = ch->layout.map_size;
+	info.off_tail = ch->layout.off_tail;
+	info.off_head = ch->layout.off_head;
+	info.off_recv_wait = ch->layout.off_recv_wait;
+	info.off_send_wait = ch->layout.off_send_wait;
+	info.off_slots = ch->layout.off_slots;
+	info.len = gosync_chan_unbuffered(ch) ? 0 : gosync_ring_len(&ch->ring);
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long gosync_chan_ioctl_map(struct gosync_chan *ch, void __user *uarg)
+{
+	struct gosync_chan_map req;
+	struct gosync_mapping *map;
+	struct vm_area_struct *vma;
+	long ret = -EINVAL;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.resv)
+		return -EINVAL;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, req.addr);
+	map = vma ? gosync_shm_mapping(vma) : NULL;
+	if (map && vma->vm_start == req.addr &&
+	    map->objfile->private_data == ch) {
+		req.owner = map->owner;
+		ret = 0;
+	}
+	mmap_read_unlock(current->mm);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct gosync_chan *ch = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case GOSYNC_CHAN_IOC_SEND:
+	case GOSYNC_CHAN_IOC_RECV:
+		return gosync_chan_ioctl_xfer(ch, cmd, uarg);
+	case GOSYNC_CHAN_IOC_CLOSE:
+		return gosync_chan_ioctl_close(ch, arg);
+	case GOSYNC_CHAN_IOC_WAKE:
+		return gosync_chan_ioctl_wake(ch, uarg);
+	case GOSYNC_CHAN_IOC_INFO:
+		return gosync_chan_ioctl_info(ch, uarg);
+	case GOSYNC_CHAN_IOC_MAP:
+		return gosync_chan_ioctl_map(ch, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ------------------------------------------------ read, write, poll -- */
+
+static s64 gosync_file_deadline(struct file *file)
+{
+	return file->f_flags & O_NONBLOCK ? GOSYNC_DEADLINE_NONBLOCK :
+					    GOSYNC_DEADLINE_FOREVER;
+}
+
+/* Whole elements only; the count is bounded so it fits an int. */
+static long gosync_file_count(struct gosync_chan *ch, size_t bytes)
+{
+	u32 size = ch->layout.elem_size;
+
+	if (!bytes || bytes % size)
+		return -EINVAL;
+	return min_t(size_t, bytes / size, INT_MAX / size);
+}
+
+static ssize_t gosync_chan_read(struct file *file, char __user *buf,
+				size_t bytes, loff_t *ppos)
+{
+	struct gosync_chan *ch = file->private_data;
+	long count = gosync_file_count(ch, bytes);
+
+	if (count < 0)
+		return count;
+	count = gosync_chan_recv_user(ch, buf, count, gosync_file_deadline(file));
+	return count < 0 ? count : count * ch->layout.elem_size;
+}
+
+static ssize_t gosync_chan_write(struct file *file, const char __user *buf,
+				 size_t bytes, loff_t *ppos)
+{
+	struct gosync_chan *ch = file->private_data;
+	long count = gosync_file_count(ch, bytes);
+
+	if (count < 0)
+		return count;
+	count = gosync_chan_send_user(ch, buf, count, gosync_chan_unbuffered(ch),
+				      gosync_file_deadline(file));
+	return count < 0 ? count : count * ch->layout.elem_size;
+}
+
+static bool gosync_chan_writable(struct gosync_chan *ch)
+{
+	if (gosync_chan_closed(ch))
+		return true;		/* a send fails at once */
+	if (!gosync_ring_writable(&ch->ring))
+		return false;
+	/* Unbuffered: a send completes only into a waiting receiver. */
+	return !gosync_chan_unbuffered(ch) || atomic_read(&ch->recv.waiters);
+}
+
+static bool gosync_chan_readable(struct gosync_chan *ch)
+{
+	return gosync_chan_closed(ch) || gosync_ring_readable(&ch->ring);
+}
+
+static __poll_t gosync_chan_poll(struct file *file, poll_table *pt)
+{
+	struct gosync_chan *ch = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ch->recv.wq, pt);
+	poll_wait(file, &ch->send.wq, pt);
+
+	/* Not ready: arm, then look again (F), as a blocking waiter does. */
+	if (!gosync_chan_readable(ch))
+		gosync_side_arm(&ch->recv);
+	if (gosync_chan_readable(ch))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (!gosync_chan_writable(ch))
+		gosync_side_arm(&ch->send);
+	if (gosync_chan_writable(ch))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	if (gosync_chan_closed(ch))
+		mask |= EPOLLHUP;
+	return mask;
+}
+
+/* --------------------------------------------------------------- mmap -- */
+
+/* A mapping is gone: release what its owner left claimed, free its id. */
+static void gosync_chan_unmapped(struct gosync_mapping *map)
+{
+	struct gosync_chan *ch = map->objfile->private_data;
+
+	if (gosync_ring_release_owner(&ch->ring, map->owner)) {
+		gosync_side_wake(&ch->recv);
+		gosync_side_wake(&ch->send);
+	}
+	ida_free(&ch->owners, map->owner);
+	kfree(map);
+}
+
+static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct gosync_chan *ch = file->private_data;
+	struct gosync_mapping *map;
+	int owner, ret;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return -ENOMEM;
+	owner = ida_alloc_range(&ch->owners, 1, GOSYNC_SLOT_OWNER_MAX,
+				GFP_KERNEL);
+	if (owner < 0) {
+		ret = owner == -ENOSPC ? -ENOMEM : owner;
+		goto free_map;
+	}
+	map->owner = owner;
+	map->unmapped = gosync_chan_unmapped;
+	ret = gosync_shm_mmap(&ch->shm, vma, map);
+	if (ret)
+		goto free_owner;
+	return 0;
+
+free_owner:
+	ida_free(&ch->owners, owner);
+free_map:
+	kfree(map);
+	return ret;
+}
+
+/* ------------------------------------------------------------- the fd -- */
+
+static int gosync_chan_release(struct inode *inode, struct file *file)
+{
+	struct gosync_chan *ch = file->private_data;
+
+	kref_put(&ch->kref, gosync_chan_free);
+	return 0;
+}
+
+static void gosync_chan_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct gosync_chan *ch = file->private_data;
+
+	seq_printf(m, "gosync-elem-size:\t%u\n", ch->layout.elem_size);
+	seq_printf(m, "gosync-cap:\t%u\n", ch->layout.cap);
+	seq_printf(m, "gosync-len:\t%llu\n", gosync_chan_unbuffered(ch) ? 0 :
+		   gosync_ring_len(&ch->ring));
+	seq_printf(m, "gosync-closed:\t%d\n", gosync_chan_closed(ch));
+	seq_printf(m, "gosync-waiting:\t%d %d\n", atomic_read(&ch->recv.waiters),
+		   atomic_read(&ch->send.waiters));
+}
+
+static const struct file_operations gosync_chan_fops = {
+	.owner		= THIS_MODULE,
+	.release	= gosync_chan_release,
+	.unlocked_ioctl	= gosync_chan_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.read		= gosync_chan_read,
+	.write		= gosync_chan_write,
+	.poll		= gosync_chan_poll,
+	.mmap		= gosync_chan_mmap,
+	.show_fdinfo	= gosync_chan_show_fdinfo,
+};
+
+static void gosync_side_init(struct gosync_side *side, void *region, u64 off)
+{
+	init_waitqueue_head(&side->wq);
+	side->shared = region + off;
+	atomic_set(&side->waiters, 0);
+}
+
+static struct gosync_chan *gosync_chan_alloc(u32 elem_size, u32 cap)
+{
+	struct gosync_chan_header *hdr;
+	struct gosync_chan *ch;
+	void *region;
+	int ret;
+
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
+	if (!ch)
+		return ERR_PTR(-ENOMEM);
+	ret = gosync_chan_layout(elem_size, cap, PAGE_SIZE, &ch->layout);
+	if (ret)
+		goto free_ch;
+	ch->layout.magic = GOSYNC_CHAN_MAGIC;
+	ret = gosync_charge(&ch->user, ch->layout.map_size);
+	if (ret)
+		goto free_ch;
+	ret = gosync_shm_create(&ch->shm, "gosync-chan", ch->layout.map_size);
+	if (ret)
+		goto uncharge;
+
+	region = ch->shm.vaddr;
+	hdr = region;
+	*hdr = ch->layout;
+	gosync_chan_init_slots(region + ch->layout.off_slots,
+			       ch->layout.nslots, ch->layout.slot_size);
+	ch->ring.tail = region + ch->layout.off_tail;
+	ch->ring.head = region + ch->layout.off_head;
+	ch->ring.slots = region + ch->layout.off_slots;
+	ch->ring.nslots = ch->layout.nslots;
+	ch->ring.slot_size = ch->layout.slot_size;
+	ch->ring.elem_size = ch->layout.elem_size;
+	ch->ring.owner = 0;
+	gosync_side_init(&ch->recv, region, ch->layout.off_recv_wait);
+	gosync_side_init(&ch->send, region, ch->layout.off_send_wait);
+	ida_init(&ch->owners);
+	kref_init(&ch->kref);
+	return ch;
+
+uncharge:
+	gosync_uncharge(ch->user, ch->layout.map_size);
+free_ch:
+	kfree(ch);
+	return ERR_PTR(ret);
+}
+
+long gosync_chan_create(struct gosync_chan_create __user *uarg)
+{
+	struct gosync_chan_create req;
+	struct gosync_chan *ch;
+	struct file *file;
+	int fd;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags & ~GOSYNC_CHAN_CREATE_FLAGS ||
+	    !gosync_mem_is_zero(req.resv, sizeof(req.resv)))
+		return -EINVAL;
+
+	ch = gosync_chan_alloc(req.elem_size, req.cap);
+	if (IS_ERR(ch))
+		return PTR_ERR(ch);
+	fd = get_unused_fd_flags(req.flags & GOSYNC_CHAN_CLOEXEC ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		kref_put(&ch->kref, gosync_chan_free);
+		return fd;
+	}
+	file = anon_inode_getfile("[gosync-chan]", &gosync_chan_fops, ch,
+				  O_RDWR | (req.flags & GOSYNC_CHAN_NONBLOCK ?
+					    O_NONBLOCK : 0));
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		kref_put(&ch->kref, gosync_chan_free);
+		return PTR_ERR(file);
+	}
+	if (put_user(fd, &uarg->fd)) {
+		put_unused_fd(fd);
+		fput(file);		/* releases the channel */
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return fd;
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gosync: limits on what users may pin, as module parameters.
+ *
+ * Every object's shared region is pinned kernel memory, so it is charged
+ * to the user that made it (like POSIX mqueues' RLIMIT_MSGQUEUE):
+ *   max_obj_bytes	one object's region (a channel's ring)
+ *   max_user_bytes	all regions of one user
+ *   max_user_objects	objects one user may have at a time
+ * The parameters are writable at run time (root, via
+ * /sys/module/gosync/parameters); a change applies to later creations.
+ *
+ * Locking: gosync_users_lock protects the table and every counter in it;
+ * it is a leaf lock, taken with nothing else held.
+ */
+#include <linux/cred.h>
+#include <linux/hashtable.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "gosync.h"
+
+static unsigned long max_obj_bytes = 64UL << 20;
+module_param(max_obj_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_obj_bytes, "Largest shared region of one object, bytes (default 64 MiB)");
+
+static unsigned long max_user_bytes = 256UL << 20;
+module_param(max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes, "Shared memory one user may pin, bytes (default 256 MiB)");
+
+static unsigned int max_user_objects = 1024;
+module_param(max_user_objects, uint, 0644);
+MODULE_PARM_DESC(max_user_objects, "Objects one user may have at a time (default 1024)");
+
+/**
+ * struct gosync_user - what one user has pinned
+ * @node:	in gosync_users, keyed by @uid
+ * @uid:	the user
+ * @bytes:	pinned bytes
+ * @objects:	live objects; the entry goes when it drops to zero
+ */
+struct gosync_user {
+	struct hlist_node node;
+	kuid_t uid;
+	size_t bytes;
+	unsigned int objects;
+};
+
+static DEFINE_HASHTABLE(gosync_users, 6);
+static DEFINE_SPINLOCK(gosync_users_lock);
+
+static struct gosync_user *gosync_user_find(kuid_t uid)
+{
+	struct gosync_user *user;
+
+	lockdep_assert_held(&gosync_users_lock);
+	hash_for_each_possible(gosync_users, user, node, __kuid_val(uid))
+		if (uid_eq(user->uid, uid))
+			return user;
+	return NULL;
+}
+
+int gosync_charge(struct gosync_user **userp, size_t bytes)
+{
+	kuid_t uid = current_uid();
+	struct gosync_user *user, *fresh;
+	size_t user_max = READ_ONCE(max_user_bytes);
+	int ret = 0;
+
+	if (bytes > READ_ONCE(max_obj_bytes))
+		return -ENOMEM;
+	/* Allocate outside the lock; most calls find the user already there. */
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	if (!fresh)
+		return -ENOMEM;
+
+	spin_lock(&gosync_users_lock);
+	user = gosync_user_find(uid);
+	if (!user) {
+		user = fresh;
+		fresh = NULL;
+		user->uid = uid;
+		hash_add(gosync_users, &user->node, __kuid_val(uid));
+	}
+	if (user->objects >= READ_ONCE(max_user_objects))
+		ret = -EMFILE;
+	else if (bytes > user_max - min(user->bytes, user_max))
+		ret = -ENOMEM;
+	if (!ret) {
+		user->objects++;
+		user->bytes += bytes;
+		*userp = user;
+	} else if (!user->objects) {
+		hash_del(&user->node);
+		fresh = user;
+	}
+	spin_unlock(&gosync_users_lock);
+	kfree(fresh);
+	return ret;
+}
+
+void gosync_uncharge(struct gosync_user *user, size_t bytes)
+{
+	bool last;
+
+	spin_lock(&gosync_users_lock);
+	user->bytes -= bytes;
+	last = !--user->objects;
+	if (last)
+		hash_del(&user->node);
+	spin_unlock(&gosync_users_lock);
+	if (last)
+		kfree(user);
+}

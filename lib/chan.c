@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * libgosync: channels.
+ *
+ * Kernel mode: the channel is a gosync fd; the library maps its ring and
+ * runs sends and receives that need not wait on the mapping (the fast
+ * path), and asks the kernel for everything that waits.  Standalone mode
+ * (GOSYNC_STANDALONE, no module): the same ring in a memfd, waits on
+ * futexes in the ring's wait words.
+ *
+ * Waking (pairs E/F, as in kmod/chan.c; docs/memory-model.md):
+ *
+ *   waker: publish or free a slot        waiter: store wait->armed = 1
+ *          seq_cst fence        [E]              seq_cst fence      [F]
+ *          load wait->armed                      try the op again
+ *          set: wake                             still blocked: sleep
+ *
+ * In kernel mode "wake" is GOSYNC_CHAN_IOC_WAKE and the kernel clears
+ * armed; in standalone mode the waker clears it, bumps wait->futex and
+ * FUTEX_WAKEs it.  A standalone waiter reads wait->futex before its first
+ * try, so a wake between that read and FUTEX_WAIT makes the wait return at
+ * once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define GOSYNC_CHAN_MAKE_FLAGS	(GOSYNC_STANDALONE | GOSYNC_CLOEXEC | GOSYNC_NOMAP)
+
+static bool gosync_standalone(const struct gosync_chan *ch)
+{
+	return ch->flags & GOSYNC_STANDALONE;
+}
+
+static bool gosync_would_block(int ret)
+{
+	return ret == -EAGAIN || ret == -EINPROGRESS || ret == -EBUSY;
+}
+
+/* ------------------------------------------------------------ mapping -- */
+
+static int gosync_layout_check(const struct gosync_chan_header *l)
+{
+	struct gosync_chan_header want;
+
+	/* Ours must be exactly what the shared rule computes. */
+	if (gosync_chan_layout(l->elem_size, l->cap, sysconf(_SC_PAGESIZE),
+			       &want) ||
+	    want.nslots != l->nslots || want.slot_size != l->slot_size ||
+	    want.map_size != l->map_size || want.off_tail != l->off_tail ||
+	    want.off_head != l->off_head ||
+	    want.off_recv_wait != l->off_recv_wait ||
+	    want.off_send_wait != l->off_send_wait ||
+	    want.off_slots != l->off_slots)
+		return -EINVAL;
+	return 0;
+}
+
+static void gosync_map_set(struct gosync_chan_view *m,
+			   const struct gosync_chan_header *l, void *base,
+			   uint32_t owner)
+{
+	unsigned char *b = base;
+
+	m->base = base;
+	m->ring.tail = (__u64 *)(b + l->off_tail);
+	m->ring.head = (__u64 *)(b + l->off_head);
+	m->ring.slots = b + l->off_slots;
+	m->ring.nslots = l->nslots;
+	m->ring.slot_size = l->slot_size;
+	m->ring.elem_size = l->elem_size;
+	m->ring.owner = owner;
+	m->recv = (struct gosync_wait *)(b + l->off_recv_wait);
+	m->send = (struct gosync_wait *)(b + l->off_send_wait);
+}
+
+/* Map a kernel channel and learn this mapping's owner id. */
+static int gosync_chan_map_kernel(struct gosync_chan *ch)
+{
+	struct gosync_chan_map req;
+	void *base;
+
+	base = mmap(NULL, ch->layout.map_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, ch->fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	memset(&req, 0, sizeof(req));
+	req.addr = (uintptr_t)base;
+	if (ioctl(ch->fd, GOSYNC_CHAN_IOC_MAP, &req) < 0) {
+		int err = -errno;
+
+		munmap(base, ch->layout.map_size);
+		return err;
+	}
+	gosync_map_set(&ch->map, &ch->layout, base, req.owner);
+	return 0;
+}
+
+struct gosync_chan_view *gosync_chan_mapping(struct gosync_chan *ch, int *err)
+{
+	unsigned long now = gosync_fork_generation();
+	unsigned long gen = __atomic_load_n(&ch->gen, __ATOMIC_ACQUIRE);
+
+	if (gen == now || gosync_standalone(ch))
+		return &ch->map;	/* standalone maps survive fork */
+
+	/* A fork happened: one thread maps again, the others wait for it. */
+	for (;;) {
+		if (gen && gen != now &&
+		    __atomic_compare_exchange_n(&ch->gen, &gen, 0, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			break;
+		if (gen == now)
+			return &ch->map;
+		sched_yield();
+		gen = __atomic_load_n(&ch->gen, __ATOMIC_ACQUIRE);
+	}
+	*err = gosync_chan_map_kernel(ch);
+	/* On failure the next call tries again. */
+	__atomic_store_n(&ch->gen, *err ? gen : now, __ATOMIC_RELEASE);
+	return *err ? NULL : &ch->map;
+}
+
+/* ------------------------------------------------------------ waking -- */
+
+static void gosync_wake(struct gosync_chan *ch, struct gosync_wait *w,
+			unsigned int side)
+{
+	if (gosync_standalone(ch)) {
+		/* Cleared first: a waiter that re-arms after this keeps it. */
+		if (!__atomic_exchange_n(&w->armed, 0, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_add_fetch(&w->futex, 1, __ATOMIC_SEQ_CST);
+		gosync_futex_wake_all(&w->futex);
+	} else {
+		struct gosync_chan_wake req = { .flags = side };
+
+		ioctl(ch->fd, GOSYNC_CHAN_IOC_WAKE, &req);
+	}
+}
+
+/* After publishing or freeing a slot: wake the side if a waiter armed it. */
+static void gosync_wake_if_armed(struct gosync_chan *ch, struct gosync_wait *w,
+				 unsigned int side)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* E, matches F */
+	if (__atomic_load_n(&w->armed, __ATOMIC_RELAXED))
+		gosync_wake(ch, w, side);
+}
+
+static void gosync_arm(struct gosync_wait *w)
+{
+	__atomic_store_n(&w->armed, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* F, matches E */
+}
+
+/* ------------------------------------------------------ the operations -- */
+
+struct gosync_op {
+	struct gosync_chan *ch;
+	struct gosync_chan_view *m;
+	void *elem;		/* send: the source; recv: the destination */
+	uint32_t state;		/* send: GOSYNC_SLOT_FULL or _SYNC */
+	__u64 pos;		/* send: where the element went */
+	bool nonblock;		/* sync send: only to a blocked receiver */
+};
+
+typedef int (*gosync_try_fn)(struct gosync_op *op);
+
+static int gosync_try_send(struct gosync_op *op)
+{
+	struct gosync_chan_view *m = op->m;
+	int ret = gosync_ring_try_send(&m->ring, op->elem, op->state, &op->pos);
+
+	if (!ret)
+		gosync_wake_if_armed(op->ch, m->recv, GOSYNC_WAKE_RECV);
+	else if (op->nonblock && gosync_would_block(ret) &&
+		 !__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
+		ret = -ENOMSG;
+	return ret;
+}
+
+static int gosync_try_recv(struct gosync_op *op)
+{
+	struct gosync_chan_view *m = op->m;
+	int ret = gosync_ring_try_recv(&m->ring, op->elem);
+
+	if (ret == 1)
+		gosync_wake_if_armed(op->ch, m->send, GOSYNC_WAKE_SEND);
+	return ret;
+}
+
+static int gosync_try_delivered(struct gosync_op *op)
+{
+	struct gosync_chan_view *m = op->m;
+
+	if (gosync_ring_delivered(&m->ring, op->pos))
+		return 0;
+	if (gosync_ring_closed(&m->ring))
+		return -EPIPE;
+	if (op->nonblock && !__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
+		return -ENOMSG;
+	return -EAGAIN;
+}
+
+/* A standalone receiver stops or starts blocking: unbuffered senders care. */
+static void gosync_recv_waiters_add(struct gosync_op *op, int delta)
+{
+	__atomic_add_fetch(&op->m->recv->waiters, delta, __ATOMIC_SEQ_CST);
+	if (!op->ch->layout.cap)
+		gosync_wake_if_armed(op->ch, op->m->send, GOSYNC_WAKE_SEND);
+}
+
+/*
+ * Try @try once; when it would block, arm @w and try again (F), so the
+ * next event wakes a poller.  For GOSYNC_NONBLOCK, in both modes.
+ */
+static int gosync_try_armed(struct gosync_op *op, struct gosync_wait *w,
+			    gosync_try_fn try)
+{
+	int ret = try(op);
+
+	if (!gosync_would_block(ret))
+		return ret;
+	gosync_arm(w);						/* F */
+	ret = try(op);
+	return gosync_would_block(ret) ? -EAGAIN : ret;
+}
+
+/*
+ * Standalone: retry @try until it stops saying "would block", sleeping on
+ * @w's futex in between, until the deadline or a signal.
+ */
+static int gosync_wait(struct gosync_op *op, struct gosync_wait *w,
+		       int64_t deadline, gosync_try_fn try)
+{
+	bool recv_side = w == op->m->recv;
+	int ret;
+
+	for (;;) {
+		uint32_t ev = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
+		int64_t until = deadline;
+		int slept;
+
+		ret = try(op);
+		if (!gosync_would_block(ret))
+			return ret;
+		if (deadline == GOSYNC_NONBLOCK)
+			return gosync_try_armed(op, w, try);
+		if (gosync_deadline_passed(deadline))
+			return -ETIMEDOUT;
+
+		if (recv_side)
+			gosync_recv_waiters_add(op, 1);
+		else
+			__atomic_add_fetch(&w->waiters, 1, __ATOMIC_SEQ_CST);
+		gosync_arm(w);					/* F */
+		ret = try(op);
+		if (gosync_would_block(ret)) {
+			/* Contention, not emptiness: nobody will wake us. */
+			if (ret == -EBUSY)
+				until = gosync_after(100000) < deadline ?
+					gosync_after(100000) : deadline;
+			slept = gosync_futex_wait(&w->futex, ev, until);
+		} else {
+			slept = 0;
+		}
+		if (recv_side)
+			gosync_recv_waiters_add(op, -1);
+		else
+			__atomic_sub_fetch(&w->waiters, 1, __ATOMIC_SEQ_CST);
+		if (!gosync_would_block(ret))
+			return ret;
+		if (slept == -EINTR)
+			return -EINTR;
+	}
+}
+
+static int gosync_kernel_xfer(struct gosync_chan *ch, unsigned long cmd,
+			      void *elems, size_t n, int64_t deadline,
+			      uint32_t flags)
+{
+	struct gosync_chan_xfer x;
+	int ret;
+
+	memset(&x, 0, sizeof(x));
+	x.elem = (uintptr_t)elems;
+	x.deadline_ns = deadline;
+	x.flags = flags;
+	x.count = n;
+	ret = ioctl(ch->fd, cmd, &x);
+	return ret < 0 ? -errno : ret;
+}
+
+/* Standalone sync send: deposit, then wait until a receiver took it. */
+static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
+{
+	struct gosync_chan_view *m = op->m;
+	int ret;
+
+	op->state = GOSYNC_SLOT_SYNC;
+	if (deadline == GOSYNC_NONBLOCK) {
+		if (gosync_ring_closed(&m->ring))
+			return -EPIPE;
+		gosync_arm(m->send);				/* F */
+		if (!__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
+			return -EAGAIN;
+		op->nonblock = true;
+		deadline = GOSYNC_FOREVER;
+	}
+	ret = gosync_wait(op, m->send, deadline, gosync_try_send);
+	if (ret == -ENOMSG)
+		return -EAGAIN;
+	if (ret)
+		return ret;
+	ret = gosync_wait(op, m->send, deadline, gosync_try_delivered);
+	if (!ret || !gosync_ring_withdraw(&m->ring, op->pos))
+		return 0;
+	gosync_wake_if_armed(op->ch, m->send, GOSYNC_WAKE_SEND);
+	return ret == -ENOMSG ? -EAGAIN : ret;
+}
+
+static int gosync_send(struct gosync_chan *ch, const void *elem,
+		       int64_t deadline, bool sync)
+{
+	struct gosync_op op = { .ch = ch, .elem = (void *)elem,
+				.state = GOSYNC_SLOT_FULL };
+	int ret = 0;
+
+	if (!ch || !elem || !gosync_deadline_valid(deadline))
+		return -EINVAL;
+	sync = sync || !ch->layout.cap;
+	if (ch->flags & GOSYNC_NOMAP)
+		goto kernel;
+	op.m = gosync_chan_mapping(ch, &ret);
+	if (!op.m)
+		return ret;
+	if (sync) {
+		if (gosync_standalone(ch))
+			return gosync_send_sync_standalone(&op, deadline);
+		goto kernel;	/* the kernel waits for the receiver */
+	}
+	ret = gosync_try_send(&op);
+	if (!gosync_would_block(ret))
+		return ret;
+	if (deadline == GOSYNC_NONBLOCK)
+		return gosync_try_armed(&op, op.m->send, gosync_try_send);
+	if (gosync_standalone(ch))
+		return gosync_wait(&op, op.m->send, deadline, gosync_try_send);
+kernel:
+	ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_SEND, (void *)elem, 1,
+				 deadline, sync ? GOSYNC_SEND_SYNC : 0);
+	return ret < 0 ? ret : 0;
+}
+
+int gosync_chan_send(struct gosync_chan *ch, const void *elem,
+		     int64_t deadline_ns)
+{
+	return gosync_send(ch, elem, deadline_ns, false);
+}
+
+int gosync_chan_send_sync(struct gosync_chan *ch, const void *elem,
+			  int64_t deadline_ns)
+{
+	return gosync_send(ch, elem, deadline_ns, true);
+}
+
+int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
+{
+	struct gosync_op op = { .ch = ch, .elem = elem };
+	int ret = 0;
+
+	if (!ch || !elem || !gosync_deadline_valid(deadline_ns))
+		return -EINVAL;
+	if (ch->flags & GOSYNC_NOMAP)
+		goto kernel;
+	op.m = gosync_chan_mapping(ch, &ret);
+	if (!op.m)
+		return ret;
+	ret = gosync_try_recv(&op);
+	if (!gosync_would_block(ret) && ret != -EIO)
+		goto out;
+	if (deadline_ns == GOSYNC_NONBLOCK && ret != -EIO)
+		ret = gosync_try_armed(&op, op.m->recv, gosync_try_recv);
+	else if (gosync_standalone(ch))
+		ret = gosync_wait(&op, op.m->recv, deadline_ns, gosync_try_recv);
+	else
+		goto kernel;
+	goto out;
+kernel:
+	ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elem, 1,
+				 deadline_ns, 0);
+out:
+	if (ret == 0)
+		memset(elem, 0, ch->layout.elem_size);	/* closed: Go's zero value */
+	return ret;
+}
+
+int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
+		       int64_t deadline_ns)
+{
+	const unsigned char *p = elems;
+	size_t i;
+	int ret = 0;
+
+	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size)
+		return -EINVAL;
+	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP ||
+	    gosync_standalone(ch)) {
+		/* One at a time: each may wait. */
+		for (i = 0; i < n; i++) {
+			ret = gosync_chan_send(ch, p + i * ch->layout.elem_size,
+					       deadline_ns);
+			if (ret)
+				break;
+		}
+		return i ? (int)i : ret;
+	}
+	/* Kernel mode: the fast path while it lasts, then the kernel. */
+	for (i = 0; i < n; i++) {
+		ret = gosync_chan_send(ch, p + i * ch->layout.elem_size,
+				       GOSYNC_NONBLOCK);
+		if (ret)
+			break;
+	}
+	if (i == n || ret != -EAGAIN || deadline_ns == GOSYNC_NONBLOCK)
+		return i ? (int)i : ret;
+	ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_SEND,
+				 (void *)(p + i * ch->layout.elem_size), n - i,
+				 deadline_ns, 0);
+	if (ret < 0)
+		return i ? (int)i : ret;
+	return (int)i + ret;
+}
+
+int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
+		       int64_t deadline_ns)
+{
+	unsigned char *p = elems;
+	size_t i;
+	int ret;
+
+	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size)
+		return -EINVAL;
+	/* The first may wait; the rest only take what is there. */
+	ret = gosync_chan_recv(ch, p, deadline_ns);
+	if (ret != 1)
+		return ret;
+	for (i = 1; i < n; i++) {
+		ret = gosync_chan_recv(ch, p + i * ch->layout.elem_size,
+				       GOSYNC_NONBLOCK);
+		if (ret != 1)
+			break;
+	}
+	return (int)i;
+}
+
+int gosync_chan_close(struct gosync_chan *ch)
+{
+	struct gosync_chan_view *m;
+	int ret = 0;
+
+	if (!ch)
+		return -EINVAL;
+	if (!gosync_standalone(ch))
+		return ioctl(ch->fd, GOSYNC_CHAN_IOC_CLOSE, 0) < 0 ? -errno : 0;
+	m = gosync_chan_mapping(ch, &ret);
+	ret = gosync_ring_close(&m->ring);
+	if (ret)
+		return ret == -EBUSY ? -EIO : ret;
+	/* Everyone: blocked senders fail, receivers drain. */
+	__atomic_store_n(&m->recv->armed, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&m->send->armed, 1, __ATOMIC_SEQ_CST);
+	gosync_wake(ch, m->recv, GOSYNC_WAKE_RECV);
+	gosync_wake(ch, m->send, GOSYNC_WAKE_SEND);
+	return 0;
+}
+
+/* ------------------------------------------------------- making, info -- */
+
+size_t gosync_chan_cap(const struct gosync_chan *ch)
+{
+	return ch ? ch->layout.cap : 0;
+}
+
+size_t gosync_chan_elem_size(const struct gosync_chan *ch)
+{
+	return ch ? ch->layout.elem_size : 0;
+}
+
+int gosync_chan_fd(const struct gosync_chan *ch)
+{
+	return ch ? ch->fd : -EINVAL;
+}
+
+static int gosync_kernel_info(int fd, struct gosync_chan_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return ioctl(fd, GOSYNC_CHAN_IOC_INFO, info) < 0 ? -errno : 0;
+}
+
+size_t gosync_chan_len(const struct gosync_chan *ch)
+{
+	struct gosync_chan_info info;
+
+	if (!ch || !ch->layout.cap)
+		return 0;
+	if (gosync_standalone(ch) ||
+	    (!(ch->flags & GOSYNC_NOMAP) &&
+	     __atomic_load_n(&ch->gen, __ATOMIC_ACQUIRE) ==
+	     gosync_fork_generation()))
+		return gosync_ring_len(&ch->map.ring);
+	return gosync_kernel_info(ch->fd, &info) ? 0 : info.len;
+}
+
+static int gosync_chan_alloc(struct gosync_chan **chp, int fd,
+			     unsigned int flags)
+{
+	struct gosync_chan *ch = calloc(1, sizeof(*ch));
+
+	if (!ch)
+		return -ENOMEM;
+	ch->fd = fd;
+	ch->flags = flags;
+	*chp = ch;
+	return 0;
+}
+
+/* Adopt a kernel channel fd: learn its layout, map it unless NOMAP. */
+static int gosync_chan_adopt_kernel(struct gosync_chan *ch)
+{
+	struct gosync_chan_info info;
+	struct gosync_chan_header *l = &ch->layout;
+	int ret = gosync_kernel_info(ch->fd, &info);
+
+	if (ret)
+		return ret;
+	l->elem_size = info.elem_size;
+	l->cap = info.cap;
+	l->nslots = info.nslots;
+	l->slot_size = info.slot_size;
+	l->map_size = info.map_size;
+	l->off_tail = info.off_tail;
+	l->off_head = info.off_head;
+	l->off_recv_wait = info.off_recv_wait;
+	l->off_send_wait = info.off_send_wait;
+	l->off_slots = info.off_slots;
+	ret = gosync_layout_check(l);
+	if (ret || ch->flags & GOSYNC_NOMAP)
+		return ret;
+	gosync_fork_watch();
+	ret = gosync_chan_map_kernel(ch);
+	if (!ret)
+		ch->gen = gosync_fork_generation();
+	return ret;
+}
+
+/* Adopt a standalone memfd: check its header, map it. */
+static int gosync_chan_adopt_memfd(struct gosync_chan *ch)
+{
+	struct gosync_chan_header *hdr;
+	struct stat st;
+	void *base;
+	int ret;
+
+	if (fstat(ch->fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(*hdr))
+		return -EINVAL;
+	base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    ch->fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	hdr = base;
+	ch->layout = *hdr;
+	ret = -EINVAL;
+	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != GOSYNC_CHAN_MAGIC ||
+	    hdr->abi_version != GOSYNC_ABI_VERSION ||
+	    !(hdr->flags & GOSYNC_CHAN_HDR_STANDALONE) ||
+	    gosync_layout_check(&ch->layout) ||
+	    ch->layout.map_size != (uint64_t)st.st_size) {
+		munmap(base, st.st_size);
+		return ret;
+	}
+	gosync_map_set(&ch->map, &ch->layout, base, 0);
+	return 0;
+}
+
+static int gosync_chan_make_standalone(struct gosync_chan *ch,
+				       size_t elem_size, size_t cap)
+{
+	struct gosync_chan_header *l = &ch->layout;
+	void *base;
+
+	if (gosync_chan_layout(elem_size, cap, sysconf(_SC_PAGESIZE), l))
+		return -EINVAL;
+	if (l->map_size > GOSYNC_STANDALONE_MAX_BYTES)
+		return -ENOMEM;
+	l->flags = GOSYNC_CHAN_HDR_STANDALONE;
+	/* Sealed at its size: no peer can shrink it under the others. */
+	if (ftruncate(ch->fd, l->map_size) < 0 ||
+	    fcntl(ch->fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	base = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    ch->fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	gosync_map_set(&ch->map, l, base, 0);
+	gosync_chan_init_slots(ch->map.ring.slots, l->nslots, l->slot_size);
+	l->magic = 0;
+	memcpy(base, l, sizeof(*l));
+	/* The magic last: a peer that sees it sees an initialised ring. */
+	__atomic_store_n(&((struct gosync_chan_header *)base)->magic,
+			 GOSYNC_CHAN_MAGIC, __ATOMIC_RELEASE);
+	l->magic = GOSYNC_CHAN_MAGIC;
+	return 0;
+}
+
+void gosync_chan_free(struct gosync_chan *ch)
+{
+	if (!ch)
+		return;
+	/* A mapping from before a fork is not in this process. */
+	if (ch->map.base && (gosync_standalone(ch) ||
+			     ch->gen == gosync_fork_generation()))
+		munmap(ch->map.base, ch->layout.map_size);
+	close(ch->fd);
+	free(ch);
+}
+
+int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
+		     unsigned int flags)
+{
+	struct gosync_chan_create req;
+	struct gosync_chan *ch;
+	int fd, ret;
+
+	if (!chp || flags & ~GOSYNC_CHAN_MAKE_FLAGS ||
+	    elem_size - 1 >= GOSYNC_CHAN_MAX_ELEM || cap > GOSYNC_CHAN_MAX_CAP)
+		return -EINVAL;
+	if (flags & GOSYNC_STANDALONE) {
+		if (flags & GOSYNC_NOMAP)
+			return -EOPNOTSUPP;
+		fd = memfd_create("gosync-chan", MFD_ALLOW_SEALING |
+				  (flags & GOSYNC_CLOEXEC ? MFD_CLOEXEC : 0));
+		if (fd < 0)
+			return -errno;
+		ret = gosync_chan_alloc(&ch, fd, flags);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+		ret = gosync_chan_make_standalone(ch, elem_size, cap);
+	} else {
+		int dev = gosync_dev_fd();
+
+		if (dev < 0)
+			return dev;
+		memset(&req, 0, sizeof(req));
+		req.flags = flags & GOSYNC_CLOEXEC ? GOSYNC_CHAN_CLOEXEC : 0;
+		req.elem_size = elem_size;
+		req.cap = cap;
+		fd = ioctl(dev, GOSYNC_IOC_CHAN_CREATE, &req);
+		if (fd < 0)
+			return -errno;
+		ret = gosync_chan_alloc(&ch, fd, flags);
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+		ret = gosync_chan_adopt_kernel(ch);
+	}
+	if (ret) {
+		gosync_chan_free(ch);
+		return ret;
+	}
+	*chp = ch;
+	return 0;
+}
+
+int gosync_chan_from_fd(struct gosync_chan **chp, int fd, unsigned int flags)
+{
+	struct gosync_chan_info info;
+	struct gosync_chan *ch;
+	int ret, own;
+
+	if (!chp || fd < 0 || flags & ~GOSYNC_CHAN_MAKE_FLAGS)
+		return -EINVAL;
+	own = fcntl(fd, flags & GOSYNC_CLOEXEC ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	if (own < 0)
+		return -errno;
+	/* A gosync channel answers INFO; a standalone ring is a memfd. */
+	ret = gosync_kernel_info(own, &info);
+	if (!ret)
+		flags &= ~GOSYNC_STANDALONE;
+	else if (ret == -ENOTTY && !(flags & GOSYNC_NOMAP))
+		flags |= GOSYNC_STANDALONE;
+	else {
+		close(own);
+		return ret == -ENOTTY ? -EOPNOTSUPP : ret;
+	}
+	ret = gosync_chan_alloc(&ch, own, flags);
+	if (ret) {
+		close(own);
+		return ret;
+	}
+	ret = flags & GOSYNC_STANDALONE ? gosync_chan_adopt_memfd(ch) :
+					  gosync_chan_adopt_kernel(ch);
+	if (ret) {
+		gosync_chan_free(ch);
+		return ret;
+	}
+	*chp = ch;
+	return 0;
+}

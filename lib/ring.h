@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * libgosync: the library's instance of the channel ring
+ * (common/gosync_ring.h, whose head comment draws the barrier pairs A-D
+ * and G that these accessors implement on the userspace side).  C11
+ * atomics on the words of the shared mapping; the kernel's side uses
+ * smp_load_acquire()/smp_store_release()/cmpxchg() on the same words.
+ */
+#ifndef GOSYNC_LIB_RING_H
+#define GOSYNC_LIB_RING_H
+
+#include <errno.h>
+#include <string.h>
+#include <linux/types.h>
+
+static inline int gosync_cas64(__u64 *p, __u64 old, __u64 new_val)
+{
+	/* Fully ordered, as the kernel's cmpxchg(). */
+	return __atomic_compare_exchange_n(p, &old, new_val, 0,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+#define GOSYNC_LOAD(p)			__atomic_load_n((p), __ATOMIC_RELAXED)
+/* B and C: pair with D and A */
+#define GOSYNC_LOAD_ACQUIRE(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+/* A and D: pair with C and B */
+#define GOSYNC_STORE_RELEASE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define GOSYNC_CAS(p, old, new)		gosync_cas64((p), (old), (new))
+#define GOSYNC_COPY(dst, src, n)	memcpy((dst), (src), (n))
+
+#include "gosync_ring.h"
+
+#endif /* GOSYNC_LIB_RING_H */

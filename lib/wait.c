@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * libgosync: clocks, deadlines, futexes and fork.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int64_t gosync_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t gosync_after(int64_t ns)
+{
+	int64_t now = gosync_now();
+
+	if (ns <= 0)
+		return now;
+	return ns > GOSYNC_FOREVER - now ? GOSYNC_FOREVER : now + ns;
+}
+
+bool gosync_deadline_valid(int64_t deadline_ns)
+{
+	return deadline_ns >= 0 || deadline_ns == GOSYNC_NONBLOCK;
+}
+
+bool gosync_deadline_passed(int64_t deadline_ns)
+{
+	return deadline_ns != GOSYNC_FOREVER && gosync_now() >= deadline_ns;
+}
+
+int gosync_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	long ret;
+
+	if (deadline_ns != GOSYNC_FOREVER) {
+		ts.tv_sec = deadline_ns / 1000000000;
+		ts.tv_nsec = deadline_ns % 1000000000;
+		tsp = &ts;
+	}
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. */
+	ret = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, tsp, NULL,
+		      FUTEX_BITSET_MATCH_ANY);
+	if (ret == 0 || errno == EAGAIN)
+		return 0;
+	return errno == ETIMEDOUT ? -ETIMEDOUT : -EINTR;
+}
+
+void gosync_futex_wake_all(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static unsigned long gosync_fork_gen = 1;
+static pthread_once_t gosync_fork_once = PTHREAD_ONCE_INIT;
+
+static void gosync_fork_child(void)
+{
+	__atomic_add_fetch(&gosync_fork_gen, 1, __ATOMIC_RELEASE);
+}
+
+static void gosync_fork_register(void)
+{
+	pthread_atfork(NULL, NULL, gosync_fork_child);
+}
+
+void gosync_fork_watch(void)
+{
+	pthread_once(&gosync_fork_once, gosync_fork_register);
+}
+
+unsigned long gosync_fork_generation(void)
+{
+	return __atomic_load_n(&gosync_fork_gen, __ATOMIC_ACQUIRE);
+}
