@@ -37,8 +37,11 @@ CHECKPATCH	:= $(LINUX_SRC)/scripts/checkpatch.pl
 
 LIB_SRCS	:= $(wildcard lib/*.c)
 LIB_HDRS	:= $(wildcard lib/*.h lib/include/*.h uapi/linux/*.h common/*.h)
-SELFTESTS	:= $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
-SELFTEST_HDRS	:= $(wildcard selftests/*.h)
+# tests/ are the library's tests: built for the host (standalone mode) and,
+# with every mode, for the guest beside the kernel-only selftests/.
+SELFTESTS	:= $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c)) \
+		   $(patsubst tests/%.c,$(B)/selftests/%,$(wildcard tests/*_test.c))
+SELFTEST_HDRS	:= $(wildcard selftests/*.h tests/*.h lib/*.h)
 HOST_VARIANTS	:= plain asan tsan
 HOST_TESTS	:= $(foreach v,$(HOST_VARIANTS),\
 		     $(patsubst tests/%.c,$(B)/tests/$(v)/%,$(wildcard tests/*_test.c)))
@@ -114,11 +117,15 @@ $(LINUX_SRC)/.extracted: | deps
 # library so they need nothing from the guest but the host's libc.
 selftests: $(SELFTESTS)
 
-$(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) $(B)/lib/libgosync.a \
+define selftest_rule
+$(B)/selftests/%: $(1)/%.c $(SELFTEST_HDRS) $(B)/lib/libgosync.a \
 		  $(LINUX_SRC)/.extracted
-	@mkdir -p $(@D)
-	$(CC) $(GOSYNC_CFLAGS) -isystem $(KSFT) -Iselftests $(TEST_CFLAGS) $(CFLAGS) -o $@ $< \
-		$(B)/lib/libgosync.a $(LDLIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(GOSYNC_CFLAGS) -isystem $$(KSFT) -Iselftests -Itests -Ilib \
+		$$(TEST_CFLAGS) $$(CFLAGS) -o $$@ $$< $(B)/lib/libgosync.a $$(LDLIBS)
+endef
+$(eval $(call selftest_rule,selftests))
+$(eval $(call selftest_rule,tests))
 
 # ------------------------------------------------------------ host tests --
 # The library's own tests, run on the host (no module needed), each built
@@ -134,7 +141,8 @@ $(B)/tests/$(1)/%: tests/%.c $(wildcard tests/*.h) \
 		   $(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \
 		   $(LINUX_SRC)/.extracted
 	@mkdir -p $$(@D)
-	$$(CC) $$(GOSYNC_CFLAGS) -isystem $$(KSFT) -Ilib -Itests $$(TEST_CFLAGS) $$(SAN_$(1)) \
+	$$(CC) $$(GOSYNC_CFLAGS) -DGOSYNC_TEST_HOST -isystem $$(KSFT) -Ilib -Itests \
+		$$(TEST_CFLAGS) $$(SAN_$(1)) \
 		$$(CFLAGS) -o $$@ $$< \
 		$(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \
 		$$(LDLIBS)

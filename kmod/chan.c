@@ -165,11 +165,18 @@ static int gosync_check_deadline(s64 deadline)
  * between, until @deadline (absolute CLOCK_MONOTONIC ns) or a signal.
  * @try runs with the task state set: it must not sleep or fault.
  *
+ * When a signal handler has to run, the ioctls end with EINTR whatever
+ * SA_RESTART says (as epoll_wait(2) and timed futex waits do, so kernel
+ * and standalone mode agree); read(2) and write(2) pass @restart and
+ * restart under SA_RESTART, as on a pipe.  Both are safe to restart:
+ * deadlines are absolute and nothing is half done when a wait ends.
+ *
  * Return: what @try returned, -EAGAIN (GOSYNC_DEADLINE_NONBLOCK),
- * -ETIMEDOUT or -ERESTARTSYS.
+ * -ETIMEDOUT, -EINTR or -ERESTARTSYS (@restart).
  */
 static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
-			    s64 deadline, gosync_try_fn try, void *arg)
+			    s64 deadline, bool restart, gosync_try_fn try,
+			    void *arg)
 {
 	ktime_t expires = ns_to_ktime(deadline);
 	DEFINE_WAIT(wait);
@@ -196,7 +203,7 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 		if (!gosync_would_block(ret))
 			break;
 		if (signal_pending(current)) {
-			ret = -ERESTARTSYS;
+			ret = restart ? -ERESTARTSYS : -EINTR;
 			break;
 		}
 		if (ktime_get_ns() >= deadline) {
@@ -272,7 +279,7 @@ static int gosync_try_delivered(struct gosync_chan *ch, void *arg)
  * is already blocked", as a Go send in a select with a default case.
  */
 static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
-				bool sync, s64 deadline)
+				bool sync, s64 deadline, bool restart)
 {
 	struct gosync_send s = {
 		.elem = elem,
@@ -289,13 +296,15 @@ static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
 			return -EAGAIN;
 		deadline = GOSYNC_DEADLINE_FOREVER;
 	}
-	ret = gosync_chan_wait(ch, &ch->send, deadline, gosync_try_send, &s);
+	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
+			       gosync_try_send, &s);
 	if (ret == -ENOMSG)
 		return -EAGAIN;
 	if (ret || !sync)
 		return ret;
 
-	ret = gosync_chan_wait(ch, &ch->send, deadline, gosync_try_delivered, &s);
+	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
+			       gosync_try_delivered, &s);
 	if (!ret)
 		return 0;
 	if (!gosync_ring_withdraw(&ch->ring, s.pos))
@@ -343,7 +352,7 @@ static void gosync_bounce_put(struct gosync_bounce *b)
  * sent when at least one was, else the error of the first.
  */
 static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubuf,
-				  u32 count, bool sync, s64 deadline)
+				  u32 count, bool sync, s64 deadline, bool restart)
 {
 	u32 size = ch->layout.elem_size;
 	struct gosync_bounce b;
@@ -357,7 +366,7 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
 			ret = -EFAULT;
 			break;
 		}
-		ret = gosync_chan_send_one(ch, b.buf, sync, deadline);
+		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, restart);
 		if (ret)
 			break;
 	}
@@ -371,7 +380,7 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
  * many, 0 when closed and drained, or the error of the first.
  */
 static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
-				  u32 count, s64 deadline)
+				  u32 count, s64 deadline, bool restart)
 {
 	u32 size = ch->layout.elem_size;
 	struct gosync_bounce b;
@@ -394,7 +403,7 @@ static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
 		}
 		if (!i)
 			ret = gosync_chan_wait(ch, &ch->recv, deadline,
-					       gosync_try_recv, b.buf);
+					       restart, gosync_try_recv, b.buf);
 		else
 			ret = gosync_try_recv(ch, b.buf);
 		if (ret != 1)
@@ -433,9 +442,9 @@ static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
 					     x.count,
 					     (x.flags & GOSYNC_SEND_SYNC) ||
 					     gosync_chan_unbuffered(ch),
-					     x.deadline_ns);
+					     x.deadline_ns, false);
 	return gosync_chan_recv_user(ch, u64_to_user_ptr(x.elem), x.count,
-				     x.deadline_ns);
+				     x.deadline_ns, false);
 }
 
 static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
@@ -570,7 +579,8 @@ static ssize_t gosync_chan_read(struct file *file, char __user *buf,
 
 	if (count < 0)
 		return count;
-	count = gosync_chan_recv_user(ch, buf, count, gosync_file_deadline(file));
+	count = gosync_chan_recv_user(ch, buf, count, gosync_file_deadline(file),
+				      true);
 	return count < 0 ? count : count * ch->layout.elem_size;
 }
 
@@ -583,7 +593,7 @@ static ssize_t gosync_chan_write(struct file *file, const char __user *buf,
 	if (count < 0)
 		return count;
 	count = gosync_chan_send_user(ch, buf, count, gosync_chan_unbuffered(ch),
-				      gosync_file_deadline(file));
+				      gosync_file_deadline(file), true);
 	return count < 0 ? count : count * ch->layout.elem_size;
 }
 

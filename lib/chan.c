@@ -153,7 +153,7 @@ static void gosync_wake(struct gosync_chan *ch, struct gosync_wait *w,
 static void gosync_wake_if_armed(struct gosync_chan *ch, struct gosync_wait *w,
 				 unsigned int side)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* E, matches F */
+	gosync_smp_mb();	/* E, matches F */
 	if (__atomic_load_n(&w->armed, __ATOMIC_RELAXED))
 		gosync_wake(ch, w, side);
 }
@@ -161,7 +161,7 @@ static void gosync_wake_if_armed(struct gosync_chan *ch, struct gosync_wait *w,
 static void gosync_arm(struct gosync_wait *w)
 {
 	__atomic_store_n(&w->armed, 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* F, matches E */
+	gosync_smp_mb();	/* F, matches E */
 }
 
 /* ------------------------------------------------------ the operations -- */

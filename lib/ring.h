@@ -30,4 +30,20 @@ static inline int gosync_cas64(__u64 *p, __u64 old, __u64 new_val)
 
 #include "gosync_ring.h"
 
+/*
+ * The full barrier of the wake protocol (E and F in lib/chan.c).  TSan
+ * rejects a bare seq_cst fence; its builds use a seq_cst RMW on a
+ * thread-private word, a full barrier on x86 as well.
+ */
+static inline void gosync_smp_mb(void)
+{
+#ifdef __SANITIZE_THREAD__
+	static __thread int gosync_mb_word;
+
+	__atomic_fetch_add(&gosync_mb_word, 0, __ATOMIC_SEQ_CST);
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 #endif /* GOSYNC_LIB_RING_H */

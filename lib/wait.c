@@ -41,16 +41,18 @@ bool gosync_deadline_passed(int64_t deadline_ns)
 
 int gosync_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
-	struct timespec ts, *tsp = NULL;
+	struct timespec ts;
 	long ret;
 
-	if (deadline_ns != GOSYNC_FOREVER) {
-		ts.tv_sec = deadline_ns / 1000000000;
-		ts.tv_nsec = deadline_ns % 1000000000;
-		tsp = &ts;
-	}
-	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. */
-	ret = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, tsp, NULL,
+	/*
+	 * FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.  Always
+	 * pass one (GOSYNC_FOREVER is ~292 years away): a timed futex wait
+	 * ends with EINTR when a signal handler runs, SA_RESTART or not,
+	 * which is what every gosync wait promises.
+	 */
+	ts.tv_sec = deadline_ns / 1000000000;
+	ts.tv_nsec = deadline_ns % 1000000000;
+	ret = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL,
 		      FUTEX_BITSET_MATCH_ANY);
 	if (ret == 0 || errno == EAGAIN)
 		return 0;

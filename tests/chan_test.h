@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Helpers of the channel tests that run in every mode: on the host as
+ * library tests (standalone mode only: built with GOSYNC_TEST_HOST), and
+ * in the guest as selftests against the module (kernel mode with the fast
+ * path, kernel mode with no mapping, and standalone).
+ * Include after kselftest_harness.h.
+ */
+#ifndef GOSYNC_CHAN_TEST_H
+#define GOSYNC_CHAN_TEST_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gosync.h>
+
+/*
+ * The modes a fixture runs in: FIXTURE_VARIANT(f) must be
+ * struct { unsigned int flags; bool kernel; }; GOSYNC_MODES(f) adds them.
+ */
+#define GOSYNC_MODE_STANDALONE(f)					\
+	FIXTURE_VARIANT_ADD(f, standalone) {				\
+		.flags = GOSYNC_STANDALONE, .kernel = false,		\
+	}
+#ifdef GOSYNC_TEST_HOST
+#define GOSYNC_MODES(f) GOSYNC_MODE_STANDALONE(f)
+#else
+#define GOSYNC_MODES(f)							\
+	FIXTURE_VARIANT_ADD(f, kernel) { .flags = 0, .kernel = true };	\
+	FIXTURE_VARIANT_ADD(f, kernel_nomap) {				\
+		.flags = GOSYNC_NOMAP, .kernel = true,			\
+	};								\
+	GOSYNC_MODE_STANDALONE(f)
+#endif
+
+/* Make *@chp in the variant's mode; SKIP kernel modes without the module. */
+#define GOSYNC_MAKE(chp, elem, cap) do {				\
+	int __r = gosync_chan_make((chp), (elem), (cap), variant->flags); \
+	if (__r == -ENODEV && variant->kernel)				\
+		SKIP(return, "gosync.ko not loaded");			\
+	ASSERT_EQ(0, __r) TH_LOG("gosync_chan_make: %s", strerror(-__r)); \
+} while (0)
+
+static inline int64_t test_ms(int64_t ms)
+{
+	return gosync_after(ms * 1000000);
+}
+
+static inline void test_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Shared anonymous memory a test's processes can count in. */
+static inline void *test_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Wait for @pid; its exit status, or 128 + signal. */
+static inline int test_wait(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#endif /* GOSYNC_CHAN_TEST_H */
