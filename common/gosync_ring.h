@@ -196,7 +196,9 @@ static inline int gosync_ring_try_send(const struct gosync_ring *r,
 		if (!gosync_word_at(w, p)) {
 			if (gosync_word_at(w, p - r->nslots))
 				return -EAGAIN;	/* lap p - n still there: full */
-			continue;		/* the tail moved on */
+			/* A later lap: p is long claimed; the tail is stale. */
+			GOSYNC_CAS(r->tail, t, t + 2);
+			continue;
 		}
 		if (gosync_word_state(w) != GOSYNC_SLOT_FREE) {
 			/* Someone claimed p: help the tail past it. */
@@ -303,7 +305,12 @@ static inline int gosync_ring_try_recv(const struct gosync_ring *r,
 				return -EIO;
 			}
 		} else if (!gosync_word_at(w, h - r->nslots)) {
-			continue;		/* the head moved on */
+			/*
+			 * A later lap: h was passed, and the head hint not
+			 * moved (its consumer died between claim and hint).
+			 */
+			GOSYNC_CAS(r->head, h, h + 1);
+			continue;
 		}
 		ret = gosync_ring_nothing_at(r, h, w);
 		if (ret != -ESTALE)

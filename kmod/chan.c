@@ -70,6 +70,7 @@ struct gosync_side {
  * @send:	senders
  * @owners:	owner ids of the live mappings
  * @flags:	GOSYNC_CHAN_CLOSED
+ * @closed_ns:	when it was closed (CLOCK_MONOTONIC), set before the flag
  * @user:	who is charged for it
  */
 struct gosync_chan {
@@ -81,10 +82,20 @@ struct gosync_chan {
 	struct gosync_side send;
 	struct ida owners;
 	unsigned long flags;
+	s64 closed_ns;
 	struct gosync_user *user;
 };
 
 #define GOSYNC_CHAN_CLOSED	0	/* bit in flags */
+
+/*
+ * After close, how long a receive still waits for an element a sender
+ * was in the middle of publishing (a claimed slot) before it reports the
+ * channel closed.  An honest publication takes microseconds; this bounds
+ * what a peer that holds a claim forever (stopped, or scribbling) can do
+ * to receivers of a closed channel.
+ */
+#define GOSYNC_CLOSE_GRACE_NS	(1000 * NSEC_PER_MSEC)
 
 /* Elements up to this size travel through a bounce buffer on the stack. */
 #define GOSYNC_SMALL_ELEM	64
@@ -210,9 +221,12 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 			ret = -ETIMEDOUT;
 			break;
 		}
-		if (ret == -EBUSY) {
-			/* A peer keeps the ring busy: back off, then retry. */
-			ktime_t pause = ktime_add_us(ktime_get(), 100);
+		if (ret == -EBUSY || gosync_chan_closed(ch)) {
+			/*
+			 * A peer keeps the ring busy, or a closed channel
+			 * waits out its grace: poll, then retry.
+			 */
+			ktime_t pause = ktime_add_us(ktime_get(), 1000);
 
 			schedule_hrtimeout(&pause, HRTIMER_MODE_ABS);
 		} else if (deadline == GOSYNC_DEADLINE_FOREVER) {
@@ -314,14 +328,30 @@ static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
 	return ret == -ENOMSG ? -EAGAIN : ret;
 }
 
+/* Closed, and past the grace for elements still being published? */
+static bool gosync_chan_closed_for_good(struct gosync_chan *ch)
+{
+	/* Acquire: pairs with set_bit()'s barrier in gosync_chan_ioctl_close. */
+	if (!test_bit_acquire(GOSYNC_CHAN_CLOSED, &ch->flags))
+		return false;
+	return ktime_get_ns() - READ_ONCE(ch->closed_ns) >= GOSYNC_CLOSE_GRACE_NS;
+}
+
 static int gosync_try_recv(struct gosync_chan *ch, void *elem)
 {
 	int ret = gosync_ring_try_recv(&ch->ring, elem);
 
-	if (ret == 1)
+	if (ret == 1) {
 		gosync_side_wake_if_armed(&ch->send);		/* E */
-	else if (ret == -EAGAIN && gosync_chan_closed(ch))
-		ret = 0;	/* closed here; the tail's bit may be scribbled */
+	} else if (gosync_would_block(ret) && gosync_chan_closed(ch)) {
+		/*
+		 * Nothing to take although closed: empty here even if the
+		 * tail's bit was scribbled away; and an element still being
+		 * published gets the grace, no more.
+		 */
+		if (ret == -EAGAIN || gosync_chan_closed_for_good(ch))
+			ret = 0;
+	}
 	return ret;
 }
 
@@ -458,6 +488,8 @@ static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
 	 * the fast path have stopped too (unless a peer scribbled the bit).
 	 */
 	gosync_ring_close(&ch->ring);
+	WRITE_ONCE(ch->closed_ns, ktime_get_ns());
+	/* Fully ordered: closed_ns before the flag; matches the acquire. */
 	if (test_and_set_bit(GOSYNC_CHAN_CLOSED, &ch->flags))
 		return -EPIPE;
 	gosync_side_wake(&ch->recv);

@@ -81,6 +81,12 @@ TEST_F(chan, largest_elements_and_capacity)
 	ASSERT_EQ(0, ret) TH_LOG("cap 2^20 of 1 byte: %s", strerror(-ret));
 	EXPECT_EQ(1 << 20, gosync_chan_cap(c));
 	gosync_chan_free(c);
+
+	/* In range, but past the 64 MiB a channel may take. */
+	c = NULL;
+	EXPECT_EQ(-ENOMEM, gosync_chan_make(&c, 65535, 1 << 20, variant->flags));
+	EXPECT_EQ(-ENOMEM, gosync_chan_make(&c, 4096, 1 << 14, variant->flags));
+	EXPECT_EQ(NULL, c);
 	free(big);
 	free(out);
 }
