@@ -36,6 +36,12 @@
 
 #define GOSYNC_CHAN_MAKE_FLAGS	(GOSYNC_STANDALONE | GOSYNC_CLOEXEC | GOSYNC_NOMAP)
 
+/*
+ * Standalone: how long a non-blocking unbuffered send waits for a receiver
+ * it saw waiting to take the element.
+ */
+#define GOSYNC_HANDOFF_NS	(100 * 1000000LL)
+
 static bool gosync_standalone(const struct gosync_chan *ch)
 {
 	return ch->flags & GOSYNC_STANDALONE;
@@ -315,8 +321,13 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 		gosync_arm(m->send);				/* F */
 		if (!__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
 			return -EAGAIN;
+		/*
+		 * Hand it to the receiver that waits.  The standalone count
+		 * of waiters is advisory (a receiver killed while blocked is
+		 * never taken off it), so give the hand-off a bound.
+		 */
 		op->nonblock = true;
-		deadline = GOSYNC_FOREVER;
+		deadline = gosync_after(GOSYNC_HANDOFF_NS);
 	}
 	ret = gosync_wait(op, m->send, deadline, gosync_try_send);
 	if (ret == -ENOMSG)
