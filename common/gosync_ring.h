@@ -255,13 +255,16 @@ static inline int gosync_ring_nothing_at(const struct gosync_ring *r,
  * gosync_ring_try_recv - take one element from the head, without waiting
  * @r:		the ring
  * @elem:	out: the element (elem_size bytes)
+ * @freed:	out: set when a slot was freed (an element taken, or a
+ *		withdrawn position passed): senders may be owed a wake,
+ *		whatever the return value
  *
  * Return: 1 took an element; 0 closed and drained; -EAGAIN empty;
  * -EINPROGRESS the next element is being written (wait for it, even after
  * a close); -EIO the ring is corrupt; -EBUSY as for gosync_ring_try_send().
  */
 static inline int gosync_ring_try_recv(const struct gosync_ring *r,
-				       void *elem)
+				       void *elem, int *freed)
 {
 	unsigned int tries;
 
@@ -286,6 +289,7 @@ static inline int gosync_ring_try_recv(const struct gosync_ring *r,
 				GOSYNC_COPY(elem, gosync_ring_elem(word),
 					    r->elem_size);
 				GOSYNC_STORE_RELEASE(word, free_next); /* D, matches B */
+				*freed = 1;
 				return 1;
 			case GOSYNC_SLOT_READING:
 				GOSYNC_CAS(r->head, h, h + 1);
@@ -293,8 +297,10 @@ static inline int gosync_ring_try_recv(const struct gosync_ring *r,
 			case GOSYNC_SLOT_SKIP:
 				/* Passable once the tail is beyond it. */
 				if ((GOSYNC_LOAD_ACQUIRE(r->tail) >> 1) > h) {
-					if (GOSYNC_CAS(word, w, free_next))
+					if (GOSYNC_CAS(word, w, free_next)) {
+						*freed = 1;
 						GOSYNC_CAS(r->head, h, h + 1);
+					}
 					continue;
 				}
 				break;

@@ -146,13 +146,15 @@ static void gosync_side_arm(struct gosync_side *side)
 }
 
 /*
- * A receiver starts or stops blocking.  On an unbuffered channel that is
- * what a send without waiting, and EPOLLOUT, depend on: tell the senders.
+ * A receiver starts or stops blocking.  Senders care: a non-blocking sync
+ * send waits only while receivers wait (so a leaving receiver is news on
+ * any channel), and on an unbuffered channel a new receiver is room, and
+ * EPOLLOUT.
  */
 static void gosync_recv_waiters_add(struct gosync_chan *ch, int delta)
 {
 	atomic_add(delta, &ch->recv.waiters);
-	if (gosync_chan_unbuffered(ch))
+	if (delta < 0 || gosync_chan_unbuffered(ch))
 		gosync_side_wake_if_armed(&ch->send);
 }
 
@@ -226,7 +228,8 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 			 * A peer keeps the ring busy, or a closed channel
 			 * waits out its grace: poll, then retry.
 			 */
-			ktime_t pause = ktime_add_us(ktime_get(), 1000);
+			ktime_t pause = min(ktime_add_us(ktime_get(), 1000),
+					    expires);
 
 			schedule_hrtimeout(&pause, HRTIMER_MODE_ABS);
 		} else if (deadline == GOSYNC_DEADLINE_FOREVER) {
@@ -337,21 +340,39 @@ static bool gosync_chan_closed_for_good(struct gosync_chan *ch)
 	return ktime_get_ns() - READ_ONCE(ch->closed_ns) >= GOSYNC_CLOSE_GRACE_NS;
 }
 
+/* One ring receive; wakes senders when it freed a slot. */
+static int gosync_ring_recv_once(struct gosync_chan *ch, void *elem)
+{
+	int freed = 0;
+	int ret = gosync_ring_try_recv(&ch->ring, elem, &freed);
+
+	if (freed)
+		gosync_side_wake_if_armed(&ch->send);		/* E */
+	return ret;
+}
+
 static int gosync_try_recv(struct gosync_chan *ch, void *elem)
 {
-	int ret = gosync_ring_try_recv(&ch->ring, elem);
+	int ret = gosync_ring_recv_once(ch, elem);
 
-	if (ret == 1) {
-		gosync_side_wake_if_armed(&ch->send);		/* E */
-	} else if (gosync_would_block(ret) && gosync_chan_closed(ch)) {
-		/*
-		 * Nothing to take although closed: empty here even if the
-		 * tail's bit was scribbled away; and an element still being
-		 * published gets the grace, no more.
-		 */
-		if (ret == -EAGAIN || gosync_chan_closed_for_good(ch))
+	/* Acquire: pairs with set_bit()'s barrier in gosync_chan_ioctl_close. */
+	if (!gosync_would_block(ret) ||
+	    !test_bit_acquire(GOSYNC_CHAN_CLOSED, &ch->flags))
+		return ret;
+	/*
+	 * Closed, and nothing to take.  The answer may predate a send and
+	 * the close that followed it (the close sets the tail's bit before
+	 * the flag): ask again.  Empty then, the channel is drained, even if
+	 * the tail's bit was scribbled away; an element still being published
+	 * gets the grace, no more.
+	 */
+	if (ret == -EAGAIN) {
+		ret = gosync_ring_recv_once(ch, elem);
+		if (ret == -EAGAIN)
 			ret = 0;
 	}
+	if (gosync_would_block(ret) && gosync_chan_closed_for_good(ch))
+		ret = 0;
 	return ret;
 }
 
@@ -392,6 +413,12 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
 	if (!gosync_bounce_get(&b, size))
 		return -ENOMEM;
 	for (i = 0; i < count; i++) {
+		/* A long batch that never waits still yields and stops. */
+		if (i) {
+			cond_resched();
+			if (signal_pending(current))
+				break;
+		}
 		if (copy_from_user(b.buf, ubuf + (size_t)i * size, size)) {
 			ret = -EFAULT;
 			break;
@@ -422,6 +449,11 @@ static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
 	for (i = 0; i < count; i++) {
 		char __user *dst = ubuf + (size_t)i * size;
 
+		if (i) {
+			cond_resched();
+			if (signal_pending(current))
+				break;
+		}
 		/*
 		 * Fault the destination in before taking an element, so a bad
 		 * buffer costs nothing.  (Another thread unmapping it before
@@ -681,32 +713,51 @@ static void gosync_chan_unmapped(struct gosync_mapping *map)
 	kfree(map);
 }
 
+static struct gosync_mapping *gosync_chan_dup_mapping(struct gosync_mapping *map);
+
+/* A mapping record with a fresh owner id; ERR_PTR on failure. */
+static struct gosync_mapping *gosync_chan_new_mapping(struct gosync_chan *ch)
+{
+	struct gosync_mapping *map;
+	int owner;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	owner = ida_alloc_range(&ch->owners, 1, GOSYNC_SLOT_OWNER_MAX,
+				GFP_KERNEL);
+	if (owner < 0) {
+		kfree(map);
+		return ERR_PTR(owner == -ENOSPC ? -ENOMEM : owner);
+	}
+	map->owner = owner;
+	map->dup = gosync_chan_dup_mapping;
+	map->unmapped = gosync_chan_unmapped;
+	return map;
+}
+
+static struct gosync_mapping *gosync_chan_dup_mapping(struct gosync_mapping *map)
+{
+	struct gosync_mapping *copy;
+
+	copy = gosync_chan_new_mapping(map->objfile->private_data);
+	return IS_ERR(copy) ? NULL : copy;
+}
+
 static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_chan *ch = file->private_data;
 	struct gosync_mapping *map;
-	int owner, ret;
+	int ret;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
-	if (!map)
-		return -ENOMEM;
-	owner = ida_alloc_range(&ch->owners, 1, GOSYNC_SLOT_OWNER_MAX,
-				GFP_KERNEL);
-	if (owner < 0) {
-		ret = owner == -ENOSPC ? -ENOMEM : owner;
-		goto free_map;
-	}
-	map->owner = owner;
-	map->unmapped = gosync_chan_unmapped;
+	map = gosync_chan_new_mapping(ch);
+	if (IS_ERR(map))
+		return PTR_ERR(map);
 	ret = gosync_shm_mmap(&ch->shm, vma, map);
-	if (ret)
-		goto free_owner;
-	return 0;
-
-free_owner:
-	ida_free(&ch->owners, owner);
-free_map:
-	kfree(map);
+	if (ret) {
+		ida_free(&ch->owners, map->owner);
+		kfree(map);
+	}
 	return ret;
 }
 

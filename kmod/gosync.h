@@ -45,16 +45,21 @@ struct gosync_shm {
 
 /**
  * struct gosync_mapping - one process's mmap of an object's region
- * @refs:	vmas sharing it (a moved vma briefly has two)
+ * @refs:	vmas of @mm sharing it (a moved vma briefly has two)
+ * @mm:		the address space it is in
  * @objfile:	the object's file, pinned (and with it the object and the
  *		module) while the mapping exists
  * @owner:	the mapping's owner id, for the object's use
+ * @dup:	a copy for another address space (a fork after MADV_DOFORK
+ *		undid VM_DONTCOPY), with its own owner id; NULL: share
  * @unmapped:	called once the last vma is gone, before @objfile is put
  */
 struct gosync_mapping {
 	refcount_t refs;
+	struct mm_struct *mm;
 	struct file *objfile;
 	u32 owner;
+	struct gosync_mapping *(*dup)(struct gosync_mapping *map);
 	void (*unmapped)(struct gosync_mapping *map);
 };
 

@@ -43,6 +43,8 @@ int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size)
 		return PTR_ERR(shm->file);
 	mapping = shm->file->f_mapping;
 	mapping_set_unevictable(mapping);
+	/* Pinned for the object's life: keep them out of movable zones. */
+	mapping_set_gfp_mask(mapping, GFP_HIGHUSER);
 
 	shm->pages = kvcalloc(shm->npages, sizeof(*shm->pages),
 			      GFP_KERNEL_ACCOUNT);
@@ -100,7 +102,23 @@ static DEFINE_MUTEX(gosync_shm_vm_ops_lock);
 static void gosync_shm_vm_open(struct vm_area_struct *vma)
 {
 	struct gosync_mapping *map = vma->vm_private_data;
+	struct gosync_mapping *copy;
 
+	/*
+	 * Another address space: a fork copied the vma after MADV_DOFORK.
+	 * Owner ids are per process, so the copy gets a record of its own.
+	 */
+	if (vma->vm_mm != map->mm) {
+		copy = map->dup(map);
+		if (copy) {
+			refcount_set(&copy->refs, 1);
+			copy->mm = vma->vm_mm;
+			copy->objfile = get_file(map->objfile);
+			vma->vm_private_data = copy;
+			return;
+		}
+		/* No memory: share the id; a death then waits for both. */
+	}
 	refcount_inc(&map->refs);
 }
 
@@ -150,8 +168,8 @@ unlock:
  * gosync_shm_mmap - map @shm into the vma of an object's ->mmap
  * @shm:	the region; the vma must cover all of it, from offset 0
  * @vma:	the vma, still set up by mmap_region()
- * @map:	the new mapping's record: @map->owner and @map->unmapped set
- *		by the caller; on success the vma owns it
+ * @map:	the new mapping's record: @map->owner, @map->dup and
+ *		@map->unmapped set by the caller; on success the vma owns it
  *
  * Return: 0, or -EINVAL (private, partial or offset mapping), -EPERM
  * (executable), or shmem's error.
@@ -179,6 +197,7 @@ int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 		return ret;
 
 	refcount_set(&map->refs, 1);
+	map->mm = vma->vm_mm;
 	map->objfile = get_file(objfile);
 	vma->vm_private_data = map;
 	vma->vm_ops = &gosync_shm_vm_ops;

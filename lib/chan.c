@@ -199,9 +199,10 @@ static int gosync_try_send(struct gosync_op *op)
 static int gosync_try_recv(struct gosync_op *op)
 {
 	struct gosync_chan_view *m = op->m;
-	int ret = gosync_ring_try_recv(&m->ring, op->elem);
+	int freed = 0;
+	int ret = gosync_ring_try_recv(&m->ring, op->elem, &freed);
 
-	if (ret == 1)
+	if (freed)
 		gosync_wake_if_armed(op->ch, m->send, GOSYNC_WAKE_SEND);
 	return ret;
 }
@@ -219,11 +220,15 @@ static int gosync_try_delivered(struct gosync_op *op)
 	return -EAGAIN;
 }
 
-/* A standalone receiver stops or starts blocking: unbuffered senders care. */
+/*
+ * A standalone receiver starts or stops blocking.  Senders care: a
+ * non-blocking sync send waits only while receivers wait; and on an
+ * unbuffered channel a new receiver is room.
+ */
 static void gosync_recv_waiters_add(struct gosync_op *op, int delta)
 {
 	__atomic_add_fetch(&op->m->recv->waiters, delta, __ATOMIC_SEQ_CST);
-	if (!op->ch->layout.cap)
+	if (delta < 0 || !op->ch->layout.cap)
 		gosync_wake_if_armed(op->ch, op->m->send, GOSYNC_WAKE_SEND);
 }
 
@@ -330,7 +335,7 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 		deadline = gosync_after(GOSYNC_HANDOFF_NS);
 	}
 	ret = gosync_wait(op, m->send, deadline, gosync_try_send);
-	if (ret == -ENOMSG)
+	if (ret == -ENOMSG || (op->nonblock && ret == -ETIMEDOUT))
 		return -EAGAIN;
 	if (ret)
 		return ret;
@@ -338,7 +343,9 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 	if (!ret || !gosync_ring_withdraw(&m->ring, op->pos))
 		return 0;
 	gosync_wake_if_armed(op->ch, m->send, GOSYNC_WAKE_SEND);
-	return ret == -ENOMSG ? -EAGAIN : ret;
+	if (ret == -ENOMSG || (op->nonblock && ret == -ETIMEDOUT))
+		return -EAGAIN;
+	return ret;
 }
 
 static int gosync_send(struct gosync_chan *ch, const void *elem,
@@ -582,22 +589,29 @@ static int gosync_chan_adopt_memfd(struct gosync_chan *ch)
 	struct gosync_chan_header *hdr;
 	struct stat st;
 	void *base;
-	int ret;
+	int ret, seals;
 
 	if (fstat(ch->fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(*hdr))
+		return -EINVAL;
+	/* Sealed at its size, or a peer could shrink it under us (SIGBUS). */
+	seals = fcntl(ch->fd, F_GET_SEALS);
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
+			 (F_SEAL_SHRINK | F_SEAL_GROW))
 		return -EINVAL;
 	base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    ch->fd, 0);
 	if (base == MAP_FAILED)
 		return -errno;
 	hdr = base;
-	ch->layout = *hdr;
 	ret = -EINVAL;
-	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != GOSYNC_CHAN_MAGIC ||
-	    hdr->abi_version != GOSYNC_ABI_VERSION ||
-	    !(hdr->flags & GOSYNC_CHAN_HDR_STANDALONE) ||
+	/* magic: acquire, pairs with the creator's release. */
+	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) == GOSYNC_CHAN_MAGIC)
+		ch->layout = *hdr;
+	if (ch->layout.magic != GOSYNC_CHAN_MAGIC ||
+	    ch->layout.abi_version != GOSYNC_ABI_VERSION ||
+	    !(ch->layout.flags & GOSYNC_CHAN_HDR_STANDALONE) ||
 	    gosync_layout_check(&ch->layout) ||
 	    ch->layout.map_size != (uint64_t)st.st_size) {
 		munmap(base, st.st_size);

@@ -442,6 +442,78 @@ TEST_F(ioc, read_and_signals)
 	waitpid(pid, NULL, 0);
 }
 
+/* After MADV_DOFORK a forked child's copy of a mapping has its own id. */
+TEST_F(ioc, madv_dofork_gives_the_child_its_own_owner)
+{
+	size_t size = self->info.map_size;
+	struct gosync_chan_map m = { 0 };
+	__u32 mine;
+	void *a;
+	pid_t pid;
+	int st;
+
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, self->ch, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	m.addr = (uintptr_t)a;
+	ASSERT_EQ(0, gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_MAP, &m));
+	mine = m.owner;
+	ASSERT_EQ(0, madvise(a, size, MADV_DOFORK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_MAP, &m))
+			_exit(1);
+		_exit(m.owner && m.owner != mine ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Ours is unchanged. */
+	ASSERT_EQ(0, gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_MAP, &m));
+	EXPECT_EQ(mine, m.owner);
+	EXPECT_EQ(0, munmap(a, size));
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A write of a huge batch that never has to wait (a consumer drains as
+ * fast as it fills) still stops at a signal, with a partial count.
+ */
+TEST_F_TIMEOUT(ioc, long_write_stops_at_a_signal, 120)
+{
+	const size_t bytes = 1UL << 30;		/* 2^30 one-byte elements */
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int ch = chan_create(self->dev, 1, 4096, 0);
+	char *zeros, buf[4096];
+	ssize_t n;
+	pid_t pid;
+
+	ASSERT_LE(0, ch);
+	zeros = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+		     MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, zeros);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		while (read(ch, buf, sizeof(buf)) > 0)
+			;
+		_exit(0);
+	}
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	n = write(ch, zeros, bytes);
+	alarm(0);
+	EXPECT_LT(0, n);
+	EXPECT_GT((ssize_t)bytes, n);
+	EXPECT_EQ(0, gosync_test_ioctl(ch, GOSYNC_CHAN_IOC_CLOSE, NULL));
+	EXPECT_EQ(pid, waitpid(pid, NULL, 0));
+	munmap(zeros, bytes);
+	close(ch);
+}
+
 TEST_F(ioc, fdinfo)
 {
 	char path[64], buf[1024];

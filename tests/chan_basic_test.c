@@ -268,4 +268,36 @@ TEST_F(chan, send_sync_waits_for_the_receiver)
 	EXPECT_EQ(0, test_wait(pid));
 }
 
+/*
+ * Withdrawn sync sends leave positions that receivers pass over; passing
+ * them frees slots, and a sender waiting for room must hear of it even
+ * when the receive that passed them found nothing to take.
+ */
+TEST_F(chan, passing_withdrawn_positions_wakes_senders)
+{
+	struct gosync_chan *c;
+	uint64_t v = 1;
+	pid_t pid;
+
+	ASSERT_EQ(0, gosync_chan_make(&c, sizeof(v), 2, variant->flags));
+	ASSERT_EQ(0, gosync_chan_send(c, &v, GOSYNC_NONBLOCK));
+	EXPECT_EQ(-ETIMEDOUT, gosync_chan_send_sync(c, &v, test_ms(20)));
+	ASSERT_EQ(1, gosync_chan_recv(c, &v, GOSYNC_NONBLOCK));
+	EXPECT_EQ(-ETIMEDOUT, gosync_chan_send_sync(c, &v, test_ms(20)));
+	/* Both slots hold withdrawn positions: a sender must wait. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		v = 4;
+		_exit(gosync_chan_send(c, &v, test_ms(20000)) ? 1 : 0);
+	}
+	test_sleep_ms(150);
+	/* Passes both, finds nothing; the sender is owed the room. */
+	EXPECT_EQ(-EAGAIN, gosync_chan_recv(c, &v, GOSYNC_NONBLOCK));
+	ASSERT_EQ(1, gosync_chan_recv(c, &v, test_ms(5000)));
+	EXPECT_EQ(4, v);
+	EXPECT_EQ(0, test_wait(pid));
+	gosync_chan_free(c);
+}
+
 TEST_HARNESS_MAIN

@@ -257,4 +257,27 @@ TEST_F(unbuf, close_fails_the_blocked_sender)
 	EXPECT_EQ(0, v);
 }
 
+/*
+ * A receiver killed while blocked is not waiting any more: a send that
+ * must not wait fails with EAGAIN, at once in kernel mode, after a short
+ * hand-off in standalone mode (whose waiter count the dead cannot fix).
+ */
+TEST_F(unbuf, nonblocking_send_after_the_receiver_was_killed)
+{
+	uint64_t v = 3;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		gosync_chan_recv(self->ch, &v, GOSYNC_FOREVER);
+		_exit(1);
+	}
+	test_sleep_ms(100);
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, test_wait(pid));
+	EXPECT_EQ(-EAGAIN, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
+	EXPECT_EQ(-EAGAIN, gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK));
+}
+
 TEST_HARNESS_MAIN
