@@ -174,6 +174,21 @@ static int gosync_check_deadline(s64 deadline)
 }
 
 /*
+ * Sleep (the task state set by the caller) until woken, a signal, or
+ * @deadline, an absolute CLOCK_MONOTONIC time or GOSYNC_DEADLINE_FOREVER.
+ */
+void gosync_sleep_until(s64 deadline)
+{
+	ktime_t expires = ns_to_ktime(deadline);
+
+	if (deadline == GOSYNC_DEADLINE_FOREVER)
+		schedule();
+	else
+		schedule_hrtimeout_range_clock(&expires, current->timer_slack_ns,
+					       HRTIMER_MODE_ABS, CLOCK_MONOTONIC);
+}
+
+/*
  * Retry @try until it stops saying "would block", sleeping on @side in
  * between, until @deadline (absolute CLOCK_MONOTONIC ns) or a signal.
  * @try runs with the task state set: it must not sleep or fault.
@@ -232,13 +247,8 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 					    expires);
 
 			schedule_hrtimeout(&pause, HRTIMER_MODE_ABS);
-		} else if (deadline == GOSYNC_DEADLINE_FOREVER) {
-			schedule();
 		} else {
-			schedule_hrtimeout_range_clock(&expires,
-						       current->timer_slack_ns,
-						       HRTIMER_MODE_ABS,
-						       CLOCK_MONOTONIC);
+			gosync_sleep_until(deadline);
 		}
 	}
 	finish_wait(&side->wq, &wait);
@@ -256,7 +266,14 @@ struct gosync_send {
 	u32 state;		/* GOSYNC_SLOT_FULL or _SYNC */
 	u64 pos;		/* where it went */
 	bool nonblock;		/* sync: give up once no receiver waits */
+	int self;		/* of the blocked receivers, ours (a select) */
 };
+
+/* Is a receiver other than the caller's own blocked on @ch? */
+static bool gosync_other_receivers(struct gosync_chan *ch, int self)
+{
+	return atomic_read(&ch->recv.waiters) > self;
+}
 
 static int gosync_try_send(struct gosync_chan *ch, void *arg)
 {
@@ -269,7 +286,7 @@ static int gosync_try_send(struct gosync_chan *ch, void *arg)
 	if (!ret)
 		gosync_side_wake_if_armed(&ch->recv);		/* E */
 	else if (s->nonblock && gosync_would_block(ret) &&
-		 !atomic_read(&ch->recv.waiters))
+		 !gosync_other_receivers(ch, s->self))
 		ret = -ENOMSG;	/* no receiver left to wait for */
 	return ret;
 }
@@ -283,7 +300,7 @@ static int gosync_try_delivered(struct gosync_chan *ch, void *arg)
 		return 0;
 	if (gosync_chan_closed(ch))
 		return -EPIPE;
-	if (s->nonblock && !atomic_read(&ch->recv.waiters))
+	if (s->nonblock && !gosync_other_receivers(ch, s->self))
 		return -ENOMSG;		/* the receivers we counted on left */
 	return -EAGAIN;
 }
@@ -296,12 +313,13 @@ static int gosync_try_delivered(struct gosync_chan *ch, void *arg)
  * is already blocked", as a Go send in a select with a default case.
  */
 static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
-				bool sync, s64 deadline, bool restart)
+				bool sync, s64 deadline, bool restart, int self)
 {
 	struct gosync_send s = {
 		.elem = elem,
 		.state = sync ? GOSYNC_SLOT_SYNC : GOSYNC_SLOT_FULL,
 		.nonblock = sync && deadline == GOSYNC_DEADLINE_NONBLOCK,
+		.self = self,
 	};
 	int ret;
 
@@ -309,7 +327,7 @@ static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
 		if (gosync_chan_closed(ch))
 			return -EPIPE;
 		gosync_side_arm(&ch->send);			/* F */
-		if (!atomic_read(&ch->recv.waiters))
+		if (!gosync_other_receivers(ch, self))
 			return -EAGAIN;
 		deadline = GOSYNC_DEADLINE_FOREVER;
 	}
@@ -423,7 +441,7 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
 			ret = -EFAULT;
 			break;
 		}
-		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, restart);
+		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, restart, 0);
 		if (ret)
 			break;
 	}
@@ -479,6 +497,114 @@ static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
 	if (i)
 		return i;
 	return ret == 1 ? -EFAULT : ret;
+}
+
+/* ------------------------------------------------ for select and uring -- */
+
+struct gosync_chan *gosync_chan_of(struct file *file)
+{
+	return file->f_op == &gosync_chan_fops ? file->private_data : NULL;
+}
+
+u32 gosync_chan_elem(struct gosync_chan *ch)
+{
+	return ch->layout.elem_size;
+}
+
+bool gosync_chan_is_unbuffered(struct gosync_chan *ch)
+{
+	return gosync_chan_unbuffered(ch);
+}
+
+bool gosync_chan_is_closed(struct gosync_chan *ch)
+{
+	return gosync_chan_closed(ch);
+}
+
+wait_queue_head_t *gosync_chan_wq(struct gosync_chan *ch, bool recv)
+{
+	return recv ? &ch->recv.wq : &ch->send.wq;
+}
+
+/* Arm a side before a last look (F); the next event on it wakes its wq. */
+void gosync_chan_arm(struct gosync_chan *ch, bool recv)
+{
+	gosync_side_arm(recv ? &ch->recv : &ch->send);		/* F */
+}
+
+/* A select starts or stops waiting to receive on @ch. */
+void gosync_chan_receiving(struct gosync_chan *ch, int delta)
+{
+	gosync_recv_waiters_add(ch, delta);
+}
+
+/* Would a send not wait?  (@self: the caller's own receiver registrations) */
+bool gosync_chan_send_ready(struct gosync_chan *ch, int self)
+{
+	if (gosync_chan_closed(ch))
+		return true;
+	if (!gosync_ring_writable(&ch->ring))
+		return false;
+	return !gosync_chan_unbuffered(ch) || gosync_other_receivers(ch, self);
+}
+
+static int gosync_would_block_as_eagain(int ret)
+{
+	return gosync_would_block(ret) ? -EAGAIN : ret;
+}
+
+/*
+ * One send attempt from kernel memory, no waiting: 0, -EPIPE or -EAGAIN.
+ * @sync: publish as SYNC (the caller then waits for gosync_chan_delivered()
+ * or withdraws), with its position in @pos.
+ */
+int gosync_chan_send_now(struct gosync_chan *ch, const void *elem, bool sync,
+			 u64 *pos)
+{
+	struct gosync_send s = {
+		.elem = elem,
+		.state = sync ? GOSYNC_SLOT_SYNC : GOSYNC_SLOT_FULL,
+	};
+	int ret = gosync_would_block_as_eagain(gosync_try_send(ch, &s));
+
+	if (!ret && pos)
+		*pos = s.pos;
+	return ret;
+}
+
+/* One receive attempt into kernel memory: 1, 0 (closed), -EAGAIN, -EIO. */
+int gosync_chan_recv_now(struct gosync_chan *ch, void *elem)
+{
+	return gosync_would_block_as_eagain(gosync_try_recv(ch, elem));
+}
+
+/* The SYNC element at @pos: 0 taken, -EPIPE closed, -EAGAIN not yet. */
+int gosync_chan_delivered(struct gosync_chan *ch, u64 pos)
+{
+	struct gosync_send s = { .pos = pos };
+
+	return gosync_try_delivered(ch, &s);
+}
+
+/* Take back the SYNC element at @pos: 1 withdrawn, 0 it was taken. */
+int gosync_chan_withdraw(struct gosync_chan *ch, u64 pos)
+{
+	if (!gosync_ring_withdraw(&ch->ring, pos))
+		return 0;
+	gosync_side_wake_if_armed(&ch->send);			/* E */
+	return 1;
+}
+
+/*
+ * A select's send on an unbuffered channel: hand @elem to a receiver
+ * that is blocked (other than the select's own), waiting until it takes
+ * it or no such receiver is left.  0 delivered, -EAGAIN nobody took it,
+ * -EPIPE closed, -EINTR a signal.
+ */
+int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self)
+{
+	return gosync_chan_send_one(ch, elem, true, GOSYNC_DEADLINE_NONBLOCK,
+				    false, self);
 }
 
 /* ------------------------------------------------------------- ioctls -- */
@@ -794,6 +920,7 @@ static const struct file_operations gosync_chan_fops = {
 	.poll		= gosync_chan_poll,
 	.mmap		= gosync_chan_mmap,
 	.show_fdinfo	= gosync_chan_show_fdinfo,
+	.uring_cmd	= gosync_uring_cmd,
 };
 
 static void gosync_side_init(struct gosync_side *side, void *region, u64 off)

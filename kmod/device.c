@@ -48,6 +48,8 @@ static long gosync_dev_ioctl(struct file *file, unsigned int cmd,
 		return gosync_ioctl_info(uarg);
 	case GOSYNC_IOC_CHAN_CREATE:
 		return gosync_chan_create(uarg);
+	case GOSYNC_IOC_SELECT:
+		return gosync_select(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -76,6 +78,7 @@ static int __init gosync_init(void)
 static void __exit gosync_exit(void)
 {
 	misc_deregister(&gosync_miscdev);
+	gosync_uring_exit();
 }
 
 module_init(gosync_init);

@@ -10,10 +10,12 @@
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <linux/gosync.h>
 
 /* Feature bits this build of the module reports in GOSYNC_IOC_INFO. */
-#define GOSYNC_FEATURES		GOSYNC_FEAT_CHAN
+#define GOSYNC_FEATURES		(GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT | \
+				 GOSYNC_FEAT_URING)
 
 /* ---- limits.c: module parameters and per-user accounting ---- */
 
@@ -71,7 +73,38 @@ struct gosync_mapping *gosync_shm_mapping(struct vm_area_struct *vma);
 
 /* ---- chan.c: channels ---- */
 
+struct gosync_chan;
+struct io_uring_cmd;
+
 long gosync_chan_create(struct gosync_chan_create __user *uarg);
+
+/* Sleep until woken, a signal or the deadline (task state already set). */
+void gosync_sleep_until(s64 deadline);
+
+/* For select.c and uring.c: one-shot channel operations, no waiting. */
+struct gosync_chan *gosync_chan_of(struct file *file);
+u32 gosync_chan_elem(struct gosync_chan *ch);
+bool gosync_chan_is_unbuffered(struct gosync_chan *ch);
+bool gosync_chan_is_closed(struct gosync_chan *ch);
+wait_queue_head_t *gosync_chan_wq(struct gosync_chan *ch, bool recv);
+void gosync_chan_arm(struct gosync_chan *ch, bool recv);
+void gosync_chan_receiving(struct gosync_chan *ch, int delta);
+bool gosync_chan_send_ready(struct gosync_chan *ch, int self);
+int gosync_chan_send_now(struct gosync_chan *ch, const void *elem, bool sync,
+			 u64 *pos);
+int gosync_chan_recv_now(struct gosync_chan *ch, void *elem);
+int gosync_chan_delivered(struct gosync_chan *ch, u64 pos);
+int gosync_chan_withdraw(struct gosync_chan *ch, u64 pos);
+int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self);
+
+/* ---- select.c ---- */
+
+long gosync_select(struct gosync_select __user *uarg);
+
+/* ---- uring.c ---- */
+
+int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+void gosync_uring_exit(void);
 
 /* ---- device.c ---- */
 

@@ -179,7 +179,15 @@ struct gosync_op {
 	uint32_t state;		/* send: GOSYNC_SLOT_FULL or _SYNC */
 	__u64 pos;		/* send: where the element went */
 	bool nonblock;		/* sync send: only to a blocked receiver */
+	uint32_t self;		/* of the blocked receivers, ours (a select) */
 };
+
+/* Is a receiver other than the caller's own blocked (standalone count)? */
+static bool gosync_other_receivers(struct gosync_op *op)
+{
+	return __atomic_load_n(&op->m->recv->waiters, __ATOMIC_SEQ_CST) >
+	       op->self;
+}
 
 typedef int (*gosync_try_fn)(struct gosync_op *op);
 
@@ -191,7 +199,7 @@ static int gosync_try_send(struct gosync_op *op)
 	if (!ret)
 		gosync_wake_if_armed(op->ch, m->recv, GOSYNC_WAKE_RECV);
 	else if (op->nonblock && gosync_would_block(ret) &&
-		 !__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
+		 !gosync_other_receivers(op))
 		ret = -ENOMSG;
 	return ret;
 }
@@ -215,7 +223,7 @@ static int gosync_try_delivered(struct gosync_op *op)
 		return 0;
 	if (gosync_ring_closed(&m->ring))
 		return -EPIPE;
-	if (op->nonblock && !__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
+	if (op->nonblock && !gosync_other_receivers(op))
 		return -ENOMSG;
 	return -EAGAIN;
 }
@@ -324,7 +332,7 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 		if (gosync_ring_closed(&m->ring))
 			return -EPIPE;
 		gosync_arm(m->send);				/* F */
-		if (!__atomic_load_n(&m->recv->waiters, __ATOMIC_SEQ_CST))
+		if (!gosync_other_receivers(op))
 			return -EAGAIN;
 		/*
 		 * Hand it to the receiver that waits.  The standalone count
@@ -481,6 +489,89 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 			break;
 	}
 	return (int)i;
+}
+
+/* ---------------------------------------------------- for select.c -- */
+
+bool gosync_chan_is_standalone(const struct gosync_chan *ch)
+{
+	return gosync_standalone(ch);
+}
+
+/*
+ * One attempt of a select case without waiting.  Return: 1 it fired (*ok:
+ * receive: 1 value, 0 closed; send: 1), 0 not ready (or, in kernel mode,
+ * only the kernel can tell: an unbuffered send, or no mapping), -EPIPE a
+ * send on a closed channel, or another -errno.
+ */
+int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
+			   uint32_t self, int *ok)
+{
+	struct gosync_op o = { .ch = ch, .elem = elem,
+			       .state = GOSYNC_SLOT_FULL, .self = self };
+	int ret = 0;
+
+	if (ch->flags & GOSYNC_NOMAP)
+		return 0;
+	o.m = gosync_chan_mapping(ch, &ret);
+	if (!o.m)
+		return ret;
+	if (op == GOSYNC_RECV) {
+		ret = gosync_try_recv(&o);
+		if (gosync_would_block(ret) || (ret == -EIO && !gosync_standalone(ch)))
+			return 0;	/* the kernel reports -EIO itself */
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			memset(elem, 0, ch->layout.elem_size);
+		*ok = ret;
+		return 1;
+	}
+	if (gosync_ring_closed(&o.m->ring))
+		return -EPIPE;
+	if (!ch->layout.cap) {
+		if (!gosync_standalone(ch) || !gosync_other_receivers(&o))
+			return 0;
+		ret = gosync_send_sync_standalone(&o, GOSYNC_NONBLOCK);
+	} else {
+		ret = gosync_try_send(&o);
+	}
+	if (gosync_would_block(ret))
+		return 0;
+	if (ret)
+		return ret;
+	*ok = 1;
+	return 1;
+}
+
+/* The wait words of a case's side: arm it, and (standalone) its futex. */
+struct gosync_wait *gosync_chan_select_side(struct gosync_chan *ch, int op)
+{
+	int err = 0;
+	struct gosync_chan_view *m;
+
+	if (ch->flags & GOSYNC_NOMAP)
+		return NULL;
+	m = gosync_chan_mapping(ch, &err);
+	if (!m)
+		return NULL;
+	return op == GOSYNC_RECV ? m->recv : m->send;
+}
+
+void gosync_chan_select_arm(struct gosync_wait *w)
+{
+	gosync_arm(w);						/* F */
+}
+
+/* A standalone select starts or stops waiting to receive on @ch. */
+void gosync_chan_select_receiving(struct gosync_chan *ch, int delta)
+{
+	struct gosync_op o = { .ch = ch };
+	int err = 0;
+
+	o.m = gosync_chan_mapping(ch, &err);
+	if (o.m)
+		gosync_recv_waiters_add(&o, delta);
 }
 
 int gosync_chan_close(struct gosync_chan *ch)

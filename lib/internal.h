@@ -81,4 +81,12 @@ struct gosync_chan {
  */
 struct gosync_chan_view *gosync_chan_mapping(struct gosync_chan *ch, int *err);
 
+/* For select.c: one-shot case attempts and the cases' wait words. */
+bool gosync_chan_is_standalone(const struct gosync_chan *ch);
+int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
+			   uint32_t self, int *ok);
+struct gosync_wait *gosync_chan_select_side(struct gosync_chan *ch, int op);
+void gosync_chan_select_arm(struct gosync_wait *w);
+void gosync_chan_select_receiving(struct gosync_chan *ch, int delta);
+
 #endif /* GOSYNC_INTERNAL_H */

@@ -73,6 +73,27 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 		       int64_t deadline_ns);
 int gosync_chan_close(struct gosync_chan *ch);
 
+/* ------------------------------------------------------------- select -- */
+
+#define GOSYNC_SEND	GOSYNC_SELECT_SEND
+#define GOSYNC_RECV	GOSYNC_SELECT_RECV
+
+/*
+ * One case of gosync_select(): @ch NULL is never ready (Go's nil
+ * channel); @op GOSYNC_SEND or GOSYNC_RECV; @elem what to send or where to
+ * receive; @ok, out, set on the case that fired: receive 1 (a value) or 0
+ * (closed and drained, @elem zeroed), send 1; -EPIPE on the send case
+ * that made the select fail because its channel is closed.
+ */
+struct gosync_case {
+	struct gosync_chan *ch;
+	int op;
+	void *elem;
+	int ok;
+};
+
+int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns);
+
 size_t gosync_chan_len(const struct gosync_chan *ch);
 size_t gosync_chan_cap(const struct gosync_chan *ch);
 size_t gosync_chan_elem_size(const struct gosync_chan *ch);

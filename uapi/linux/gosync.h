@@ -25,6 +25,8 @@
 
 /* Feature bits of gosync_info.features. */
 #define GOSYNC_FEAT_CHAN	0x1ULL	/* channels (GOSYNC_IOC_CHAN_*) */
+#define GOSYNC_FEAT_SELECT	0x2ULL	/* GOSYNC_IOC_SELECT */
+#define GOSYNC_FEAT_URING	0x4ULL	/* IORING_OP_URING_CMD on channels */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -194,7 +196,93 @@ struct gosync_chan_map {
 	__u64 resv;
 };
 
+/* ------------------------------------------------------------- select -- */
+
+#define GOSYNC_SELECT_MAX	4096	/* cases in one select */
+
+/**
+ * struct gosync_select_case - one case of GOSYNC_IOC_SELECT
+ * @fd:		a channel fd, or -1: a case that is never ready (Go's nil
+ *		channel)
+ * @op:		GOSYNC_SELECT_SEND or GOSYNC_SELECT_RECV
+ * @elem:	user pointer: the element to send, or where to receive
+ * @result:	out, for the case that fired: RECV: 1 (a value) or 0
+ *		(closed and drained); SEND: 0, or -EPIPE when the select
+ *		failed because this case's channel is closed
+ * @flags:	in: must be 0
+ */
+struct gosync_select_case {
+	__s32 fd;
+	__u32 op;
+	__u64 elem;
+	__s32 result;
+	__u32 flags;
+};
+
+#define GOSYNC_SELECT_SEND	1
+#define GOSYNC_SELECT_RECV	2
+
+/**
+ * struct gosync_select - wait for the first of several channel operations
+ * @cases:	in: user pointer to @ncases struct gosync_select_case
+ * @ncases:	in: 0..GOSYNC_SELECT_MAX
+ * @flags:	in: must be 0
+ * @deadline_ns: in: absolute CLOCK_MONOTONIC, or GOSYNC_DEADLINE_*
+ * @index:	out: the case that fired (or that failed with EPIPE)
+ * @resv0:	in: must be 0
+ * @resv:	in: must be 0
+ *
+ * Exactly one case fires: the ioctl returns its index (and stores it in
+ * @index).  Among cases ready at once, the one is chosen uniformly at
+ * random.  A send on a closed channel is ready, and fails: the ioctl
+ * returns -EPIPE, @index and that case's @result say which.  A send case
+ * on an unbuffered channel is ready when another receiver is blocked on it
+ * (a select's receive case counts); the element is then handed over, and
+ * the case fires once the receiver has taken it.  Errors: EAGAIN
+ * (NONBLOCK, nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd), EINVAL
+ * (not a channel fd, bad op, flags or reserved fields, too many cases),
+ * EFAULT, EIO.
+ */
+struct gosync_select {
+	__u64 cases;
+	__u32 ncases;
+	__u32 flags;
+	__s64 deadline_ns;
+	__s32 index;
+	__u32 resv0;
+	__u64 resv[2];
+};
+
+/* -------------------------------------------------------------- uring -- */
+
+/*
+ * IORING_OP_URING_CMD on a channel fd: sqe->cmd_op is one of these, and
+ * the command area (sqe->cmd, 16 bytes in a 64-byte SQE) holds a struct
+ * gosync_uring_cmd.  The CQE's res is what the ioctl would return for one
+ * element: SEND 1 (sent), RECV 1 (a value) or 0 (closed and drained), or
+ * -errno: EPIPE, ETIMEDOUT (the deadline passed while queued), ECANCELED
+ * (the submitting task exited), EINVAL, EFAULT, EIO.  A command that
+ * cannot complete at once is queued and completes when it can, or on
+ * close, deadline or the submitter's exit; the element is copied from or
+ * to the submitter's memory in its own context.
+ */
+#define GOSYNC_URING_SEND	0x47530001	/* "GS" 1 */
+#define GOSYNC_URING_RECV	0x47530002
+
+/**
+ * struct gosync_uring_cmd - the 16-byte command of a uring send or receive
+ * @elem:	user pointer to one element
+ * @deadline_ns: absolute CLOCK_MONOTONIC, or GOSYNC_DEADLINE_FOREVER;
+ *		GOSYNC_DEADLINE_NONBLOCK completes at once with -EAGAIN
+ *		instead of queueing
+ */
+struct gosync_uring_cmd {
+	__u64 elem;
+	__s64 deadline_ns;
+};
+
 #define GOSYNC_IOC_INFO		_IOWR(GOSYNC_IOC_MAGIC, 0x00, struct gosync_info)
+#define GOSYNC_IOC_SELECT	_IOWR(GOSYNC_IOC_MAGIC, 0x02, struct gosync_select)
 #define GOSYNC_IOC_CHAN_CREATE	_IOWR(GOSYNC_IOC_MAGIC, 0x01, struct gosync_chan_create)
 
 #define GOSYNC_CHAN_IOC_INFO	_IOWR(GOSYNC_IOC_MAGIC, 0x20, struct gosync_chan_info)

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gosync: select over channels (GOSYNC_IOC_SELECT on /dev/gosync).
+ *
+ * Each round tries every case once, in a fresh random order, with the
+ * channels' one-shot operations; the first that succeeds is the one case
+ * that fires, so no element is taken by a case that did not win and
+ * exactly one fires however many became ready at once.  When none can,
+ * the select waits on the wait queue of every case's side, as poll(2)
+ * does, and tries again when any of them is woken.
+ *
+ * No lost wakeup: like gosync_chan_wait() (E/F in chan.c), except that
+ * the tries run with the task running (a send case copies its element
+ * from user memory in the try), so sleeping is guarded the way
+ * wait_woken() guards it: the wake function sets sel->woken before waking
+ * the task, the select clears it before arming the sides (F) and
+ * re-trying, and sleeps only if it is still clear after setting its task
+ * state.
+ *
+ * A receive case makes the select a blocked receiver of that channel
+ * while it waits, so that a send on an unbuffered channel (a select's,
+ * too) sees it.  A send case on an unbuffered channel is ready when a
+ * receiver other than this select is blocked there; the select then hands
+ * the element over and is committed to that case until the receiver took
+ * it (it fires) or no other receiver is left (it is withdrawn, and the
+ * select goes on).
+ */
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/pagemap.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "gosync.h"
+
+struct gosync_sel;
+
+/**
+ * struct gosync_sel_case - one case, resolved
+ * @file:	the channel's file (a reference), or NULL: never ready
+ * @ch:		the channel
+ * @recv:	a receive case (else a send case)
+ * @elem:	the user's element
+ * @self:	receiver registrations of this select on @ch (0 or 1), made
+ *		by the first receive case of each channel
+ * @registers:	this case makes that registration
+ * @wait:	the select's entry on the case's side's wait queue
+ * @sel:	back to the select, for the wake function
+ */
+struct gosync_sel_case {
+	struct file *file;
+	struct gosync_chan *ch;
+	bool recv;
+	void __user *elem;
+	int self;
+	bool registers;
+	wait_queue_entry_t wait;
+	struct gosync_sel *sel;
+};
+
+struct gosync_sel {
+	struct gosync_sel_case *cases;
+	u32 *order;
+	u32 n;
+	void *bounce;
+	int woken;
+	u32 index;		/* the case that fired, or failed with EPIPE */
+	int result;		/* its result */
+};
+
+static int gosync_sel_wake(wait_queue_entry_t *wait, unsigned int mode,
+			   int sync, void *key)
+{
+	struct gosync_sel_case *c = container_of(wait, struct gosync_sel_case,
+						 wait);
+
+	/* Before the wake: a select about to sleep sees it (wait_woken()). */
+	WRITE_ONCE(c->sel->woken, 1);
+	return default_wake_function(wait, mode, sync, key);
+}
+
+/* Fired: >= 0 (sel->result set); not ready: -EAGAIN; else an error. */
+static int gosync_sel_try(struct gosync_sel *sel, struct gosync_sel_case *c)
+{
+	u32 size;
+	int ret;
+
+	if (!c->ch)
+		return -EAGAIN;
+	size = gosync_chan_elem(c->ch);
+	if (c->recv) {
+		/* Fault the destination in first: a bad one costs nothing. */
+		if (fault_in_writeable(c->elem, size))
+			return -EFAULT;
+		ret = gosync_chan_recv_now(c->ch, sel->bounce);
+		if (ret < 0)
+			return ret;
+		if (ret == 1 && copy_to_user(c->elem, sel->bounce, size))
+			return -EFAULT;
+		sel->result = ret;
+		return 0;
+	}
+	if (gosync_chan_is_closed(c->ch)) {
+		sel->result = -EPIPE;
+		return -EPIPE;
+	}
+	if (!gosync_chan_send_ready(c->ch, c->self))
+		return -EAGAIN;
+	if (copy_from_user(sel->bounce, c->elem, size))
+		return -EFAULT;
+	if (gosync_chan_is_unbuffered(c->ch))
+		ret = gosync_chan_handoff(c->ch, sel->bounce, c->self);
+	else
+		ret = gosync_chan_send_now(c->ch, sel->bounce, false, NULL);
+	if (ret == -EPIPE)
+		sel->result = -EPIPE;
+	else if (!ret)
+		sel->result = 0;
+	return ret;
+}
+
+/*
+ * One round over every case in a random order.  Return: 0, a case fired,
+ * or -EPIPE, a send case's channel is closed (sel->index says which);
+ * -EAGAIN, none could; or another error.
+ */
+static int gosync_sel_round(struct gosync_sel *sel)
+{
+	u32 i;
+
+	for (i = 0; i < sel->n; i++)
+		sel->order[i] = i;
+	for (i = 0; i < sel->n; i++) {
+		u32 j = i + get_random_u32_below(sel->n - i);
+		u32 k = sel->order[j];
+		int ret;
+
+		sel->order[j] = sel->order[i];
+		sel->order[i] = k;
+		ret = gosync_sel_try(sel, &sel->cases[k]);
+		if (!ret || ret == -EPIPE)
+			sel->index = k;
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	return -EAGAIN;
+}
+
+static void gosync_sel_arm(struct gosync_sel *sel)
+{
+	u32 i;
+
+	for (i = 0; i < sel->n; i++)
+		if (sel->cases[i].ch)
+			gosync_chan_arm(sel->cases[i].ch, sel->cases[i].recv);
+}
+
+/* Join (or leave) every case's wait queue, and receive registrations. */
+static void gosync_sel_enlist(struct gosync_sel *sel, bool join)
+{
+	u32 i;
+
+	for (i = 0; i < sel->n; i++) {
+		struct gosync_sel_case *c = &sel->cases[i];
+		wait_queue_head_t *wq;
+
+		if (!c->ch)
+			continue;
+		wq = gosync_chan_wq(c->ch, c->recv);
+		if (join)
+			add_wait_queue(wq, &c->wait);
+		else
+			remove_wait_queue(wq, &c->wait);
+		if (c->registers)
+			gosync_chan_receiving(c->ch, join ? 1 : -1);
+	}
+	for (i = 0; i < sel->n; i++) {
+		struct gosync_sel_case *c = &sel->cases[i];
+		u32 k;
+
+		c->self = 0;
+		if (!join || !c->ch)
+			continue;
+		for (k = 0; k < sel->n; k++)
+			if (sel->cases[k].registers && sel->cases[k].ch == c->ch)
+				c->self = 1;
+	}
+}
+
+/* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -EINTR. */
+static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
+{
+	int ret;
+
+	ret = gosync_sel_round(sel);
+	if (ret != -EAGAIN)
+		return ret;
+	if (deadline == GOSYNC_DEADLINE_NONBLOCK) {
+		/* An edge-triggered poller must hear of the next event. */
+		gosync_sel_arm(sel);				/* F */
+		return gosync_sel_round(sel);
+	}
+
+	gosync_sel_enlist(sel, true);
+	for (;;) {
+		WRITE_ONCE(sel->woken, 0);
+		gosync_sel_arm(sel);				/* F */
+		ret = gosync_sel_round(sel);
+		if (ret != -EAGAIN)
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (ktime_get_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!READ_ONCE(sel->woken))
+			gosync_sleep_until(deadline);
+		__set_current_state(TASK_RUNNING);
+	}
+	gosync_sel_enlist(sel, false);
+	return ret;
+}
+
+static int gosync_sel_resolve(struct gosync_sel *sel,
+			      struct gosync_select_case *uc)
+{
+	u32 i, k, max = 1;
+
+	for (i = 0; i < sel->n; i++) {
+		struct gosync_sel_case *c = &sel->cases[i];
+
+		if (uc[i].flags || (uc[i].op != GOSYNC_SELECT_SEND &&
+				    uc[i].op != GOSYNC_SELECT_RECV))
+			return -EINVAL;
+		c->sel = sel;
+		c->recv = uc[i].op == GOSYNC_SELECT_RECV;
+		c->elem = u64_to_user_ptr(uc[i].elem);
+		init_waitqueue_func_entry(&c->wait, gosync_sel_wake);
+		c->wait.private = current;
+		if (uc[i].fd == -1)
+			continue;
+		c->file = fget(uc[i].fd);
+		if (!c->file)
+			return -EBADF;
+		c->ch = gosync_chan_of(c->file);
+		if (!c->ch)
+			return -EINVAL;
+		max = max_t(u32, max, gosync_chan_elem(c->ch));
+		/* One receiver registration per channel. */
+		c->registers = c->recv;
+		for (k = 0; k < i && c->registers; k++)
+			if (sel->cases[k].registers && sel->cases[k].ch == c->ch)
+				c->registers = false;
+	}
+	sel->bounce = kvmalloc(max, GFP_KERNEL);
+	return sel->bounce ? 0 : -ENOMEM;
+}
+
+long gosync_select(struct gosync_select __user *uarg)
+{
+	struct gosync_select_case __user *ucases;
+	struct gosync_select_case *uc = NULL;
+	struct gosync_select req;
+	struct gosync_sel sel = { };
+	long ret;
+	u32 i;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.resv0 ||
+	    !gosync_mem_is_zero(req.resv, sizeof(req.resv)) ||
+	    req.ncases > GOSYNC_SELECT_MAX ||
+	    (req.deadline_ns < 0 && req.deadline_ns != GOSYNC_DEADLINE_NONBLOCK))
+		return -EINVAL;
+
+	ucases = u64_to_user_ptr(req.cases);
+	sel.n = req.ncases;
+	if (sel.n) {
+		uc = kvmalloc_array(sel.n, sizeof(*uc), GFP_KERNEL);
+		sel.cases = kvcalloc(sel.n, sizeof(*sel.cases), GFP_KERNEL);
+		sel.order = kvmalloc_array(sel.n, sizeof(*sel.order), GFP_KERNEL);
+		ret = -ENOMEM;
+		if (!uc || !sel.cases || !sel.order)
+			goto out;
+		ret = -EFAULT;
+		if (copy_from_user(uc, ucases, sel.n * sizeof(*uc)))
+			goto out;
+	}
+	ret = gosync_sel_resolve(&sel, uc);
+	if (ret)
+		goto out;
+
+	ret = gosync_sel_run(&sel, req.deadline_ns);
+	if (!ret || ret == -EPIPE) {
+		if (put_user(sel.result, &ucases[sel.index].result) ||
+		    put_user(sel.index, &uarg->index))
+			ret = -EFAULT;
+		else if (!ret)
+			ret = sel.index;
+	}
+out:
+	for (i = 0; sel.cases && i < sel.n; i++)
+		if (sel.cases[i].file)
+			fput(sel.cases[i].file);
+	kvfree(sel.bounce);
+	kvfree(sel.order);
+	kvfree(sel.cases);
+	kvfree(uc);
+	return ret;
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gosync: channel sends and receives as io_uring commands
+ * (IORING_OP_URING_CMD on a channel fd; see uapi GOSYNC_URING_*).
+ *
+ * A command that can complete at once completes inline.  Otherwise it is
+ * queued: it waits on its side's wait queue with a wake function of its
+ * own, and every attempt after that runs in the submitter's context
+ * through io_uring_cmd_complete_in_task(), where it may touch the
+ * submitter's memory.  What triggers an attempt ("a kick"): a wake on the
+ * side (an element published or a slot freed, or close), the deadline's
+ * hrtimer, or the reaper finding the submitter exiting.  6.1 has no
+ * cancellation of uring commands, so the module completes every one
+ * itself: on success, on close (EPIPE / closed), at its deadline
+ * (ETIMEDOUT), when its submitter exits (ECANCELED; io_uring then runs
+ * the attempt in a fallback kworker, which must not touch user memory);
+ * until then each command's file reference keeps the module loaded.
+ *
+ * No lost wakeup: an attempt clears "kicked", arms its side (F) and
+ * tries; a waker that publishes after the try sees armed (E, chan.c) and
+ * wakes the side's queue, whose wake function kicks again.
+ *
+ * Lifetime: at most one attempt is queued at a time ("kicked"); the last
+ * attempt takes the command off every kick source (wait queue, timer,
+ * reaper list) and then completes it, unless a kick slipped in before
+ * that, in which case that queued attempt completes it.
+ *
+ * Locking: gosync_ucmds_lock (the reaper's list) is taken under no other
+ * lock of ours; wake functions run under the wait queue's lock and take
+ * none.
+ */
+#include <linux/hrtimer.h>
+#include <linux/io_uring.h>
+#include <linux/list.h>
+#include <linux/pagemap.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "gosync.h"
+
+/* How often the reaper looks for submitters that exited. */
+#define GOSYNC_REAP_MS	50
+
+enum gosync_ucmd_phase {
+	GOSYNC_UCMD_ROOM,	/* waiting to put the element in */
+	GOSYNC_UCMD_DELIVERY,	/* sync send: waiting for a receiver */
+	GOSYNC_UCMD_RECV,	/* waiting for an element */
+};
+
+/**
+ * struct gosync_ucmd - a queued uring command
+ * @ioucmd:	the io_uring command (its pdu points back here)
+ * @ch:		the channel (alive: io_uring holds the file)
+ * @task:	the submitter (a reference)
+ * @wait:	our entry on the side's wait queue
+ * @timer:	the deadline, unless forever
+ * @node:	on gosync_ucmds, for the reaper
+ * @elem:	the submitter's element
+ * @deadline:	absolute CLOCK_MONOTONIC ns
+ * @pos:	where a sync send's element went
+ * @phase:	what it waits for
+ * @kicked:	an attempt is queued
+ * @timed_out:	the timer fired
+ * @finished:	completed while an attempt was queued: that attempt
+ *		completes it with @result
+ * @result:	the result, once finished
+ * @mm:		the submitter's address space: an attempt running in it may
+ *		touch the element
+ * @bounce:	the element in kernel memory
+ */
+struct gosync_ucmd {
+	struct io_uring_cmd *ioucmd;
+	struct gosync_chan *ch;
+	struct task_struct *task;
+	struct mm_struct *mm;
+	wait_queue_entry_t wait;
+	struct hrtimer timer;
+	struct list_head node;
+	void __user *elem;
+	s64 deadline;
+	u64 pos;
+	enum gosync_ucmd_phase phase;
+	atomic_t kicked;
+	bool timed_out;
+	bool finished;
+	int result;
+	u8 bounce[];
+};
+
+static LIST_HEAD(gosync_ucmds);
+static DEFINE_SPINLOCK(gosync_ucmds_lock);
+static void gosync_ucmd_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(gosync_ucmd_reaper, gosync_ucmd_reap);
+
+static struct gosync_ucmd **gosync_ucmd_slot(struct io_uring_cmd *ioucmd)
+{
+	BUILD_BUG_ON(sizeof(struct gosync_ucmd *) > sizeof(ioucmd->pdu));
+	return (struct gosync_ucmd **)ioucmd->pdu;
+}
+
+static void gosync_ucmd_attempt(struct io_uring_cmd *ioucmd,
+				unsigned int issue_flags);
+
+/* Queue one attempt, unless one is queued already.  Any context. */
+static void gosync_ucmd_kick(struct gosync_ucmd *u)
+{
+	if (!atomic_xchg(&u->kicked, 1))
+		io_uring_cmd_complete_in_task(u->ioucmd, gosync_ucmd_attempt);
+}
+
+static int gosync_ucmd_wake(wait_queue_entry_t *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	gosync_ucmd_kick(container_of(wait, struct gosync_ucmd, wait));
+	return 0;
+}
+
+static enum hrtimer_restart gosync_ucmd_timer(struct hrtimer *timer)
+{
+	struct gosync_ucmd *u = container_of(timer, struct gosync_ucmd, timer);
+
+	WRITE_ONCE(u->timed_out, true);
+	gosync_ucmd_kick(u);
+	return HRTIMER_NORESTART;
+}
+
+static void gosync_ucmd_reap(struct work_struct *work)
+{
+	struct gosync_ucmd *u;
+	bool more;
+
+	spin_lock(&gosync_ucmds_lock);
+	list_for_each_entry(u, &gosync_ucmds, node)
+		if (READ_ONCE(u->task->flags) & PF_EXITING)
+			gosync_ucmd_kick(u);
+	more = !list_empty(&gosync_ucmds);
+	spin_unlock(&gosync_ucmds_lock);
+	if (more)
+		schedule_delayed_work(&gosync_ucmd_reaper,
+				      msecs_to_jiffies(GOSYNC_REAP_MS));
+}
+
+static bool gosync_ucmd_recv_side(struct gosync_ucmd *u)
+{
+	return u->phase == GOSYNC_UCMD_RECV;
+}
+
+/* Start waiting: join the side's queue, the reaper's list, the timer. */
+static void gosync_ucmd_queue(struct gosync_ucmd *u)
+{
+	init_waitqueue_func_entry(&u->wait, gosync_ucmd_wake);
+	add_wait_queue(gosync_chan_wq(u->ch, gosync_ucmd_recv_side(u)),
+		       &u->wait);
+	spin_lock(&gosync_ucmds_lock);
+	list_add_tail(&u->node, &gosync_ucmds);
+	spin_unlock(&gosync_ucmds_lock);
+	schedule_delayed_work(&gosync_ucmd_reaper,
+			      msecs_to_jiffies(GOSYNC_REAP_MS));
+	if (u->deadline != GOSYNC_DEADLINE_FOREVER) {
+		hrtimer_init(&u->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+		u->timer.function = gosync_ucmd_timer;
+		hrtimer_start(&u->timer, ns_to_ktime(u->deadline),
+			      HRTIMER_MODE_ABS_SOFT);
+	}
+}
+
+static void gosync_ucmd_free(struct gosync_ucmd *u)
+{
+	put_task_struct(u->task);
+	kvfree(u);
+}
+
+/*
+ * Finish a queued command with @res: off every kick source, then
+ * complete, unless a kick came in meanwhile: its attempt completes it.
+ */
+static void gosync_ucmd_finish(struct gosync_ucmd *u, int res,
+			       unsigned int issue_flags)
+{
+	struct io_uring_cmd *ioucmd = u->ioucmd;
+
+	remove_wait_queue(gosync_chan_wq(u->ch, gosync_ucmd_recv_side(u)),
+			  &u->wait);
+	if (u->deadline != GOSYNC_DEADLINE_FOREVER)
+		hrtimer_cancel(&u->timer);
+	spin_lock(&gosync_ucmds_lock);
+	list_del(&u->node);
+	spin_unlock(&gosync_ucmds_lock);
+	if (atomic_xchg(&u->kicked, 1)) {
+		/* One more attempt is queued: hand it the result. */
+		u->result = res;
+		u->finished = true;
+		return;
+	}
+	gosync_ucmd_free(u);
+	io_uring_cmd_done(ioucmd, res, 0, issue_flags);
+}
+
+/*
+ * One try of the command's operation.  Return: the result, or -EAGAIN to
+ * go on waiting.  @user: we are in the submitter's context and may touch
+ * its memory.
+ */
+static int gosync_ucmd_try(struct gosync_ucmd *u, bool user, bool giving_up)
+{
+	u32 size = gosync_chan_elem(u->ch);
+	int ret;
+
+	switch (u->phase) {
+	case GOSYNC_UCMD_RECV:
+		if (!user)
+			return -ECANCELED;
+		if (fault_in_writeable(u->elem, size))
+			return -EFAULT;
+		ret = gosync_chan_recv_now(u->ch, u->bounce);
+		if (ret == 1 && copy_to_user(u->elem, u->bounce, size))
+			return -EFAULT;
+		return ret;
+	case GOSYNC_UCMD_ROOM:
+		if (giving_up)
+			return gosync_chan_is_closed(u->ch) ? -EPIPE : -ECANCELED;
+		ret = gosync_chan_send_now(u->ch, u->bounce,
+					   gosync_chan_is_unbuffered(u->ch),
+					   &u->pos);
+		if (ret || !gosync_chan_is_unbuffered(u->ch))
+			return ret ? ret : 1;
+		/* Deposited: now it waits for its receiver, on the same side. */
+		u->phase = GOSYNC_UCMD_DELIVERY;
+		fallthrough;
+	case GOSYNC_UCMD_DELIVERY:
+		ret = gosync_chan_delivered(u->ch, u->pos);
+		if (!ret)
+			return 1;
+		if (ret == -EAGAIN && !giving_up)
+			return -EAGAIN;
+		/* Closed, or giving up: withdraw, unless it was just taken. */
+		if (!gosync_chan_withdraw(u->ch, u->pos))
+			return 1;
+		return ret == -EPIPE || gosync_chan_is_closed(u->ch) ?
+		       -EPIPE : -ECANCELED;
+	}
+	return -EINVAL;
+}
+
+static void gosync_ucmd_attempt(struct io_uring_cmd *ioucmd,
+				unsigned int issue_flags)
+{
+	struct gosync_ucmd *u = *gosync_ucmd_slot(ioucmd);
+	bool user, timed_out;
+	int ret;
+
+	if (u->finished) {
+		/* Finished while this attempt was queued. */
+		ret = u->result;
+		gosync_ucmd_free(u);
+		io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
+		return;
+	}
+	atomic_set(&u->kicked, 0);
+	smp_mb__after_atomic();	/* kicked clear before arming and trying */
+	/* Not the submitter (it exited: a fallback kworker): no user memory. */
+	user = current->mm == u->mm && !(current->flags & PF_EXITING);
+	timed_out = READ_ONCE(u->timed_out) || ktime_get_ns() >= u->deadline;
+
+	gosync_chan_arm(u->ch, gosync_ucmd_recv_side(u));		/* F */
+	ret = gosync_ucmd_try(u, user, !user || timed_out);
+	if (ret == -ECANCELED && user && timed_out)
+		ret = -ETIMEDOUT;
+	if (ret == -EAGAIN && (!user || timed_out))
+		ret = user ? -ETIMEDOUT : -ECANCELED;
+	if (ret != -EAGAIN)
+		gosync_ucmd_finish(u, ret, issue_flags);
+}
+
+int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+	struct gosync_chan *ch = gosync_chan_of(ioucmd->file);
+	struct gosync_uring_cmd cmd;
+	struct gosync_ucmd *u;
+	u32 size = gosync_chan_elem(ch);
+	int ret;
+
+	if (ioucmd->cmd_op != GOSYNC_URING_SEND &&
+	    ioucmd->cmd_op != GOSYNC_URING_RECV)
+		return -EINVAL;
+	/*
+	 * Issued from io-wq (IOSQE_ASYNC), the attempts would run in a task
+	 * we cannot name, and whose exit we could not watch.
+	 */
+	if (current->flags & PF_IO_WORKER)
+		return -EINVAL;
+	/* The command lives in the SQ ring: copy it now. */
+	memcpy(&cmd, ioucmd->cmd, sizeof(cmd));
+	if (cmd.deadline_ns < 0 && cmd.deadline_ns != GOSYNC_DEADLINE_NONBLOCK)
+		return -EINVAL;
+
+	u = kvzalloc(struct_size(u, bounce, size), GFP_KERNEL_ACCOUNT);
+	if (!u)
+		return -ENOMEM;
+	u->ioucmd = ioucmd;
+	u->ch = ch;
+	u->elem = u64_to_user_ptr(cmd.elem);
+	u->deadline = cmd.deadline_ns;
+	if (ioucmd->cmd_op == GOSYNC_URING_RECV) {
+		u->phase = GOSYNC_UCMD_RECV;
+	} else {
+		u->phase = GOSYNC_UCMD_ROOM;
+		if (copy_from_user(u->bounce, u->elem, size)) {
+			kvfree(u);
+			return -EFAULT;
+		}
+	}
+	u->task = get_task_struct(current);
+	u->mm = current->mm;
+	*gosync_ucmd_slot(ioucmd) = u;
+
+	/* At once, if it can: an inline completion. */
+	ret = gosync_ucmd_try(u, true, false);
+	if (ret == -EAGAIN && u->deadline == GOSYNC_DEADLINE_NONBLOCK) {
+		/* Not waiting: a deposit nobody took yet goes back. */
+		if (u->phase == GOSYNC_UCMD_DELIVERY &&
+		    !gosync_chan_withdraw(ch, u->pos))
+			ret = 1;
+		/* A -EAGAIN return would send it to io-wq: complete it. */
+		gosync_ucmd_free(u);
+		io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
+		return -EIOCBQUEUED;
+	}
+	if (ret != -EAGAIN) {
+		gosync_ucmd_free(u);
+		return ret;
+	}
+	gosync_ucmd_queue(u);
+	/* Then try again from the submitter's context (armed there). */
+	gosync_ucmd_kick(u);
+	return -EIOCBQUEUED;
+}
+
+/* Module exit: no command can be queued (each pins the module). */
+void gosync_uring_exit(void)
+{
+	cancel_delayed_work_sync(&gosync_ucmd_reaper);
+}

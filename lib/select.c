@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * libgosync: select.
+ *
+ * Every round tries each case once, in a fresh random order, and stops at
+ * the first that succeeds: that is the one case that fires, and no other
+ * case has taken or given anything.  Among cases ready at once the order
+ * makes the choice uniform.
+ *
+ * Kernel mode: a first round runs on the fast path (no system call) over
+ * the cases it can decide there; if none fired and the select may wait,
+ * or a case only the kernel can decide is there (a send on an unbuffered
+ * channel, a channel without mapping), GOSYNC_IOC_SELECT does the rest:
+ * the kernel tries every case in its own random rounds and sleeps on all
+ * their wait queues in between.
+ *
+ * Standalone mode: rounds here, sleeping between them on the cases' futex
+ * words with futex_waitv(); each case's side is armed (F, see chan.c)
+ * after its futex word was read and before the last round, so an event
+ * after that round bumps a word and ends the wait.  futex_waitv() takes
+ * at most 128 words: with more distinct ones, the select waits on the
+ * first 128 for at most a millisecond at a time and runs a round between
+ * waits (documented in gosync_select(3)).
+ *
+ * A select that waits to receive counts as a blocked receiver of those
+ * channels, so that unbuffered sends (other selects' too) see it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#define GOSYNC_WAITV_MAX	128	/* FUTEX_WAITV_MAX */
+#define GOSYNC_POLL_NS		1000000
+
+static uint64_t gosync_rand_next(void)
+{
+	static __thread uint64_t state;
+	uint64_t x = state;
+
+	if (!x)
+		x = (uint64_t)gosync_now() ^ (uintptr_t)&state ^
+		    0x9e3779b97f4a7c15ULL;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	state = x;
+	return x;
+}
+
+/* A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+static void gosync_shuffle(uint32_t *order, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = gosync_rand_next() % i;
+		uint32_t t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+}
+
+/*
+ * One round: -EAGAIN if no case fired, else the index (>= 0), or -EPIPE
+ * with *@epipe set to the case, or another -errno.
+ */
+static int gosync_round(struct gosync_case *cases, size_t n, uint32_t *order,
+			const uint32_t *self, size_t *epipe)
+{
+	gosync_shuffle(order, n);
+	for (size_t k = 0; k < n; k++) {
+		struct gosync_case *c = &cases[order[k]];
+		int ok = 0, ret;
+
+		if (!c->ch)
+			continue;
+		ret = gosync_chan_select_try(c->ch, c->op, c->elem,
+					     self ? self[order[k]] : 0, &ok);
+		if (ret == 1) {
+			c->ok = ok;
+			return order[k];
+		}
+		if (ret == -EPIPE) {
+			c->ok = -EPIPE;
+			*epipe = order[k];
+			return -EPIPE;
+		}
+		if (ret < 0)
+			return ret;
+	}
+	return -EAGAIN;
+}
+
+static void gosync_arm_all(struct gosync_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct gosync_wait *w;
+
+		if (cases[i].ch) {
+			w = gosync_chan_select_side(cases[i].ch, cases[i].op);
+			if (w)
+				gosync_chan_select_arm(w);	/* F */
+		}
+	}
+}
+
+static int gosync_select_kernel(struct gosync_case *cases, size_t n,
+				int64_t deadline)
+{
+	struct gosync_select_case *kc = NULL;
+	struct gosync_select sel;
+	int dev = gosync_dev_fd(), ret;
+
+	if (dev < 0)
+		return dev;
+	if (n) {
+		kc = calloc(n, sizeof(*kc));
+		if (!kc)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		kc[i].fd = cases[i].ch ? gosync_chan_fd(cases[i].ch) : -1;
+		kc[i].op = cases[i].op;
+		kc[i].elem = (uintptr_t)cases[i].elem;
+	}
+	memset(&sel, 0, sizeof(sel));
+	sel.cases = (uintptr_t)kc;
+	sel.ncases = n;
+	sel.deadline_ns = deadline;
+	ret = ioctl(dev, GOSYNC_IOC_SELECT, &sel);
+	if (ret < 0)
+		ret = -errno;
+	if (ret >= 0 || ret == -EPIPE) {
+		struct gosync_case *c = &cases[sel.index];
+
+		c->ok = ret == -EPIPE ? -EPIPE :
+			c->op == GOSYNC_SEND ? 1 : kc[sel.index].result;
+		if (c->op == GOSYNC_RECV && c->ok == 0)
+			memset(c->elem, 0, gosync_chan_elem_size(c->ch));
+	}
+	free(kc);
+	return ret;
+}
+
+/* Sleep on the distinct futex words of the cases' sides, until deadline. */
+static int gosync_select_sleep(struct futex_waitv *words, size_t nwords,
+			       int64_t deadline)
+{
+	struct timespec ts;
+	int64_t until = deadline;
+	long ret;
+
+	if (nwords > GOSYNC_WAITV_MAX) {
+		/* Beyond futex_waitv(): wait on the first ones, poll the rest. */
+		nwords = GOSYNC_WAITV_MAX;
+		until = gosync_after(GOSYNC_POLL_NS);
+		if (until > deadline)
+			until = deadline;
+	}
+	ts.tv_sec = until / 1000000000;
+	ts.tv_nsec = until % 1000000000;
+	if (!nwords) {
+		/* Nothing to wait for but the deadline or a signal. */
+		uint32_t never = 0;
+
+		ret = syscall(SYS_futex, &never, FUTEX_WAIT_BITSET |
+			      FUTEX_PRIVATE_FLAG, 0, &ts, NULL,
+			      FUTEX_BITSET_MATCH_ANY);
+	} else {
+		ret = syscall(SYS_futex_waitv, words, nwords, 0, &ts,
+			      CLOCK_MONOTONIC);
+	}
+	if (ret >= 0 || errno == EAGAIN || errno == ETIMEDOUT)
+		return 0;
+	return errno == EINTR ? -EINTR : -errno;
+}
+
+static int gosync_select_standalone(struct gosync_case *cases, size_t n,
+				    int64_t deadline, uint32_t *order)
+{
+	struct futex_waitv *words = calloc(n ? n : 1, sizeof(*words));
+	uint32_t *self = calloc(n ? n : 1, sizeof(*self));
+	bool *registers = calloc(n ? n : 1, sizeof(*registers));
+	size_t nwords, epipe = 0;
+	int ret = -ENOMEM;
+
+	if (!words || !self || !registers)
+		goto out;
+	/* One receiver registration per channel with a receive case. */
+	for (size_t i = 0; i < n; i++) {
+		registers[i] = cases[i].ch && cases[i].op == GOSYNC_RECV;
+		for (size_t k = 0; k < i && registers[i]; k++)
+			if (registers[k] && cases[k].ch == cases[i].ch)
+				registers[i] = false;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (registers[k] && cases[i].ch &&
+			    cases[k].ch == cases[i].ch)
+				self[i] = 1;
+
+	for (;;) {
+		int slept = 0;
+
+		if (gosync_deadline_passed(deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (registers[i])
+				gosync_chan_select_receiving(cases[i].ch, 1);
+		/* The words' values first, then arm (F), then the last round. */
+		nwords = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct gosync_wait *w;
+			size_t k;
+
+			if (!cases[i].ch)
+				continue;
+			w = gosync_chan_select_side(cases[i].ch, cases[i].op);
+			for (k = 0; k < nwords; k++)
+				if (words[k].uaddr == (uintptr_t)&w->futex)
+					break;
+			if (k < nwords)
+				continue;
+			words[nwords].uaddr = (uintptr_t)&w->futex;
+			words[nwords].val = __atomic_load_n(&w->futex,
+							    __ATOMIC_ACQUIRE);
+			words[nwords].flags = FUTEX_32;
+			nwords++;
+		}
+		gosync_arm_all(cases, n);			/* F */
+		ret = gosync_round(cases, n, order, self, &epipe);
+		if (ret == -EAGAIN)
+			slept = gosync_select_sleep(words, nwords, deadline);
+		for (size_t i = 0; i < n; i++)
+			if (registers[i])
+				gosync_chan_select_receiving(cases[i].ch, -1);
+		if (ret != -EAGAIN)
+			break;			/* fired, EPIPE, or an error */
+		if (slept) {
+			ret = slept;
+			break;
+		}
+		ret = gosync_round(cases, n, order, NULL, &epipe);
+		if (ret != -EAGAIN)
+			break;
+	}
+out:
+	free(registers);
+	free(self);
+	free(words);
+	return ret;
+}
+
+int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
+{
+	bool kernel = false, standalone = false, kernel_only = false;
+	uint32_t small[16], *order = small;
+	size_t epipe = 0;
+	int ret;
+
+	if ((!cases && n) || n > GOSYNC_SELECT_MAX ||
+	    !gosync_deadline_valid(deadline_ns))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		struct gosync_chan *ch = cases[i].ch;
+
+		if (cases[i].op != GOSYNC_SEND && cases[i].op != GOSYNC_RECV)
+			return -EINVAL;
+		if (!ch)
+			continue;
+		if (!cases[i].elem)
+			return -EINVAL;
+		if (gosync_chan_fd(ch) < 0)
+			return -EINVAL;
+		if (gosync_chan_cap(ch) == 0 && cases[i].op == GOSYNC_SEND)
+			kernel_only = true;
+		if (gosync_chan_select_side(ch, cases[i].op) == NULL)
+			kernel_only = true;	/* no mapping */
+		*(gosync_chan_is_standalone(ch) ? &standalone : &kernel) = true;
+	}
+	/* One select waits in one place: the kernel, or futexes. */
+	if (kernel && standalone)
+		return -EINVAL;
+	if (n > 16) {
+		order = malloc(n * sizeof(*order));
+		if (!order)
+			return -ENOMEM;
+	}
+
+	ret = gosync_round(cases, n, order, NULL, &epipe);
+	if (ret == -EAGAIN && deadline_ns == GOSYNC_NONBLOCK &&
+	    !(kernel && kernel_only)) {
+		/* An edge-triggered poller must hear of the next event. */
+		gosync_arm_all(cases, n);			/* F */
+		ret = gosync_round(cases, n, order, NULL, &epipe);
+	} else if (ret == -EAGAIN && !kernel) {
+		/* Standalone channels, or none at all. */
+		ret = gosync_select_standalone(cases, n, deadline_ns, order);
+	} else if (ret == -EAGAIN) {
+		ret = gosync_select_kernel(cases, n, deadline_ns);
+	}
+	if (order != small)
+		free(order);
+	return ret;
+}
