@@ -27,6 +27,8 @@ GOSYNC_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		   -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 		   -Iuapi -Icommon -Ilib/include -pthread
 LDLIBS		+= -pthread
+# Tests and examples may use io_uring through liburing (static, Debian's).
+TEST_LDLIBS	:= -luring
 # kselftest_harness.h defines FIXTURE_SETUP() functions without prototypes.
 TEST_CFLAGS	:= -Wno-missing-prototypes
 
@@ -122,7 +124,8 @@ $(B)/selftests/%: $(1)/%.c $(SELFTEST_HDRS) $(B)/lib/libgosync.a \
 		  $(LINUX_SRC)/.extracted
 	@mkdir -p $$(@D)
 	$$(CC) $$(GOSYNC_CFLAGS) -isystem $$(KSFT) -Iselftests -Itests -Ilib \
-		$$(TEST_CFLAGS) $$(CFLAGS) -o $$@ $$< $(B)/lib/libgosync.a $$(LDLIBS)
+		$$(TEST_CFLAGS) $$(CFLAGS) -o $$@ $$< $(B)/lib/libgosync.a \
+		$$(TEST_LDLIBS) $$(LDLIBS)
 endef
 $(eval $(call selftest_rule,selftests))
 $(eval $(call selftest_rule,tests))
@@ -145,7 +148,7 @@ $(B)/tests/$(1)/%: tests/%.c $(wildcard tests/*.h) \
 		$$(TEST_CFLAGS) $$(SAN_$(1)) \
 		$$(CFLAGS) -o $$@ $$< \
 		$(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \
-		$$(LDLIBS)
+		$$(TEST_LDLIBS) $$(LDLIBS)
 endef
 $(foreach v,$(HOST_VARIANTS),$(eval $(call host_variant,$(v))))
 
@@ -154,7 +157,8 @@ examples: $(EXAMPLES)
 
 $(B)/examples/%: examples/%.c $(B)/lib/libgosync.a
 	@mkdir -p $(@D)
-	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a $(LDLIBS)
+	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a \
+		$(TEST_LDLIBS) $(LDLIBS)
 
 # ----------------------------------------------------------------- tests --
 lint: module $(LINUX_SRC)/.extracted
@@ -184,7 +188,8 @@ install: lib
 	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so
 	install -m 0644 $(B)/lib/libgosync.a $(DESTDIR)$(LIBDIR)/
 	install -m 0644 $(B)/lib/gosync.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
-	install -m 0644 lib/include/gosync.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 lib/include/gosync.h lib/include/gosync_uring.h \
+		$(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 uapi/linux/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/
 	for s in 3 4 7; do \
 		for f in man/man$$s/*.$$s; do \
@@ -210,7 +215,8 @@ dkms-install:
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgosync.so* $(DESTDIR)$(LIBDIR)/libgosync.a \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/gosync.pc \
-	      $(DESTDIR)$(INCLUDEDIR)/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h
+	      $(DESTDIR)$(INCLUDEDIR)/gosync.h $(DESTDIR)$(INCLUDEDIR)/gosync_uring.h \
+	      $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h
 	for f in man/man*/*.[347]; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done
 
 clean:

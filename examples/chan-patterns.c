@@ -8,8 +8,9 @@
  *                blocks on sending its result
  *   drop         a producer faster than its consumer sends without
  *                waiting and counts what it had to drop
- *   timeout      a receive that gives up at a deadline
- *   cancel       closing a "done" channel stops every worker at once
+ *   timeout      a receive (or a select) that gives up at a deadline
+ *   cancel       workers select on work and on a "done" channel; closing
+ *                done stops every one of them at once
  *
  * Each prints one line; the program exits 0 when every pattern behaved.
  * Without the module it runs in standalone mode.
@@ -129,30 +130,50 @@ static int timeout(void)
 	return ret != -ETIMEDOUT;
 }
 
-/* Cancel: workers stop when "done" is closed. */
+/* Cancel: workers select on their work and on "done"; closing done stops them. */
 static int cancel(void)
 {
 	enum { WORKERS = 4 };
-	struct gosync_chan *done = chan(1, 0);
+	struct gosync_chan *done = chan(1, 0), *work = chan(sizeof(int64_t), 0);
+	int64_t job;
 	char x;
 
 	for (int w = 0; w < WORKERS; w++) {
 		if (fork() == 0) {
-			/* Work in slices until done is closed. */
-			while (gosync_chan_recv(done, &x, gosync_after(1000000)) ==
-			       -ETIMEDOUT)
+			struct gosync_case c[2] = {
+				{ work, GOSYNC_RECV, &job, 0 },
+				{ done, GOSYNC_RECV, &x, 0 },
+			};
+
+			/* Take jobs until done is closed. */
+			while (gosync_select(c, 2, GOSYNC_FOREVER) == 0)
 				;
-			_exit(0);
+			_exit(c[1].ok == 0 ? 0 : 1);
 		}
 	}
-	usleep(50000);
+	for (job = 0; job < 10; job++)
+		gosync_chan_send(work, &job, GOSYNC_FOREVER);
 	gosync_chan_close(done);
-	printf("cancel: closed done; ");
+	printf("cancel: 10 jobs handed out, then done closed; ");
 	int bad = wait_all(WORKERS);
 
 	printf("%d of %d workers stopped\n", WORKERS - bad, WORKERS);
 	gosync_chan_free(done);
+	gosync_chan_free(work);
 	return bad;
+}
+
+/* Timeout as a select case: the first of a reply and a deadline. */
+static int select_timeout(void)
+{
+	struct gosync_chan *reply = chan(sizeof(int64_t), 1);
+	int64_t v;
+	struct gosync_case c = { reply, GOSYNC_RECV, &v, 0 };
+	int ret = gosync_select(&c, 1, gosync_after(50 * 1000000LL));
+
+	printf("select timeout: no reply within 50 ms: %s\n", strerror(-ret));
+	gosync_chan_free(reply);
+	return ret != -ETIMEDOUT;
 }
 
 int main(void)
@@ -170,6 +191,7 @@ int main(void)
 	bad += fan_out();
 	bad += drop();
 	bad += timeout();
+	bad += select_timeout();
 	bad += cancel();
 	return bad ? 1 : 0;
 }

@@ -612,6 +612,13 @@ int gosync_chan_fd(const struct gosync_chan *ch)
 	return ch ? ch->fd : -EINVAL;
 }
 
+int gosync_chan_uring_fd(const struct gosync_chan *ch)
+{
+	if (!ch)
+		return -EINVAL;
+	return gosync_standalone(ch) ? -EOPNOTSUPP : ch->fd;
+}
+
 static int gosync_kernel_info(int fd, struct gosync_chan_info *info)
 {
 	memset(info, 0, sizeof(*info));

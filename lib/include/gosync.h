@@ -60,6 +60,8 @@ int gosync_chan_make(struct gosync_chan **ch, size_t elem_size, size_t cap,
 		     unsigned int flags);
 int gosync_chan_from_fd(struct gosync_chan **ch, int fd, unsigned int flags);
 int gosync_chan_fd(const struct gosync_chan *ch);
+/* The fd for io_uring commands (gosync_uring.h); -EOPNOTSUPP standalone. */
+int gosync_chan_uring_fd(const struct gosync_chan *ch);
 void gosync_chan_free(struct gosync_chan *ch);
 
 int gosync_chan_send(struct gosync_chan *ch, const void *elem,

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Channels through io_uring: sends and receives as IORING_OP_URING_CMD
+ * completing at once or when the channel lets them (inline, queued,
+ * unbuffered), their deadlines, close completing every queued command,
+ * a submitter killed with commands queued (every command completes, the
+ * module's references come back, so rmmod works), IORING_OP_POLL_ADD on
+ * a channel fd, and one ring driving a thousand channels.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kselftest_harness.h"
+#include "chan_test.h"
+#include "gosync_uring.h"
+
+FIXTURE(ur) {
+	struct io_uring ring;
+	struct gosync_chan *ch;
+	bool ring_ok;
+};
+
+FIXTURE_SETUP(ur)
+{
+	int ret = gosync_chan_make(&self->ch, sizeof(uint64_t), 2, 0);
+
+	self->ring_ok = false;
+	self->ch = ret ? NULL : self->ch;
+	if (ret == -ENODEV)
+		SKIP(return, "gosync.ko not loaded");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
+	self->ring_ok = true;
+}
+
+FIXTURE_TEARDOWN(ur)
+{
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+	gosync_chan_free(self->ch);
+}
+
+static int submit(struct io_uring *ring, struct gosync_chan *ch, bool send,
+		  void *elem, int64_t deadline, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	ret = send ? gosync_prep_send(sqe, ch, elem, deadline) :
+		     gosync_prep_recv(sqe, ch, elem, deadline);
+	if (ret)
+		return ret;
+	io_uring_sqe_set_data64(sqe, tag);
+	return io_uring_submit(ring) == 1 ? 0 : -EIO;
+}
+
+/* Wait for one CQE (up to 10 s): its res, its tag in *tag. */
+static int reap(struct io_uring *ring, uint64_t *tag)
+{
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+
+	if (ret)
+		return -1000 + ret;	/* no completion */
+	ret = cqe->res;
+	if (tag)
+		*tag = io_uring_cqe_get_data64(cqe);
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+/* Is a CQE there within @ms? */
+static bool cqe_within(struct io_uring *ring, long ms)
+{
+	struct __kernel_timespec ts = { .tv_sec = ms / 1000,
+					.tv_nsec = (ms % 1000) * 1000000 };
+	struct io_uring_cqe *cqe;
+
+	return io_uring_wait_cqe_timeout(ring, &cqe, &ts) == 0;
+}
+
+TEST_F(ur, complete_at_once)
+{
+	uint64_t v = 41, w = 0, tag;
+
+	ASSERT_EQ(0, submit(&self->ring, self->ch, true, &v, GOSYNC_FOREVER, 1));
+	EXPECT_EQ(1, reap(&self->ring, &tag));
+	EXPECT_EQ(1, tag);
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &w, GOSYNC_FOREVER, 2));
+	EXPECT_EQ(1, reap(&self->ring, &tag));
+	EXPECT_EQ(41, w);
+	/* Not waiting: EAGAIN, at once. */
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &w, GOSYNC_NONBLOCK, 3));
+	EXPECT_EQ(-EAGAIN, reap(&self->ring, &tag));
+	EXPECT_EQ(3, tag);
+}
+
+TEST_F(ur, queued_receive_completes_on_a_send)
+{
+	uint64_t v = 0, x = 77;
+
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &v, GOSYNC_FOREVER, 1));
+	EXPECT_FALSE(cqe_within(&self->ring, 100));
+	/* A fast-path send from another process. */
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(gosync_chan_send(self->ch, &x, GOSYNC_NONBLOCK) ? 1 : 0);
+	EXPECT_EQ(0, test_wait(pid));
+	EXPECT_EQ(1, reap(&self->ring, NULL));
+	EXPECT_EQ(77, v);
+}
+
+TEST_F(ur, queued_send_completes_when_room_appears)
+{
+	uint64_t v = 1, w;
+
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
+	v = 3;
+	ASSERT_EQ(0, submit(&self->ring, self->ch, true, &v, GOSYNC_FOREVER, 1));
+	EXPECT_FALSE(cqe_within(&self->ring, 100));
+	ASSERT_EQ(1, gosync_chan_recv(self->ch, &w, GOSYNC_NONBLOCK));
+	EXPECT_EQ(1, reap(&self->ring, NULL));
+	ASSERT_EQ(1, gosync_chan_recv(self->ch, &w, GOSYNC_NONBLOCK));
+	ASSERT_EQ(1, gosync_chan_recv(self->ch, &w, GOSYNC_NONBLOCK));
+	EXPECT_EQ(3, w);
+}
+
+TEST_F(ur, deadline)
+{
+	uint64_t v;
+	int64_t start = gosync_now();
+
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &v, test_ms(50), 1));
+	EXPECT_EQ(-ETIMEDOUT, reap(&self->ring, NULL));
+	EXPECT_LE(start + 50000000, gosync_now());
+}
+
+TEST_F(ur, close_completes_queued_commands)
+{
+	struct gosync_chan *full;
+	uint64_t v[4] = { 0 }, x = 9, tag;
+	int res[4];
+
+	ASSERT_EQ(0, gosync_chan_make(&full, sizeof(x), 1, 0));
+	ASSERT_EQ(0, gosync_chan_send(full, &x, GOSYNC_NONBLOCK));
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &v[0], GOSYNC_FOREVER, 0));
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &v[1], GOSYNC_FOREVER, 1));
+	ASSERT_EQ(0, submit(&self->ring, full, true, &v[2], GOSYNC_FOREVER, 2));
+	ASSERT_EQ(0, submit(&self->ring, full, true, &v[3], GOSYNC_FOREVER, 3));
+	EXPECT_FALSE(cqe_within(&self->ring, 100));
+	ASSERT_EQ(0, gosync_chan_close(self->ch));
+	ASSERT_EQ(0, gosync_chan_close(full));
+	for (int i = 0; i < 4; i++) {
+		int r = reap(&self->ring, &tag);
+
+		ASSERT_GT(4, tag);
+		res[tag] = r;
+	}
+	EXPECT_EQ(0, res[0]);
+	EXPECT_EQ(0, res[1]);
+	EXPECT_EQ(-EPIPE, res[2]);
+	EXPECT_EQ(-EPIPE, res[3]);
+	/* The element sent before close is still received. */
+	EXPECT_EQ(1, gosync_chan_recv(full, &x, GOSYNC_NONBLOCK));
+	gosync_chan_free(full);
+}
+
+/* An unbuffered send completes once a receiver took it, else withdraws. */
+TEST_F(ur, unbuffered_send)
+{
+	struct gosync_chan *u;
+	uint64_t v = 5, got = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, gosync_chan_make(&u, sizeof(v), 0, 0));
+	ASSERT_EQ(0, submit(&self->ring, u, true, &v, test_ms(50), 1));
+	EXPECT_EQ(-ETIMEDOUT, reap(&self->ring, NULL));
+	EXPECT_EQ(-EAGAIN, gosync_chan_recv(u, &got, GOSYNC_NONBLOCK));
+	ASSERT_EQ(0, submit(&self->ring, u, true, &v, GOSYNC_NONBLOCK, 2));
+	EXPECT_EQ(-EAGAIN, reap(&self->ring, NULL));
+
+	ASSERT_EQ(0, submit(&self->ring, u, true, &v, GOSYNC_FOREVER, 3));
+	EXPECT_FALSE(cqe_within(&self->ring, 100));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(gosync_chan_recv(u, &got, test_ms(10000)) == 1 && got == 5 ?
+		      0 : 1);
+	EXPECT_EQ(1, reap(&self->ring, NULL));
+	EXPECT_EQ(0, test_wait(pid));
+	gosync_chan_free(u);
+}
+
+TEST_F(ur, bad_commands)
+{
+	struct io_uring_sqe *sqe;
+	uint64_t v;
+
+	/* Unknown command. */
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_EQ(0, gosync_prep_recv(sqe, self->ch, &v, GOSYNC_FOREVER));
+	sqe->cmd_op = 0x1234;
+	io_uring_submit(&self->ring);
+	EXPECT_EQ(-EINVAL, reap(&self->ring, NULL));
+	/* Bad deadline. */
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &v, -5, 1));
+	EXPECT_EQ(-EINVAL, reap(&self->ring, NULL));
+	/* Bad element: nothing sent, nothing taken. */
+	v = 8;
+	ASSERT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, (void *)8,
+			    GOSYNC_FOREVER, 2));
+	EXPECT_EQ(-EFAULT, reap(&self->ring, NULL));
+	ASSERT_EQ(0, submit(&self->ring, self->ch, true, (void *)8,
+			    GOSYNC_FOREVER, 3));
+	EXPECT_EQ(-EFAULT, reap(&self->ring, NULL));
+	EXPECT_EQ(1, gosync_chan_len(self->ch));
+	/* Standalone channels have no kernel behind them. */
+	struct gosync_chan *sa;
+
+	ASSERT_EQ(0, gosync_chan_make(&sa, 8, 1, GOSYNC_STANDALONE));
+	sqe = io_uring_get_sqe(&self->ring);
+	EXPECT_EQ(-EOPNOTSUPP, gosync_prep_send(sqe, sa, &v, GOSYNC_FOREVER));
+	io_uring_prep_nop(sqe);
+	io_uring_submit(&self->ring);
+	reap(&self->ring, NULL);
+	gosync_chan_free(sa);
+}
+
+static long module_refs(void)
+{
+	FILE *f = fopen("/sys/module/gosync/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * A submitter killed with commands queued: the module completes them
+ * itself, and every reference they held comes back (rmmod would work).
+ */
+TEST_F_TIMEOUT(ur, submitter_killed_with_commands_queued, 60)
+{
+	long before = module_refs();
+	int sync[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_LT(0, before);
+	ASSERT_EQ(0, pipe(sync));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct io_uring ring;
+		struct gosync_chan *u;
+		static uint64_t v[16];
+
+		if (io_uring_queue_init(64, &ring, 0))
+			_exit(1);
+		if (gosync_chan_make(&u, 8, 0, 0))
+			_exit(2);
+		for (int i = 0; i < 8; i++)
+			if (submit(&ring, self->ch, false, &v[i], GOSYNC_FOREVER, i))
+				_exit(3);
+		for (int i = 8; i < 16; i++)
+			if (submit(&ring, u, true, &v[i], GOSYNC_FOREVER, i))
+				_exit(4);
+		if (write(sync[1], "q", 1) != 1)
+			_exit(5);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	EXPECT_LT(before, module_refs());
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, test_wait(pid));
+	/* The reaper notices within its period; io_uring then lets go. */
+	for (int i = 0; i < 200 && module_refs() != before; i++)
+		test_sleep_ms(50);
+	EXPECT_EQ(before, module_refs());
+	/* And the channel works on. */
+	uint64_t v = 6;
+
+	EXPECT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
+	EXPECT_EQ(1, gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK));
+	EXPECT_EQ(6, v);
+	close(sync[0]);
+	close(sync[1]);
+}
+
+TEST_F(ur, poll_add_on_a_channel_fd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+	uint64_t v = 1;
+
+	io_uring_prep_poll_add(sqe, gosync_chan_fd(self->ch), POLLIN);
+	io_uring_submit(&self->ring);
+	EXPECT_FALSE(cqe_within(&self->ring, 100));
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK) ? 1 : 0);
+	EXPECT_EQ(0, test_wait(pid));
+	EXPECT_EQ(POLLIN, reap(&self->ring, NULL) & (POLLIN | POLLHUP));
+
+	/* And POLLHUP on close. */
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_poll_add(sqe, gosync_chan_fd(self->ch), POLLHUP);
+	io_uring_submit(&self->ring);
+	ASSERT_EQ(0, gosync_chan_close(self->ch));
+	EXPECT_EQ(POLLHUP, reap(&self->ring, NULL) & POLLHUP);
+}
+
+/* One ring, one thread, a thousand channels. */
+TEST_F_TIMEOUT(ur, one_ring_many_channels, 120)
+{
+	enum { N = 1000 };
+	struct gosync_chan **ch = calloc(N, sizeof(*ch));
+	uint64_t *got = calloc(N, sizeof(*got));
+	struct io_uring ring;
+	pid_t pid;
+
+	ASSERT_NE(NULL, ch);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, io_uring_queue_init(N, &ring, 0));
+	for (int i = 0; i < N; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		ASSERT_EQ(0, gosync_chan_make(&ch[i], sizeof(uint64_t), 1, 0));
+		ASSERT_NE(NULL, sqe);
+		ASSERT_EQ(0, gosync_prep_recv(sqe, ch[i], &got[i], test_ms(60000)));
+		io_uring_sqe_set_data64(sqe, i);
+	}
+	ASSERT_EQ(N, io_uring_submit(&ring));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (uint64_t i = N; i-- > 0;) {
+			uint64_t v = i * 3;
+
+			if (gosync_chan_send(ch[i], &v, GOSYNC_NONBLOCK))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	for (int k = 0; k < N; k++) {
+		uint64_t tag;
+
+		ASSERT_EQ(1, reap(&ring, &tag));
+		ASSERT_GT(N, tag);
+		EXPECT_EQ(tag * 3, got[tag]);
+	}
+	EXPECT_EQ(0, test_wait(pid));
+	io_uring_queue_exit(&ring);
+	for (int i = 0; i < N; i++)
+		gosync_chan_free(ch[i]);
+	free(ch);
+	free(got);
+}
+
+TEST_HARNESS_MAIN
