@@ -694,32 +694,6 @@ static long gosync_chan_ioctl_info(struct gosync_chan *ch, void __user *uarg)
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long gosync_chan_ioctl_map(struct gosync_chan *ch, void __user *uarg)
-{
-	struct gosync_chan_map req;
-	struct gosync_mapping *map;
-	struct vm_area_struct *vma;
-	long ret = -EINVAL;
-
-	if (copy_from_user(&req, uarg, sizeof(req)))
-		return -EFAULT;
-	if (req.flags || req.resv)
-		return -EINVAL;
-
-	mmap_read_lock(current->mm);
-	vma = vma_lookup(current->mm, req.addr);
-	map = vma ? gosync_shm_mapping(vma) : NULL;
-	if (map && vma->vm_start == req.addr &&
-	    map->objfile->private_data == ch) {
-		req.owner = map->owner;
-		ret = 0;
-	}
-	mmap_read_unlock(current->mm);
-	if (ret)
-		return ret;
-	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
-}
-
 static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -737,7 +711,7 @@ static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
 	case GOSYNC_CHAN_IOC_INFO:
 		return gosync_chan_ioctl_info(ch, uarg);
 	case GOSYNC_CHAN_IOC_MAP:
-		return gosync_chan_ioctl_map(ch, uarg);
+		return gosync_shm_ioctl_map(file, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -826,8 +800,8 @@ static __poll_t gosync_chan_poll(struct file *file, poll_table *pt)
 
 /* --------------------------------------------------------------- mmap -- */
 
-/* A mapping is gone: release what its owner left claimed, free its id. */
-static void gosync_chan_unmapped(struct gosync_mapping *map)
+/* A mapping is gone: release what its owner left claimed. */
+static void gosync_chan_died(struct gosync_mapping *map)
 {
 	struct gosync_chan *ch = map->objfile->private_data;
 
@@ -835,56 +809,13 @@ static void gosync_chan_unmapped(struct gosync_mapping *map)
 		gosync_side_wake(&ch->recv);
 		gosync_side_wake(&ch->send);
 	}
-	ida_free(&ch->owners, map->owner);
-	kfree(map);
-}
-
-static struct gosync_mapping *gosync_chan_dup_mapping(struct gosync_mapping *map);
-
-/* A mapping record with a fresh owner id; ERR_PTR on failure. */
-static struct gosync_mapping *gosync_chan_new_mapping(struct gosync_chan *ch)
-{
-	struct gosync_mapping *map;
-	int owner;
-
-	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
-	if (!map)
-		return ERR_PTR(-ENOMEM);
-	owner = ida_alloc_range(&ch->owners, 1, GOSYNC_SLOT_OWNER_MAX,
-				GFP_KERNEL);
-	if (owner < 0) {
-		kfree(map);
-		return ERR_PTR(owner == -ENOSPC ? -ENOMEM : owner);
-	}
-	map->owner = owner;
-	map->dup = gosync_chan_dup_mapping;
-	map->unmapped = gosync_chan_unmapped;
-	return map;
-}
-
-static struct gosync_mapping *gosync_chan_dup_mapping(struct gosync_mapping *map)
-{
-	struct gosync_mapping *copy;
-
-	copy = gosync_chan_new_mapping(map->objfile->private_data);
-	return IS_ERR(copy) ? NULL : copy;
 }
 
 static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_chan *ch = file->private_data;
-	struct gosync_mapping *map;
-	int ret;
 
-	map = gosync_chan_new_mapping(ch);
-	if (IS_ERR(map))
-		return PTR_ERR(map);
-	ret = gosync_shm_mmap(&ch->shm, vma, map);
-	if (ret) {
-		ida_free(&ch->owners, map->owner);
-		kfree(map);
-	}
-	return ret;
+	return gosync_shm_mmap(&ch->shm, vma, &ch->owners, gosync_chan_died);
 }
 
 /* ------------------------------------------------------------- the fd -- */
@@ -980,8 +911,6 @@ long gosync_chan_create(struct gosync_chan_create __user *uarg)
 {
 	struct gosync_chan_create req;
 	struct gosync_chan *ch;
-	struct file *file;
-	int fd;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -992,24 +921,8 @@ long gosync_chan_create(struct gosync_chan_create __user *uarg)
 	ch = gosync_chan_alloc(req.elem_size, req.cap);
 	if (IS_ERR(ch))
 		return PTR_ERR(ch);
-	fd = get_unused_fd_flags(req.flags & GOSYNC_CHAN_CLOEXEC ? O_CLOEXEC : 0);
-	if (fd < 0) {
-		kref_put(&ch->kref, gosync_chan_free);
-		return fd;
-	}
-	file = anon_inode_getfile("[gosync-chan]", &gosync_chan_fops, ch,
-				  O_RDWR | (req.flags & GOSYNC_CHAN_NONBLOCK ?
-					    O_NONBLOCK : 0));
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		kref_put(&ch->kref, gosync_chan_free);
-		return PTR_ERR(file);
-	}
-	if (put_user(fd, &uarg->fd)) {
-		put_unused_fd(fd);
-		fput(file);		/* releases the channel */
-		return -EFAULT;
-	}
-	fd_install(fd, file);
-	return fd;
+	return gosync_install_fd("[gosync-chan]", &gosync_chan_fops, ch,
+				 (req.flags & GOSYNC_CHAN_CLOEXEC ? O_CLOEXEC : 0) |
+				 (req.flags & GOSYNC_CHAN_NONBLOCK ? O_NONBLOCK : 0),
+				 &uarg->fd, &ch->kref, gosync_chan_free);
 }

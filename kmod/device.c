@@ -7,6 +7,8 @@
  * creates is charged to the caller.  An open fd pins the module
  * (fops.owner), so rmmod is refused while anyone holds one.
  */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -17,6 +19,46 @@
 bool gosync_mem_is_zero(const void *p, size_t len)
 {
 	return !memchr_inv(p, 0, len);
+}
+
+/**
+ * gosync_install_fd - give a new object its fd
+ * @name:	the anon inode's name
+ * @fops:	the object's file operations
+ * @obj:	the object, holding the one reference in @kref
+ * @oflags:	O_CLOEXEC and O_NONBLOCK, as asked for
+ * @ufd:	where the caller's struct wants the fd
+ * @kref:	@obj's reference, which the file takes over
+ * @release:	frees @obj when that reference is put
+ *
+ * Return: the fd, or -errno with @obj released.
+ */
+int gosync_install_fd(const char *name, const struct file_operations *fops,
+		      void *obj, int oflags, int __user *ufd,
+		      struct kref *kref, void (*release)(struct kref *kref))
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(oflags & O_CLOEXEC);
+	if (fd < 0) {
+		kref_put(kref, release);
+		return fd;
+	}
+	file = anon_inode_getfile(name, fops, obj,
+				  O_RDWR | (oflags & O_NONBLOCK));
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		kref_put(kref, release);
+		return PTR_ERR(file);
+	}
+	if (put_user(fd, ufd)) {
+		put_unused_fd(fd);
+		fput(file);		/* releases the object */
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return fd;
 }
 
 static long gosync_ioctl_info(void __user *uarg)
@@ -50,6 +92,8 @@ static long gosync_dev_ioctl(struct file *file, unsigned int cmd,
 		return gosync_chan_create(uarg);
 	case GOSYNC_IOC_SELECT:
 		return gosync_select(uarg);
+	case GOSYNC_IOC_SYNC_CREATE:
+		return gosync_sync_create(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -6,6 +6,8 @@
 #define _GOSYNC_INTERNAL_H
 
 #include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
@@ -15,7 +17,7 @@
 
 /* Feature bits this build of the module reports in GOSYNC_IOC_INFO. */
 #define GOSYNC_FEATURES		(GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT | \
-				 GOSYNC_FEAT_URING)
+				 GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC)
 
 /* ---- limits.c: module parameters and per-user accounting ---- */
 
@@ -30,6 +32,13 @@ int gosync_charge(struct gosync_user **userp, size_t bytes);
 void gosync_uncharge(struct gosync_user *user, size_t bytes);
 
 /* ---- shm.c: shared regions, mapped by the kernel and by processes ---- */
+
+/*
+ * Owner ids: one per mapping, 1..GOSYNC_OWNER_MAX, written by processes
+ * into the words they claim (a channel's slot words, a mutex's state).
+ */
+#define GOSYNC_OWNER_MAX	GOSYNC_SLOT_OWNER_MAX
+static_assert(GOSYNC_MUTEX_OWNER == GOSYNC_OWNER_MAX);
 
 /**
  * struct gosync_shm - pinned shmem pages, vmapped for the kernel
@@ -51,25 +60,25 @@ struct gosync_shm {
  * @mm:		the address space it is in
  * @objfile:	the object's file, pinned (and with it the object and the
  *		module) while the mapping exists
- * @owner:	the mapping's owner id, for the object's use
- * @dup:	a copy for another address space (a fork after MADV_DOFORK
- *		undid VM_DONTCOPY), with its own owner id; NULL: share
- * @unmapped:	called once the last vma is gone, before @objfile is put
+ * @owner:	the mapping's owner id, from @ids
+ * @ids:	the object's owner ids
+ * @died:	the object's hook, called once the mapping is gone (exit,
+ *		kill, munmap) with @owner still reserved: release what it held
  */
 struct gosync_mapping {
 	refcount_t refs;
 	struct mm_struct *mm;
 	struct file *objfile;
 	u32 owner;
-	struct gosync_mapping *(*dup)(struct gosync_mapping *map);
-	void (*unmapped)(struct gosync_mapping *map);
+	struct ida *ids;
+	void (*died)(struct gosync_mapping *map);
 };
 
 int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size);
 void gosync_shm_destroy(struct gosync_shm *shm);
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
-		    struct gosync_mapping *map);
-struct gosync_mapping *gosync_shm_mapping(struct vm_area_struct *vma);
+		    struct ida *ids, void (*died)(struct gosync_mapping *map));
+long gosync_shm_ioctl_map(struct file *file, void __user *uarg);
 
 /* ---- chan.c: channels ---- */
 
@@ -106,8 +115,15 @@ long gosync_select(struct gosync_select __user *uarg);
 int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 void gosync_uring_exit(void);
 
+/* ---- sync.c ---- */
+
+long gosync_sync_create(struct gosync_sync_create __user *uarg);
+
 /* ---- device.c ---- */
 
 bool gosync_mem_is_zero(const void *p, size_t len);
+int gosync_install_fd(const char *name, const struct file_operations *fops,
+		      void *obj, int oflags, int __user *ufd,
+		      struct kref *kref, void (*release)(struct kref *kref));
 
 #endif /* _GOSYNC_INTERNAL_H */

@@ -9,11 +9,12 @@
  * gives non-private futex keys, which standalone-style waits and
  * futex_waitv() need across processes.
  *
- * Each mapping gets a struct gosync_mapping: the object learns when the
- * mapping is gone (munmap, exit, kill), which is how it releases what a
- * dead process left claimed.  For that the vma's operations are shmem's
- * with open/close added; the vma itself holds the shmem file, so the
- * mapping pins the object's own file instead, and puts it from ->close:
+ * Each mapping gets a struct gosync_mapping with an owner id from the
+ * object: the object learns when the mapping is gone (munmap, exit,
+ * kill), which is how it releases what a dead process left claimed.  For
+ * that the vma's operations are shmem's with open/close added; the vma
+ * itself holds the shmem file, so the mapping pins the object's own file
+ * instead, and puts it from ->close:
  * the final fput (and the module_put of the file's owner) then runs after
  * ->close has returned, never under our feet.
  *
@@ -99,6 +100,38 @@ static struct vm_operations_struct gosync_shm_vm_ops;
 static const struct vm_operations_struct *gosync_shmem_vm_ops;
 static DEFINE_MUTEX(gosync_shm_vm_ops_lock);
 
+/* A new mapping record with a fresh owner id from @ids; ERR_PTR. */
+static struct gosync_mapping *gosync_mapping_new(struct file *objfile,
+						 struct ida *ids,
+						 void (*died)(struct gosync_mapping *))
+{
+	struct gosync_mapping *map;
+	int owner;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	owner = ida_alloc_range(ids, 1, GOSYNC_OWNER_MAX, GFP_KERNEL);
+	if (owner < 0) {
+		kfree(map);
+		return ERR_PTR(owner == -ENOSPC ? -ENOMEM : owner);
+	}
+	refcount_set(&map->refs, 1);
+	map->owner = owner;
+	map->ids = ids;
+	map->died = died;
+	map->objfile = get_file(objfile);
+	return map;
+}
+
+/* Undo gosync_mapping_new() of a mapping that never was. */
+static void gosync_mapping_drop(struct gosync_mapping *map)
+{
+	ida_free(map->ids, map->owner);
+	fput(map->objfile);
+	kfree(map);
+}
+
 static void gosync_shm_vm_open(struct vm_area_struct *vma)
 {
 	struct gosync_mapping *map = vma->vm_private_data;
@@ -109,11 +142,9 @@ static void gosync_shm_vm_open(struct vm_area_struct *vma)
 	 * Owner ids are per process, so the copy gets a record of its own.
 	 */
 	if (vma->vm_mm != map->mm) {
-		copy = map->dup(map);
-		if (copy) {
-			refcount_set(&copy->refs, 1);
+		copy = gosync_mapping_new(map->objfile, map->ids, map->died);
+		if (!IS_ERR(copy)) {
 			copy->mm = vma->vm_mm;
-			copy->objfile = get_file(map->objfile);
 			vma->vm_private_data = copy;
 			return;
 		}
@@ -129,7 +160,10 @@ static void gosync_shm_vm_close(struct vm_area_struct *vma)
 
 	if (!refcount_dec_and_test(&map->refs))
 		return;
-	map->unmapped(map);
+	if (map->died)
+		map->died(map);
+	ida_free(map->ids, map->owner);
+	kfree(map);
 	/* Last: the object, its file and the module may go after this. */
 	fput(objfile);
 }
@@ -168,16 +202,17 @@ unlock:
  * gosync_shm_mmap - map @shm into the vma of an object's ->mmap
  * @shm:	the region; the vma must cover all of it, from offset 0
  * @vma:	the vma, still set up by mmap_region()
- * @map:	the new mapping's record: @map->owner, @map->dup and
- *		@map->unmapped set by the caller; on success the vma owns it
+ * @ids:	the object's owner ids: the mapping gets one
+ * @died:	called once the mapping is gone, or NULL
  *
  * Return: 0, or -EINVAL (private, partial or offset mapping), -EPERM
- * (executable), or shmem's error.
+ * (executable), -ENOMEM (no owner id or memory), or shmem's error.
  */
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
-		    struct gosync_mapping *map)
+		    struct ida *ids, void (*died)(struct gosync_mapping *map))
 {
 	struct file *objfile = vma->vm_file;
+	struct gosync_mapping *map;
 	int ret;
 
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
@@ -185,29 +220,53 @@ int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
+	map = gosync_mapping_new(objfile, ids, died);
+	if (IS_ERR(map))
+		return PTR_ERR(map);
 	vma->vm_flags &= ~VM_MAYEXEC;
 	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
 
 	vma_set_file(vma, shm->file);
 	ret = call_mmap(shm->file, vma);
-	if (ret)
+	if (!ret)
+		ret = gosync_shm_vm_ops_init(vma->vm_ops);
+	if (ret) {
+		gosync_mapping_drop(map);
 		return ret;
-	ret = gosync_shm_vm_ops_init(vma->vm_ops);
-	if (ret)
-		return ret;
-
-	refcount_set(&map->refs, 1);
+	}
 	map->mm = vma->vm_mm;
-	map->objfile = get_file(objfile);
 	vma->vm_private_data = map;
 	vma->vm_ops = &gosync_shm_vm_ops;
 	return 0;
 }
 
-/* The mapping record of a vma made by gosync_shm_mmap(), or NULL. */
-struct gosync_mapping *gosync_shm_mapping(struct vm_area_struct *vma)
+/*
+ * GOSYNC_CHAN_IOC_MAP and GOSYNC_SYNC_IOC_MAP: the owner id of the
+ * caller's mapping of @file's object that starts at req.addr.
+ */
+long gosync_shm_ioctl_map(struct file *file, void __user *uarg)
 {
-	if (vma->vm_ops != &gosync_shm_vm_ops)
-		return NULL;
-	return vma->vm_private_data;
+	struct gosync_chan_map req;
+	struct gosync_mapping *map = NULL;
+	struct vm_area_struct *vma;
+	long ret = -EINVAL;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.resv)
+		return -EINVAL;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, req.addr);
+	if (vma && vma->vm_ops == &gosync_shm_vm_ops)
+		map = vma->vm_private_data;
+	if (map && vma->vm_start == req.addr &&
+	    map->objfile->private_data == file->private_data) {
+		req.owner = map->owner;
+		ret = 0;
+	}
+	mmap_read_unlock(current->mm);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
 }

@@ -27,12 +27,14 @@
 #define GOSYNC_FEAT_CHAN	0x1ULL	/* channels (GOSYNC_IOC_CHAN_*) */
 #define GOSYNC_FEAT_SELECT	0x2ULL	/* GOSYNC_IOC_SELECT */
 #define GOSYNC_FEAT_URING	0x4ULL	/* IORING_OP_URING_CMD on channels */
+#define GOSYNC_FEAT_SYNC	0x8ULL	/* waitgroup, mutex, rwmutex, once, cond */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
  * kind of fd the ioctl is issued on.
  *   0x00-0x1f  /dev/gosync
  *   0x20-0x3f  a channel fd
+ *   0x40-0x5f  a sync object fd (waitgroup, mutex, ...)
  */
 #define GOSYNC_IOC_MAGIC	0xB8
 
@@ -281,7 +283,141 @@ struct gosync_uring_cmd {
 	__s64 deadline_ns;
 };
 
+/* ------------------------------------------------------- sync objects -- */
+
+/*
+ * A sync object (Go's sync.WaitGroup, Mutex, RWMutex, Once, Cond) is one
+ * page of shared memory: struct gosync_sync_header at offset 0, then the
+ * kind's words at GOSYNC_SYNC_OFF_WORDS.  Waits are futex waits on those
+ * words (they are shmem pages: non-private futexes work across processes),
+ * and the uncontended operations are one atomic instruction.  The kernel
+ * makes the page, gives every mapping an owner id (GOSYNC_SYNC_IOC_MAP) so
+ * that a process dying with a mutex locked or a Once running can be
+ * told apart, and makes a waitgroup's fd pollable.  A standalone object
+ * (GOSYNC_SYNC_HDR_STANDALONE) is the same page in a memfd.
+ */
+#define GOSYNC_SYNC_WG		1
+#define GOSYNC_SYNC_MUTEX	2
+#define GOSYNC_SYNC_RWMUTEX	3
+#define GOSYNC_SYNC_ONCE	4
+#define GOSYNC_SYNC_COND	5
+
+#define GOSYNC_SYNC_MAGIC	0x676f7379	/* "gosy" */
+#define GOSYNC_SYNC_SIZE	4096		/* bytes to mmap */
+#define GOSYNC_SYNC_OFF_WORDS	64
+
+struct gosync_sync_header {
+	__u32 magic;		/* written once, last, at creation */
+	__u32 abi_version;
+	__u32 kind;
+	__u32 flags;		/* GOSYNC_SYNC_HDR_STANDALONE */
+};
+
+#define GOSYNC_SYNC_HDR_STANDALONE	0x1U
+
+/*
+ * The words, at GOSYNC_SYNC_OFF_WORDS.  Who writes: every process using
+ * the object, with atomic read-modify-writes; the kernel only as said.
+ *
+ * WaitGroup: state = counter << 32 | ARMED | waiters.  Add/Done change
+ * the counter with one CAS (never below zero); Wait counts itself in
+ * waiters and sleeps on seq; the Done that brings the counter to zero
+ * clears waiters and ARMED in the same CAS, bumps seq and wakes it.
+ * ARMED is set by the kernel's poll when the counter is not zero: that
+ * Done then issues GOSYNC_SYNC_IOC_WAKE so pollers see EPOLLIN.
+ */
+struct gosync_wg_words {
+	__u64 state;
+	__u32 seq;		/* futex */
+	__u32 resv;
+};
+
+#define GOSYNC_WG_ARMED		0x80000000ULL
+#define GOSYNC_WG_WAITERS	0x7fffffffULL
+
+/*
+ * Mutex: state is the futex word: the owner id of the mapping that holds
+ * it (0: unknown, standalone), LOCKED, STARVING (Go's starvation mode:
+ * unlock hands the lock to a waiter), HANDOFF (handed over, not yet
+ * taken: any waiter may take it), OWNER_DIED (set by the kernel when the
+ * holder's mapping went away: the next locker gets EOWNERDEAD) and
+ * NOTRECOVERABLE.  waiters counts the blocked.  A RWMutex is the same
+ * words as writer lock, plus readers: the read count, WRITER_WAITING set
+ * by a writer that waits for readers to leave (new readers then wait).
+ * Once: state is the owner id with RUNNING, or DONE.  Cond: seq is the
+ * futex word, bumped by signal and broadcast.
+ */
+struct gosync_mutex_words {
+	__u32 state;		/* futex */
+	__u32 waiters;
+	__u32 readers;		/* RWMutex: readers, futex */
+	__u32 rwaiters;		/* RWMutex: blocked readers and writers */
+};
+
+#define GOSYNC_MUTEX_OWNER		0x1ffffU
+#define GOSYNC_MUTEX_LOCKED		0x20000U
+#define GOSYNC_MUTEX_STARVING		0x40000U
+#define GOSYNC_MUTEX_HANDOFF		0x80000U
+#define GOSYNC_MUTEX_OWNER_DIED		0x100000U
+#define GOSYNC_MUTEX_NOTRECOVERABLE	0x200000U
+#define GOSYNC_RWMUTEX_WRITER_WAITING	0x80000000U
+
+struct gosync_once_words {
+	__u32 state;		/* futex */
+	__u32 waiters;
+};
+
+#define GOSYNC_ONCE_RUNNING	0x20000U
+#define GOSYNC_ONCE_DONE	0x40000U
+
+struct gosync_cond_words {
+	__u32 seq;		/* futex */
+	__u32 waiters;
+};
+
+/**
+ * struct gosync_sync_create - make a sync object (GOSYNC_IOC_SYNC_CREATE)
+ * @flags:	in: GOSYNC_SYNC_CLOEXEC
+ * @kind:	in: GOSYNC_SYNC_*
+ * @fd:		out: its fd (also the ioctl's return value)
+ * @resv0:	in: must be 0
+ * @resv:	in: must be 0
+ */
+struct gosync_sync_create {
+	__u32 flags;
+	__u32 kind;
+	__s32 fd;
+	__u32 resv0;
+	__u64 resv[2];
+};
+
+#define GOSYNC_SYNC_CLOEXEC	0x1U
+#define GOSYNC_SYNC_CREATE_FLAGS GOSYNC_SYNC_CLOEXEC
+
+/**
+ * struct gosync_sync_info - a sync object's kind (GOSYNC_SYNC_IOC_INFO)
+ * @flags:	in: must be 0
+ * @kind:	out: GOSYNC_SYNC_*
+ * @map_size:	out: GOSYNC_SYNC_SIZE
+ * @off_words:	out: GOSYNC_SYNC_OFF_WORDS
+ * @resv:	in: must be 0; out: 0
+ */
+struct gosync_sync_info {
+	__u32 flags;
+	__u32 kind;
+	__u64 map_size;
+	__u64 off_words;
+	__u64 resv[3];
+};
+
 #define GOSYNC_IOC_INFO		_IOWR(GOSYNC_IOC_MAGIC, 0x00, struct gosync_info)
+#define GOSYNC_IOC_SYNC_CREATE	_IOWR(GOSYNC_IOC_MAGIC, 0x03, struct gosync_sync_create)
+
+#define GOSYNC_SYNC_IOC_INFO	_IOWR(GOSYNC_IOC_MAGIC, 0x40, struct gosync_sync_info)
+/* The owner id of a mapping, as GOSYNC_CHAN_IOC_MAP. */
+#define GOSYNC_SYNC_IOC_MAP	_IOWR(GOSYNC_IOC_MAGIC, 0x41, struct gosync_chan_map)
+/* Wake the object's pollers (a waitgroup's counter reached zero). */
+#define GOSYNC_SYNC_IOC_WAKE	_IO(GOSYNC_IOC_MAGIC, 0x42)
 #define GOSYNC_IOC_SELECT	_IOWR(GOSYNC_IOC_MAGIC, 0x02, struct gosync_select)
 #define GOSYNC_IOC_CHAN_CREATE	_IOWR(GOSYNC_IOC_MAGIC, 0x01, struct gosync_chan_create)
 

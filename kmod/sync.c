@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gosync: sync objects (waitgroup, mutex, rwmutex, once, cond).
+ *
+ * Each is one pinned shmem page that processes map; everything that
+ * decides anything runs in the library on the page's words, and waits are
+ * futex waits on them.  The kernel makes the page and:
+ *  - gives each mapping an owner id (shm.c), which the library writes
+ *    into a mutex's or a Once's word when it takes it; when the mapping
+ *    goes away (exit, kill, munmap) the kernel marks a mutex it still
+ *    held OWNER_DIED and resets a Once it was running.  It cannot wake
+ *    their futex waiters (no futex call is exported to modules): those
+ *    waiters look again every GOSYNC_SYNC_POLL_MS in kernel mode;
+ *  - makes a waitgroup's fd pollable: readable when the counter is zero.
+ *
+ * No lost poll wakeup for a waitgroup: ->poll sets ARMED in the state
+ * word with a CAS that fails if the counter is already zero; the Done
+ * that zeroes the counter clears ARMED in its own CAS and, if it was set,
+ * asks for GOSYNC_SYNC_IOC_WAKE.  Both are read-modify-writes of the one
+ * word, so one of them sees the other.
+ *
+ * Like channels, the kernel trusts nothing on the page: each loop over a
+ * word is bounded, and a scribbled word can only break that object.
+ *
+ * Locking: none of ours; the wait queue's own lock.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "gosync.h"
+
+/* Rounds of a CAS loop on a word userspace may keep changing. */
+#define GOSYNC_SYNC_TRIES	1024
+
+/**
+ * struct gosync_sync - a sync object
+ * @kref:	the file's reference (and, through it, each mapping's)
+ * @shm:	its page
+ * @kind:	GOSYNC_SYNC_*
+ * @words:	the kind's words on the page
+ * @wq:		pollers (a waitgroup's)
+ * @owners:	owner ids of the live mappings
+ * @user:	who is charged
+ */
+struct gosync_sync {
+	struct kref kref;
+	struct gosync_shm shm;
+	u32 kind;
+	void *words;
+	wait_queue_head_t wq;
+	struct ida owners;
+	struct gosync_user *user;
+};
+
+static void gosync_sync_free(struct kref *kref)
+{
+	struct gosync_sync *so = container_of(kref, struct gosync_sync, kref);
+
+	gosync_shm_destroy(&so->shm);
+	gosync_uncharge(so->user, GOSYNC_SYNC_SIZE);
+	ida_destroy(&so->owners);
+	kfree(so);
+}
+
+/*
+ * CAS a 32-bit word from what @next says given its current value; @next
+ * returns false to leave it.  Bounded: a peer may keep changing it.
+ */
+static void gosync_sync_update(u32 *word, bool (*next)(u32 old, u32 arg, u32 *new),
+			       u32 arg)
+{
+	unsigned int tries;
+
+	for (tries = 0; tries < GOSYNC_SYNC_TRIES; tries++) {
+		u32 old = READ_ONCE(*word), new;
+
+		if (!next(old, arg, &new))
+			return;
+		if (cmpxchg(word, old, new) == old)
+			return;
+	}
+}
+
+/* A mutex held by the dead owner: keep it locked, mark OWNER_DIED. */
+static bool gosync_mutex_owner_died(u32 old, u32 owner, u32 *new)
+{
+	if (!(old & GOSYNC_MUTEX_LOCKED) || (old & GOSYNC_MUTEX_HANDOFF) ||
+	    (old & GOSYNC_MUTEX_OWNER) != owner)
+		return false;
+	*new = (old & ~GOSYNC_MUTEX_OWNER) | GOSYNC_MUTEX_OWNER_DIED;
+	return true;
+}
+
+/* A Once the dead owner was running: not done, a later caller runs it. */
+static bool gosync_once_owner_died(u32 old, u32 owner, u32 *new)
+{
+	if (!(old & GOSYNC_ONCE_RUNNING) || (old & GOSYNC_MUTEX_OWNER) != owner)
+		return false;
+	*new = 0;
+	return true;
+}
+
+/* A mapping is gone: what its owner held is released. */
+static void gosync_sync_died(struct gosync_mapping *map)
+{
+	struct gosync_sync *so = map->objfile->private_data;
+
+	switch (so->kind) {
+	case GOSYNC_SYNC_MUTEX:
+	case GOSYNC_SYNC_RWMUTEX:
+		gosync_sync_update(&((struct gosync_mutex_words *)so->words)->state,
+				   gosync_mutex_owner_died, map->owner);
+		break;
+	case GOSYNC_SYNC_ONCE:
+		gosync_sync_update(&((struct gosync_once_words *)so->words)->state,
+				   gosync_once_owner_died, map->owner);
+		break;
+	}
+}
+
+static int gosync_sync_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct gosync_sync *so = file->private_data;
+
+	return gosync_shm_mmap(&so->shm, vma, &so->owners, gosync_sync_died);
+}
+
+/* Arm a waitgroup whose counter is not zero; false when it is zero. */
+static bool gosync_wg_arm(struct gosync_sync *so)
+{
+	u64 *state = &((struct gosync_wg_words *)so->words)->state;
+	unsigned int tries;
+
+	for (tries = 0; tries < GOSYNC_SYNC_TRIES; tries++) {
+		u64 old = READ_ONCE(*state);
+
+		if (!(old >> 32))
+			return false;
+		if ((old & GOSYNC_WG_ARMED) ||
+		    cmpxchg64(state, old, old | GOSYNC_WG_ARMED) == old)
+			return true;
+	}
+	return true;	/* a peer keeps it busy: not readable, for now */
+}
+
+static __poll_t gosync_sync_poll(struct file *file, poll_table *pt)
+{
+	struct gosync_sync *so = file->private_data;
+
+	if (so->kind != GOSYNC_SYNC_WG)
+		return 0;
+	poll_wait(file, &so->wq, pt);
+	return gosync_wg_arm(so) ? 0 : EPOLLIN | EPOLLRDNORM;
+}
+
+static long gosync_sync_ioctl_info(struct gosync_sync *so, void __user *uarg)
+{
+	struct gosync_sync_info info;
+
+	if (copy_from_user(&info, uarg, sizeof(info)))
+		return -EFAULT;
+	if (info.flags || !gosync_mem_is_zero(info.resv, sizeof(info.resv)))
+		return -EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.kind = so->kind;
+	info.map_size = GOSYNC_SYNC_SIZE;
+	info.off_words = GOSYNC_SYNC_OFF_WORDS;
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long gosync_sync_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct gosync_sync *so = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case GOSYNC_SYNC_IOC_INFO:
+		return gosync_sync_ioctl_info(so, uarg);
+	case GOSYNC_SYNC_IOC_MAP:
+		return gosync_shm_ioctl_map(file, uarg);
+	case GOSYNC_SYNC_IOC_WAKE:
+		if (arg)
+			return -EINVAL;
+		wake_up_all(&so->wq);
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int gosync_sync_release(struct inode *inode, struct file *file)
+{
+	struct gosync_sync *so = file->private_data;
+
+	kref_put(&so->kref, gosync_sync_free);
+	return 0;
+}
+
+static const struct file_operations gosync_sync_fops = {
+	.owner		= THIS_MODULE,
+	.release	= gosync_sync_release,
+	.unlocked_ioctl	= gosync_sync_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.poll		= gosync_sync_poll,
+	.mmap		= gosync_sync_mmap,
+};
+
+static struct gosync_sync *gosync_sync_alloc(u32 kind)
+{
+	struct gosync_sync_header *hdr;
+	struct gosync_sync *so;
+	int ret;
+
+	so = kzalloc(sizeof(*so), GFP_KERNEL_ACCOUNT);
+	if (!so)
+		return ERR_PTR(-ENOMEM);
+	ret = gosync_charge(&so->user, GOSYNC_SYNC_SIZE);
+	if (ret)
+		goto free_so;
+	ret = gosync_shm_create(&so->shm, "gosync-sync", GOSYNC_SYNC_SIZE);
+	if (ret)
+		goto uncharge;
+	so->kind = kind;
+	so->words = so->shm.vaddr + GOSYNC_SYNC_OFF_WORDS;
+	hdr = so->shm.vaddr;
+	hdr->abi_version = GOSYNC_ABI_VERSION;
+	hdr->kind = kind;
+	hdr->magic = GOSYNC_SYNC_MAGIC;
+	init_waitqueue_head(&so->wq);
+	ida_init(&so->owners);
+	kref_init(&so->kref);
+	return so;
+
+uncharge:
+	gosync_uncharge(so->user, GOSYNC_SYNC_SIZE);
+free_so:
+	kfree(so);
+	return ERR_PTR(ret);
+}
+
+long gosync_sync_create(struct gosync_sync_create __user *uarg)
+{
+	struct gosync_sync_create req;
+	struct gosync_sync *so;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags & ~GOSYNC_SYNC_CREATE_FLAGS || req.resv0 ||
+	    !gosync_mem_is_zero(req.resv, sizeof(req.resv)) ||
+	    req.kind < GOSYNC_SYNC_WG || req.kind > GOSYNC_SYNC_COND)
+		return -EINVAL;
+	so = gosync_sync_alloc(req.kind);
+	if (IS_ERR(so))
+		return PTR_ERR(so);
+	return gosync_install_fd("[gosync-sync]", &gosync_sync_fops, so,
+				 req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0,
+				 &uarg->fd, &so->kref, gosync_sync_free);
+}
