@@ -189,6 +189,19 @@ void gosync_sleep_until(s64 deadline)
 }
 
 /*
+ * A wait ends because signal_pending(): a real signal ends it with EINTR
+ * (or, @restart, restarts it under SA_RESTART); task work queued for us
+ * (TIF_NOTIFY_SIGNAL, e.g. an io_uring completion) must only run: restart
+ * the call, invisibly.  Deadlines are absolute, so a restart keeps them.
+ */
+int gosync_signal_ret(bool restart)
+{
+	if (!task_sigpending(current))
+		return -ERESTARTNOINTR;
+	return restart ? -ERESTARTSYS : -EINTR;
+}
+
+/*
  * Retry @try until it stops saying "would block", sleeping on @side in
  * between, until @deadline (absolute CLOCK_MONOTONIC ns) or a signal.
  * @try runs with the task state set: it must not sleep or fault.
@@ -231,7 +244,7 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 		if (!gosync_would_block(ret))
 			break;
 		if (signal_pending(current)) {
-			ret = restart ? -ERESTARTSYS : -EINTR;
+			ret = gosync_signal_ret(restart);
 			break;
 		}
 		if (ktime_get_ns() >= deadline) {
@@ -267,6 +280,7 @@ struct gosync_send {
 	u64 pos;		/* where it went */
 	bool nonblock;		/* sync: give up once no receiver waits */
 	int self;		/* of the blocked receivers, ours (a select) */
+	s64 handoff_until;	/* nonblock: give up then, too */
 };
 
 /* Is a receiver other than the caller's own blocked on @ch? */
@@ -312,31 +326,46 @@ static int gosync_try_delivered(struct gosync_chan *ch, void *arg)
  * GOSYNC_DEADLINE_NONBLOCK on a sync send means "only to a receiver that
  * is already blocked", as a Go send in a select with a default case.
  */
+/*
+ * How a hand-off that did not happen ends: -EAGAIN when it gave up (no
+ * receiver left, its bound passed, or task work of ours must run: the
+ * receiver may be our own queued io_uring receive, which runs only once
+ * we return), else as the wait ended.
+ */
+static int gosync_handoff_ret(struct gosync_send *s, int ret)
+{
+	if (ret == -ENOMSG || (s->nonblock && (ret == -ETIMEDOUT ||
+					       ret == -ERESTARTNOINTR)))
+		return -EAGAIN;
+	return ret;
+}
+
 static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
-				bool sync, s64 deadline, bool restart, int self)
+				bool sync, s64 deadline, bool restart, int self,
+				s64 handoff_until)
 {
 	struct gosync_send s = {
 		.elem = elem,
 		.state = sync ? GOSYNC_SLOT_SYNC : GOSYNC_SLOT_FULL,
 		.nonblock = sync && deadline == GOSYNC_DEADLINE_NONBLOCK,
 		.self = self,
+		.handoff_until = handoff_until,
 	};
 	int ret;
 
 	if (s.nonblock) {
+		/* Only to a receiver already blocked, for as long as one is. */
 		if (gosync_chan_closed(ch))
 			return -EPIPE;
 		gosync_side_arm(&ch->send);			/* F */
 		if (!gosync_other_receivers(ch, self))
 			return -EAGAIN;
-		deadline = GOSYNC_DEADLINE_FOREVER;
+		deadline = s.handoff_until;
 	}
 	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
 			       gosync_try_send, &s);
-	if (ret == -ENOMSG)
-		return -EAGAIN;
 	if (ret || !sync)
-		return ret;
+		return gosync_handoff_ret(&s, ret);
 
 	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
 			       gosync_try_delivered, &s);
@@ -346,7 +375,7 @@ static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
 		return 0;		/* taken after all */
 	/* The withdrawn element may have freed the only slot. */
 	gosync_side_wake_if_armed(&ch->send);			/* E */
-	return ret == -ENOMSG ? -EAGAIN : ret;
+	return gosync_handoff_ret(&s, ret);
 }
 
 /* Closed, and past the grace for elements still being published? */
@@ -441,7 +470,8 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
 			ret = -EFAULT;
 			break;
 		}
-		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, restart, 0);
+		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, restart, 0,
+					   GOSYNC_DEADLINE_FOREVER);
 		if (ret)
 			break;
 	}
@@ -548,13 +578,15 @@ bool gosync_chan_send_ready(struct gosync_chan *ch, int self)
 	return !gosync_chan_unbuffered(ch) || gosync_other_receivers(ch, self);
 }
 
+/* -EAGAIN for "would wait", except -EBUSY: busy, try again soon. */
 static int gosync_would_block_as_eagain(int ret)
 {
-	return gosync_would_block(ret) ? -EAGAIN : ret;
+	return ret == -EINPROGRESS ? -EAGAIN : ret;
 }
 
 /*
- * One send attempt from kernel memory, no waiting: 0, -EPIPE or -EAGAIN.
+ * One send attempt from kernel memory, no waiting: 0, -EPIPE, -EAGAIN
+ * or -EBUSY (a peer keeps the ring busy: try again soon).
  * @sync: publish as SYNC (the caller then waits for gosync_chan_delivered()
  * or withdraws), with its position in @pos.
  */
@@ -572,7 +604,7 @@ int gosync_chan_send_now(struct gosync_chan *ch, const void *elem, bool sync,
 	return ret;
 }
 
-/* One receive attempt into kernel memory: 1, 0 (closed), -EAGAIN, -EIO. */
+/* One receive attempt into kernel memory: 1, 0 (closed), -EAGAIN, -EBUSY, -EIO. */
 int gosync_chan_recv_now(struct gosync_chan *ch, void *elem)
 {
 	return gosync_would_block_as_eagain(gosync_try_recv(ch, elem));
@@ -598,13 +630,14 @@ int gosync_chan_withdraw(struct gosync_chan *ch, u64 pos)
 /*
  * A select's send on an unbuffered channel: hand @elem to a receiver
  * that is blocked (other than the select's own), waiting until it takes
- * it or no such receiver is left.  0 delivered, -EAGAIN nobody took it,
- * -EPIPE closed, -EINTR a signal.
+ * it, no such receiver is left, or @deadline.  0 delivered, -EAGAIN
+ * nobody took it, -EPIPE closed, -EINTR a signal.
  */
-int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self)
+int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self,
+			s64 deadline)
 {
 	return gosync_chan_send_one(ch, elem, true, GOSYNC_DEADLINE_NONBLOCK,
-				    false, self);
+				    false, self, deadline);
 }
 
 /* ------------------------------------------------------------- ioctls -- */

@@ -87,6 +87,9 @@ struct io_uring_cmd;
 
 long gosync_chan_create(struct gosync_chan_create __user *uarg);
 
+/* How a wait that found signal_pending() ends: -EINTR, or a restart. */
+int gosync_signal_ret(bool restart);
+
 /* Sleep until woken, a signal or the deadline (task state already set). */
 void gosync_sleep_until(s64 deadline);
 
@@ -104,7 +107,8 @@ int gosync_chan_send_now(struct gosync_chan *ch, const void *elem, bool sync,
 int gosync_chan_recv_now(struct gosync_chan *ch, void *elem);
 int gosync_chan_delivered(struct gosync_chan *ch, u64 pos);
 int gosync_chan_withdraw(struct gosync_chan *ch, u64 pos);
-int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self);
+int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self,
+			s64 deadline);
 
 /* ---- select.c ---- */
 

@@ -66,6 +66,9 @@ struct gosync_sel {
 	u32 *order;
 	u32 n;
 	void *bounce;
+	s64 deadline;
+	bool enlisted;		/* on the wait queues, registered */
+	bool poll_soon;		/* a busy ring or a closed one's grace */
 	int woken;
 	u32 index;		/* the case that fired, or failed with EPIPE */
 	int result;		/* its result */
@@ -82,6 +85,16 @@ static int gosync_sel_wake(wait_queue_entry_t *wait, unsigned int mode,
 	return default_wake_function(wait, mode, sync, key);
 }
 
+/* Add (or take back) this select's receiver registrations. */
+static void gosync_sel_receiving(struct gosync_sel *sel, int delta)
+{
+	u32 i;
+
+	for (i = 0; i < sel->n; i++)
+		if (sel->cases[i].registers)
+			gosync_chan_receiving(sel->cases[i].ch, delta);
+}
+
 /* Fired: >= 0 (sel->result set); not ready: -EAGAIN; else an error. */
 static int gosync_sel_try(struct gosync_sel *sel, struct gosync_sel_case *c)
 {
@@ -96,8 +109,11 @@ static int gosync_sel_try(struct gosync_sel *sel, struct gosync_sel_case *c)
 		if (fault_in_writeable(c->elem, size))
 			return -EFAULT;
 		ret = gosync_chan_recv_now(c->ch, sel->bounce);
+		if (ret == -EBUSY || (ret == -EAGAIN &&
+				      gosync_chan_is_closed(c->ch)))
+			sel->poll_soon = true;
 		if (ret < 0)
-			return ret;
+			return ret == -EBUSY ? -EAGAIN : ret;
 		if (ret == 1 && copy_to_user(c->elem, sel->bounce, size))
 			return -EFAULT;
 		sel->result = ret;
@@ -111,10 +127,24 @@ static int gosync_sel_try(struct gosync_sel *sel, struct gosync_sel_case *c)
 		return -EAGAIN;
 	if (copy_from_user(sel->bounce, c->elem, size))
 		return -EFAULT;
-	if (gosync_chan_is_unbuffered(c->ch))
-		ret = gosync_chan_handoff(c->ch, sel->bounce, c->self);
-	else
+	if (gosync_chan_is_unbuffered(c->ch)) {
+		/*
+		 * Committed to this case while the receiver takes it: let
+		 * go of our own receiver registrations meanwhile, or a
+		 * select doing the same towards us would wait for us.
+		 */
+		if (sel->enlisted)
+			gosync_sel_receiving(sel, -1);
+		ret = gosync_chan_handoff(c->ch, sel->bounce, 0, sel->deadline);
+		if (sel->enlisted)
+			gosync_sel_receiving(sel, 1);
+	} else {
 		ret = gosync_chan_send_now(c->ch, sel->bounce, false, NULL);
+	}
+	if (ret == -EBUSY) {
+		sel->poll_soon = true;
+		ret = -EAGAIN;
+	}
 	if (ret == -EPIPE)
 		sel->result = -EPIPE;
 	else if (!ret)
@@ -174,9 +204,9 @@ static void gosync_sel_enlist(struct gosync_sel *sel, bool join)
 			add_wait_queue(wq, &c->wait);
 		else
 			remove_wait_queue(wq, &c->wait);
-		if (c->registers)
-			gosync_chan_receiving(c->ch, join ? 1 : -1);
 	}
+	gosync_sel_receiving(sel, join ? 1 : -1);
+	sel->enlisted = join;
 	for (i = 0; i < sel->n; i++) {
 		struct gosync_sel_case *c = &sel->cases[i];
 		u32 k;
@@ -207,12 +237,13 @@ static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 	gosync_sel_enlist(sel, true);
 	for (;;) {
 		WRITE_ONCE(sel->woken, 0);
+		sel->poll_soon = false;
 		gosync_sel_arm(sel);				/* F */
 		ret = gosync_sel_round(sel);
 		if (ret != -EAGAIN)
 			break;
 		if (signal_pending(current)) {
-			ret = -EINTR;
+			ret = gosync_signal_ret(false);
 			break;
 		}
 		if (ktime_get_ns() >= deadline) {
@@ -221,7 +252,10 @@ static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 		}
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (!READ_ONCE(sel->woken))
-			gosync_sleep_until(deadline);
+			/* No event ends a busy ring or a grace: poll. */
+			gosync_sleep_until(sel->poll_soon ?
+					   min_t(s64, deadline, ktime_get_ns() +
+						 NSEC_PER_MSEC) : deadline);
 		__set_current_state(TASK_RUNNING);
 	}
 	gosync_sel_enlist(sel, false);
@@ -259,7 +293,7 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 			if (sel->cases[k].registers && sel->cases[k].ch == c->ch)
 				c->registers = false;
 	}
-	sel->bounce = kvmalloc(max, GFP_KERNEL);
+	sel->bounce = kvmalloc(max, GFP_KERNEL_ACCOUNT);
 	return sel->bounce ? 0 : -ENOMEM;
 }
 
@@ -283,9 +317,10 @@ long gosync_select(struct gosync_select __user *uarg)
 	ucases = u64_to_user_ptr(req.cases);
 	sel.n = req.ncases;
 	if (sel.n) {
-		uc = kvmalloc_array(sel.n, sizeof(*uc), GFP_KERNEL);
-		sel.cases = kvcalloc(sel.n, sizeof(*sel.cases), GFP_KERNEL);
-		sel.order = kvmalloc_array(sel.n, sizeof(*sel.order), GFP_KERNEL);
+		uc = kvmalloc_array(sel.n, sizeof(*uc), GFP_KERNEL_ACCOUNT);
+		sel.cases = kvcalloc(sel.n, sizeof(*sel.cases), GFP_KERNEL_ACCOUNT);
+		sel.order = kvmalloc_array(sel.n, sizeof(*sel.order),
+					   GFP_KERNEL_ACCOUNT);
 		ret = -ENOMEM;
 		if (!uc || !sel.cases || !sel.order)
 			goto out;
@@ -297,6 +332,7 @@ long gosync_select(struct gosync_select __user *uarg)
 	if (ret)
 		goto out;
 
+	sel.deadline = req.deadline_ns;
 	ret = gosync_sel_run(&sel, req.deadline_ns);
 	if (!ret || ret == -EPIPE) {
 		if (put_user(sel.result, &ucases[sel.index].result) ||

@@ -9,12 +9,18 @@
  * through io_uring_cmd_complete_in_task(), where it may touch the
  * submitter's memory.  What triggers an attempt ("a kick"): a wake on the
  * side (an element published or a slot freed, or close), the deadline's
- * hrtimer, or the reaper finding the submitter exiting.  6.1 has no
- * cancellation of uring commands, so the module completes every one
- * itself: on success, on close (EPIPE / closed), at its deadline
- * (ETIMEDOUT), when its submitter exits (ECANCELED; io_uring then runs
- * the attempt in a fallback kworker, which must not touch user memory);
- * until then each command's file reference keeps the module loaded.
+ * hrtimer (also a 1 ms poll while a closed channel's grace runs or a peer
+ * keeps the ring busy), or the reaper.  6.1 has no cancellation of uring
+ * commands, so the module completes every one itself: on success, on
+ * close (EPIPE / closed), at its deadline (ETIMEDOUT), and with ECANCELED
+ * when its submitter exits, execs or is being killed, or its ring is
+ * closed (io_uring waits for every request then; an exiting submitter's
+ * attempt runs in a fallback kworker, which must not touch user memory).
+ * The reaper looks for those every GOSYNC_REAP_MS.  Until then each
+ * command's file reference keeps the module loaded.
+ *
+ * A queued receive counts as a blocked receiver of its channel, as a
+ * blocked receive call does (an unbuffered send is ready for it).
  *
  * No lost wakeup: an attempt clears "kicked", arms its side (F) and
  * tries; a waker that publishes after the try sees armed (E, chan.c) and
@@ -31,6 +37,8 @@
  */
 #include <linux/hrtimer.h>
 #include <linux/io_uring.h>
+#include <linux/io_uring_types.h>
+#include <linux/sched/signal.h>
 #include <linux/list.h>
 #include <linux/pagemap.h>
 #include <linux/sched/task.h>
@@ -64,7 +72,6 @@ enum gosync_ucmd_phase {
  * @pos:	where a sync send's element went
  * @phase:	what it waits for
  * @kicked:	an attempt is queued
- * @timed_out:	the timer fired
  * @finished:	completed while an attempt was queued: that attempt
  *		completes it with @result
  * @result:	the result, once finished
@@ -85,7 +92,6 @@ struct gosync_ucmd {
 	u64 pos;
 	enum gosync_ucmd_phase phase;
 	atomic_t kicked;
-	bool timed_out;
 	bool finished;
 	int result;
 	u8 bounce[];
@@ -121,11 +127,27 @@ static int gosync_ucmd_wake(wait_queue_entry_t *wait, unsigned int mode,
 
 static enum hrtimer_restart gosync_ucmd_timer(struct hrtimer *timer)
 {
-	struct gosync_ucmd *u = container_of(timer, struct gosync_ucmd, timer);
-
-	WRITE_ONCE(u->timed_out, true);
-	gosync_ucmd_kick(u);
+	gosync_ucmd_kick(container_of(timer, struct gosync_ucmd, timer));
 	return HRTIMER_NORESTART;
+}
+
+/* Kick at @when (absolute ns), or at the deadline if that is sooner. */
+static void gosync_ucmd_timer_at(struct gosync_ucmd *u, s64 when)
+{
+	if (u->deadline < when)
+		when = u->deadline;
+	if (when != GOSYNC_DEADLINE_FOREVER)
+		hrtimer_start(&u->timer, ns_to_ktime(when), HRTIMER_MODE_ABS_SOFT);
+}
+
+/* Must the command give up: its task is going, or its ring is closing? */
+static bool gosync_ucmd_abandoned(struct gosync_ucmd *u)
+{
+	struct task_struct *t = u->task;
+
+	return (READ_ONCE(t->flags) & PF_EXITING) || t->in_execve ||
+	       fatal_signal_pending(t) ||
+	       percpu_ref_is_dying(&cmd_to_io_kiocb(u->ioucmd)->ctx->refs);
 }
 
 static void gosync_ucmd_reap(struct work_struct *work)
@@ -135,13 +157,18 @@ static void gosync_ucmd_reap(struct work_struct *work)
 
 	spin_lock(&gosync_ucmds_lock);
 	list_for_each_entry(u, &gosync_ucmds, node)
-		if (READ_ONCE(u->task->flags) & PF_EXITING)
+		if (gosync_ucmd_abandoned(u))
 			gosync_ucmd_kick(u);
 	more = !list_empty(&gosync_ucmds);
 	spin_unlock(&gosync_ucmds_lock);
 	if (more)
 		schedule_delayed_work(&gosync_ucmd_reaper,
 				      msecs_to_jiffies(GOSYNC_REAP_MS));
+}
+
+static bool gosync_would_wait(int ret)
+{
+	return ret == -EAGAIN || ret == -EBUSY;
 }
 
 static bool gosync_ucmd_recv_side(struct gosync_ucmd *u)
@@ -160,12 +187,11 @@ static void gosync_ucmd_queue(struct gosync_ucmd *u)
 	spin_unlock(&gosync_ucmds_lock);
 	schedule_delayed_work(&gosync_ucmd_reaper,
 			      msecs_to_jiffies(GOSYNC_REAP_MS));
-	if (u->deadline != GOSYNC_DEADLINE_FOREVER) {
-		hrtimer_init(&u->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
-		u->timer.function = gosync_ucmd_timer;
-		hrtimer_start(&u->timer, ns_to_ktime(u->deadline),
-			      HRTIMER_MODE_ABS_SOFT);
-	}
+	if (gosync_ucmd_recv_side(u))
+		gosync_chan_receiving(u->ch, 1);
+	hrtimer_init(&u->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+	u->timer.function = gosync_ucmd_timer;
+	gosync_ucmd_timer_at(u, u->deadline);
 }
 
 static void gosync_ucmd_free(struct gosync_ucmd *u)
@@ -185,8 +211,9 @@ static void gosync_ucmd_finish(struct gosync_ucmd *u, int res,
 
 	remove_wait_queue(gosync_chan_wq(u->ch, gosync_ucmd_recv_side(u)),
 			  &u->wait);
-	if (u->deadline != GOSYNC_DEADLINE_FOREVER)
-		hrtimer_cancel(&u->timer);
+	if (gosync_ucmd_recv_side(u))
+		gosync_chan_receiving(u->ch, -1);
+	hrtimer_cancel(&u->timer);
 	spin_lock(&gosync_ucmds_lock);
 	list_del(&u->node);
 	spin_unlock(&gosync_ucmds_lock);
@@ -250,7 +277,7 @@ static void gosync_ucmd_attempt(struct io_uring_cmd *ioucmd,
 				unsigned int issue_flags)
 {
 	struct gosync_ucmd *u = *gosync_ucmd_slot(ioucmd);
-	bool user, timed_out;
+	bool user, abandoned, timed_out;
 	int ret;
 
 	if (u->finished) {
@@ -262,18 +289,27 @@ static void gosync_ucmd_attempt(struct io_uring_cmd *ioucmd,
 	}
 	atomic_set(&u->kicked, 0);
 	smp_mb__after_atomic();	/* kicked clear before arming and trying */
-	/* Not the submitter (it exited: a fallback kworker): no user memory. */
+	/*
+	 * Not in the submitter (a fallback kworker), or the submitter or
+	 * its ring going away: no user memory, and give up.
+	 */
 	user = current->mm == u->mm && !(current->flags & PF_EXITING);
-	timed_out = READ_ONCE(u->timed_out) || ktime_get_ns() >= u->deadline;
+	abandoned = !user || gosync_ucmd_abandoned(u);
+	timed_out = ktime_get_ns() >= u->deadline;
 
 	gosync_chan_arm(u->ch, gosync_ucmd_recv_side(u));		/* F */
-	ret = gosync_ucmd_try(u, user, !user || timed_out);
-	if (ret == -ECANCELED && user && timed_out)
+	ret = gosync_ucmd_try(u, user && !abandoned, abandoned || timed_out);
+	if (ret == -ECANCELED && !abandoned && timed_out)
 		ret = -ETIMEDOUT;
-	if (ret == -EAGAIN && (!user || timed_out))
-		ret = user ? -ETIMEDOUT : -ECANCELED;
-	if (ret != -EAGAIN)
+	if (gosync_would_wait(ret) && (abandoned || timed_out))
+		ret = abandoned ? -ECANCELED : -ETIMEDOUT;
+	if (!gosync_would_wait(ret)) {
 		gosync_ucmd_finish(u, ret, issue_flags);
+		return;
+	}
+	/* Busy, or a closed channel's grace: no event will come, poll. */
+	if (ret == -EBUSY || gosync_chan_is_closed(u->ch))
+		gosync_ucmd_timer_at(u, ktime_get_ns() + NSEC_PER_MSEC);
 }
 
 int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
@@ -320,19 +356,22 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	/* At once, if it can: an inline completion. */
 	ret = gosync_ucmd_try(u, true, false);
-	if (ret == -EAGAIN && u->deadline == GOSYNC_DEADLINE_NONBLOCK) {
+	if (gosync_would_wait(ret) && u->deadline == GOSYNC_DEADLINE_NONBLOCK) {
 		/* Not waiting: a deposit nobody took yet goes back. */
+		ret = -EAGAIN;
 		if (u->phase == GOSYNC_UCMD_DELIVERY &&
 		    !gosync_chan_withdraw(ch, u->pos))
 			ret = 1;
-		/* A -EAGAIN return would send it to io-wq: complete it. */
+	}
+	if (!gosync_would_wait(ret) || u->deadline == GOSYNC_DEADLINE_NONBLOCK) {
+		/*
+		 * Complete it here rather than return the result: 6.1 fails
+		 * a request whose ->uring_cmd returns a positive value, and
+		 * sends one that returns -EAGAIN to io-wq.
+		 */
 		gosync_ucmd_free(u);
 		io_uring_cmd_done(ioucmd, ret, 0, issue_flags);
 		return -EIOCBQUEUED;
-	}
-	if (ret != -EAGAIN) {
-		gosync_ucmd_free(u);
-		return ret;
 	}
 	gosync_ucmd_queue(u);
 	/* Then try again from the submitter's context (armed there). */

@@ -83,6 +83,19 @@ static bool cqe_within(struct io_uring *ring, long ms)
 	return io_uring_wait_cqe_timeout(ring, &cqe, &ts) == 0;
 }
 
+static long module_refs(void)
+{
+	FILE *f = fopen("/sys/module/gosync/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 TEST_F(ur, complete_at_once)
 {
 	uint64_t v = 41, w = 0, tag;
@@ -234,18 +247,6 @@ TEST_F(ur, bad_commands)
 	gosync_chan_free(sa);
 }
 
-static long module_refs(void)
-{
-	FILE *f = fopen("/sys/module/gosync/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
 
 /*
  * A submitter killed with commands queued: the module completes them
@@ -298,6 +299,97 @@ TEST_F_TIMEOUT(ur, submitter_killed_with_commands_queued, 60)
 	EXPECT_EQ(6, v);
 	close(sync[0]);
 	close(sync[1]);
+}
+
+/* A queued receive is a blocked receiver: an unbuffered send meets it. */
+TEST_F(ur, queued_receive_is_a_waiting_receiver)
+{
+	struct gosync_chan *u;
+	uint64_t got = 0, v = 12;
+
+	ASSERT_EQ(0, gosync_chan_make(&u, sizeof(v), 0, 0));
+	ASSERT_EQ(0, submit(&self->ring, u, false, &got, GOSYNC_FOREVER, 1));
+	/*
+	 * Go's select-with-default send, from another process (the receive
+	 * completes in this thread, which must be free to run it): it
+	 * succeeds only into a waiting receiver, and this one is.
+	 */
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(gosync_chan_send(u, &v, GOSYNC_NONBLOCK) ? 1 : 0);
+	EXPECT_EQ(1, reap(&self->ring, NULL));
+	EXPECT_EQ(0, test_wait(pid));
+	EXPECT_EQ(12, got);
+	gosync_chan_free(u);
+}
+
+/* An inline success is a success: a linked request runs after it. */
+TEST_F(ur, inline_success_keeps_links)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+	uint64_t v = 4, tag;
+	int res[2] = { -1, -1 };
+
+	ASSERT_EQ(0, gosync_prep_send(sqe, self->ch, &v, GOSYNC_FOREVER));
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, 0);
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, 1);
+	ASSERT_EQ(2, io_uring_submit(&self->ring));
+	for (int i = 0; i < 2; i++) {
+		int r = reap(&self->ring, &tag);
+
+		ASSERT_GT(2, tag);
+		res[tag] = r;
+	}
+	EXPECT_EQ(1, res[0]);
+	EXPECT_EQ(0, res[1]);
+}
+
+/* execve() with a command queued: the command ends, the exec goes on. */
+TEST_F_TIMEOUT(ur, exec_with_a_command_queued, 60)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct io_uring ring;
+		static uint64_t v;
+
+		if (io_uring_queue_init(8, &ring, 0) ||
+		    submit(&ring, self->ch, false, &v, GOSYNC_FOREVER, 1))
+			_exit(1);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(2);
+	}
+	EXPECT_EQ(0, test_wait(pid));
+}
+
+/*
+ * The ring closed under a live task: its commands end, and let go of the
+ * channel (the module reference its file holds comes back once the
+ * channel's last user, io_uring, drops it).
+ */
+TEST_F_TIMEOUT(ur, ring_closed_with_commands_queued, 60)
+{
+	long before = module_refs();
+	struct gosync_chan *c;
+	struct io_uring ring;
+	uint64_t v[4];
+
+	ASSERT_EQ(0, gosync_chan_make(&c, sizeof(uint64_t), 1, 0));
+	EXPECT_EQ(before + 1, module_refs());
+	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, submit(&ring, c, false, &v[i], GOSYNC_FOREVER, i));
+	io_uring_queue_exit(&ring);
+	gosync_chan_free(c);
+	for (int i = 0; i < 200 && module_refs() != before; i++)
+		test_sleep_ms(50);
+	EXPECT_EQ(before, module_refs());
 }
 
 TEST_F(ur, poll_add_on_a_channel_fd)

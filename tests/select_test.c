@@ -400,6 +400,58 @@ TEST_F(sel, two_selects_meet_on_an_unbuffered_channel)
 	gosync_chan_free(u);
 }
 
+/*
+ * Crossed selects on two unbuffered channels, {recv A, send B} here and
+ * {recv B, send A} there: they must meet on one of them, not wait for
+ * each other.
+ */
+TEST_F_TIMEOUT(sel, crossed_selects_on_unbuffered_channels, 120)
+{
+	struct gosync_chan *ua, *ub;
+	int *other = test_shared(4096);
+
+	ASSERT_NE(NULL, other);
+	ASSERT_EQ(0, gosync_chan_make(&ua, sizeof(uint64_t), 0, variant->flags));
+	ASSERT_EQ(0, gosync_chan_make(&ub, sizeof(uint64_t), 0, variant->flags));
+	for (int round = 0; round < 20; round++) {
+		uint64_t in = 0, out = 100 + round;
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			uint64_t pin = 0, pout = 200 + round;
+			struct gosync_case c[2] = {
+				{ ub, GOSYNC_RECV, &pin, 0 },
+				{ ua, GOSYNC_SEND, &pout, 0 },
+			};
+			int k = gosync_select(c, 2, test_ms(20000));
+
+			other[0] = k;
+			other[1] = k == 0 ? (int)pin : 0;
+			_exit(k < 0);
+		}
+		struct gosync_case c[2] = {
+			{ ua, GOSYNC_RECV, &in, 0 },
+			{ ub, GOSYNC_SEND, &out, 0 },
+		};
+		int k = gosync_select(c, 2, test_ms(20000));
+
+		EXPECT_EQ(0, test_wait(pid));
+		ASSERT_LE(0, k);
+		/* Met on A (we received) or on B (they received). */
+		if (k == 0) {
+			EXPECT_EQ(1, other[0]);
+			EXPECT_EQ(200 + round, in);
+		} else {
+			EXPECT_EQ(0, other[0]);
+			EXPECT_EQ(100 + round, other[1]);
+		}
+	}
+	gosync_chan_free(ua);
+	gosync_chan_free(ub);
+	munmap(other, 4096);
+}
+
 /* More cases than futex_waitv() takes (128): still woken, just later. */
 TEST_F_TIMEOUT(sel, more_cases_than_futex_waitv_takes, 120)
 {
