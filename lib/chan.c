@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -111,29 +110,16 @@ static int gosync_chan_map_kernel(struct gosync_chan *ch)
 	return 0;
 }
 
+static int gosync_chan_remap(void *arg)
+{
+	return gosync_chan_map_kernel(arg);
+}
+
 struct gosync_chan_view *gosync_chan_mapping(struct gosync_chan *ch, int *err)
 {
-	unsigned long now = gosync_fork_generation();
-	unsigned long gen = __atomic_load_n(&ch->gen, __ATOMIC_ACQUIRE);
-
-	if (gen == now || gosync_standalone(ch))
+	if (gosync_standalone(ch))
 		return &ch->map;	/* standalone maps survive fork */
-
-	/* A fork happened: one thread maps again, the others wait for it. */
-	for (;;) {
-		if (gen && gen != now &&
-		    __atomic_compare_exchange_n(&ch->gen, &gen, 0, false,
-						__ATOMIC_ACQUIRE,
-						__ATOMIC_ACQUIRE))
-			break;
-		if (gen == now)
-			return &ch->map;
-		sched_yield();
-		gen = __atomic_load_n(&ch->gen, __ATOMIC_ACQUIRE);
-	}
-	*err = gosync_chan_map_kernel(ch);
-	/* On failure the next call tries again. */
-	__atomic_store_n(&ch->gen, *err ? gen : now, __ATOMIC_RELEASE);
+	*err = gosync_fork_remap(&ch->gen, gosync_chan_remap, ch);
 	return *err ? NULL : &ch->map;
 }
 

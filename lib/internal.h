@@ -43,6 +43,16 @@ void gosync_futex_wake_all(uint32_t *word);
 unsigned long gosync_fork_generation(void);
 void gosync_fork_watch(void);
 
+/*
+ * Make a kernel-mode mapping valid in this process: when *@gen is not the
+ * fork generation, one caller runs @remap (the others wait for it) and
+ * publishes the generation.  Return: 0 or @remap's error.
+ */
+int gosync_fork_remap(unsigned long *gen, int (*remap)(void *arg), void *arg);
+
+/* FUTEX_WAKE up to @n waiters of a shared word: how many, or -errno. */
+int gosync_futex_wake(uint32_t *word, int n);
+
 /* ---- chan.c ---- */
 
 /**
@@ -88,5 +98,51 @@ int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 struct gosync_wait *gosync_chan_select_side(struct gosync_chan *ch, int op);
 void gosync_chan_select_arm(struct gosync_wait *w);
 void gosync_chan_select_receiving(struct gosync_chan *ch, int delta);
+
+/* ---- sync.c: what the sync objects share ---- */
+
+/* How often a kernel-mode waiter looks for an owner that died. */
+#define GOSYNC_SYNC_POLL_NS	(100 * 1000000LL)
+
+/**
+ * struct gosync_sync - the library's handle on a sync object
+ * @fd:		the object (kernel mode) or its memfd (standalone)
+ * @flags:	GOSYNC_STANDALONE, GOSYNC_CLOEXEC
+ * @base:	the page, in this process
+ * @owner:	this mapping's owner id (0 in standalone mode)
+ * @gen:	fork generation of the mapping (kernel mode)
+ */
+struct gosync_sync {
+	int fd;
+	unsigned int flags;
+	void *base;
+	uint32_t owner;
+	unsigned long gen;
+};
+
+int gosync_sync_make(struct gosync_sync **so, uint32_t kind,
+		     unsigned int flags);
+int gosync_sync_from_fd(struct gosync_sync **so, uint32_t kind, int fd,
+			unsigned int flags);
+int gosync_sync_fd(const struct gosync_sync *so);
+void gosync_sync_free(struct gosync_sync *so);
+/* The kind's words, valid in this process (mapped again after a fork). */
+void *gosync_sync_words(struct gosync_sync *so, int *err);
+bool gosync_sync_kernel(const struct gosync_sync *so);
+
+/*
+ * A wait slice: in kernel mode a mutex's or Once's waiter wakes at least
+ * every GOSYNC_SYNC_POLL_NS to see whether the kernel marked its owner
+ * dead (the kernel cannot wake a futex).
+ */
+int64_t gosync_sync_slice(const struct gosync_sync *so, int64_t deadline);
+
+/* mutex.c, for rwmutex.c and cond.c. */
+int gosync_mutex_lock_words(struct gosync_sync *so,
+			    struct gosync_mutex_words *w, int64_t deadline);
+int gosync_mutex_trylock_words(struct gosync_sync *so,
+			       struct gosync_mutex_words *w);
+int gosync_mutex_unlock_words(struct gosync_mutex_words *w);
+int gosync_mutex_consistent_words(struct gosync_mutex_words *w);
 
 #endif /* GOSYNC_INTERNAL_H */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,4 +86,41 @@ void gosync_fork_watch(void)
 unsigned long gosync_fork_generation(void)
 {
 	return __atomic_load_n(&gosync_fork_gen, __ATOMIC_ACQUIRE);
+}
+
+int gosync_fork_remap(unsigned long *genp, int (*remap)(void *arg), void *arg)
+{
+	unsigned long now = gosync_fork_generation();
+	unsigned long gen = __atomic_load_n(genp, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (gen == now)
+		return 0;
+	/*
+	 * A fork happened (or it was never mapped: ~0): one thread maps,
+	 * the others wait for it (0 while it does).
+	 */
+	for (;;) {
+		if (gen && gen != now &&
+		    __atomic_compare_exchange_n(genp, &gen, 0, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			break;
+		if (gen == now)
+			return 0;
+		sched_yield();
+		gen = __atomic_load_n(genp, __ATOMIC_ACQUIRE);
+	}
+	err = remap(arg);
+	/* Release: the new mapping before the generation; on failure the
+	 * next call tries again. */
+	__atomic_store_n(genp, err ? gen : now, __ATOMIC_RELEASE);
+	return err;
+}
+
+int gosync_futex_wake(uint32_t *word, int n)
+{
+	long ret = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+
+	return ret < 0 ? -errno : (int)ret;
 }

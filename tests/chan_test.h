@@ -39,6 +39,23 @@
 	GOSYNC_MODE_STANDALONE(f)
 #endif
 
+/* Sync objects have no "no mapping" mode. */
+#ifdef GOSYNC_TEST_HOST
+#define GOSYNC_SYNC_MODES(f) GOSYNC_MODE_STANDALONE(f)
+#else
+#define GOSYNC_SYNC_MODES(f)						\
+	FIXTURE_VARIANT_ADD(f, kernel) { .flags = 0, .kernel = true };	\
+	GOSYNC_MODE_STANDALONE(f)
+#endif
+
+/* Make *@p with @make in the variant's mode; SKIP kernel mode without the module. */
+#define GOSYNC_MAKE_SYNC(make, p) do {					\
+	int __r = make((p), variant->flags);				\
+	if (__r == -ENODEV && variant->kernel)				\
+		SKIP(return, "gosync.ko not loaded");			\
+	ASSERT_EQ(0, __r) TH_LOG(#make ": %s", strerror(-__r));	\
+} while (0)
+
 /* Make *@chp in the variant's mode; SKIP kernel modes without the module. */
 #define GOSYNC_MAKE(chp, elem, cap) do {				\
 	int __r = gosync_chan_make((chp), (elem), (cap), variant->flags); \

@@ -96,6 +96,65 @@ struct gosync_case {
 
 int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns);
 
+/* ------------------------------------------------------- sync objects -- */
+
+/*
+ * Go's sync across processes: one shared page each, made by the module
+ * (flags: GOSYNC_CLOEXEC) or in a memfd (GOSYNC_STANDALONE), shared like a
+ * channel (fork, SCM_RIGHTS, *_from_fd).  Uncontended operations are one
+ * atomic instruction and no system call; waits are futex waits.
+ */
+struct gosync_wg;
+struct gosync_mutex;
+struct gosync_rwmutex;
+struct gosync_once;
+struct gosync_cond;
+
+int  gosync_wg_make(struct gosync_wg **wg, unsigned int flags);
+int  gosync_wg_from_fd(struct gosync_wg **wg, int fd, unsigned int flags);
+int  gosync_wg_fd(const struct gosync_wg *wg);
+void gosync_wg_free(struct gosync_wg *wg);
+int  gosync_wg_add(struct gosync_wg *wg, int delta);
+int  gosync_wg_done(struct gosync_wg *wg);
+int  gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns);
+
+int  gosync_mutex_make(struct gosync_mutex **m, unsigned int flags);
+int  gosync_mutex_from_fd(struct gosync_mutex **m, int fd, unsigned int flags);
+int  gosync_mutex_fd(const struct gosync_mutex *m);
+void gosync_mutex_free(struct gosync_mutex *m);
+int  gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns);
+int  gosync_mutex_trylock(struct gosync_mutex *m);
+int  gosync_mutex_unlock(struct gosync_mutex *m);
+int  gosync_mutex_consistent(struct gosync_mutex *m);
+
+int  gosync_rwmutex_make(struct gosync_rwmutex **rw, unsigned int flags);
+int  gosync_rwmutex_from_fd(struct gosync_rwmutex **rw, int fd,
+			    unsigned int flags);
+int  gosync_rwmutex_fd(const struct gosync_rwmutex *rw);
+void gosync_rwmutex_free(struct gosync_rwmutex *rw);
+int  gosync_rwmutex_lock(struct gosync_rwmutex *rw, int64_t deadline_ns);
+int  gosync_rwmutex_trylock(struct gosync_rwmutex *rw);
+int  gosync_rwmutex_unlock(struct gosync_rwmutex *rw);
+int  gosync_rwmutex_rlock(struct gosync_rwmutex *rw, int64_t deadline_ns);
+int  gosync_rwmutex_tryrlock(struct gosync_rwmutex *rw);
+int  gosync_rwmutex_runlock(struct gosync_rwmutex *rw);
+int  gosync_rwmutex_consistent(struct gosync_rwmutex *rw);
+
+int  gosync_once_make(struct gosync_once **once, unsigned int flags);
+int  gosync_once_from_fd(struct gosync_once **once, int fd, unsigned int flags);
+int  gosync_once_fd(const struct gosync_once *once);
+void gosync_once_free(struct gosync_once *once);
+int  gosync_once_do(struct gosync_once *once, void (*fn)(void *arg), void *arg);
+
+int  gosync_cond_make(struct gosync_cond **c, unsigned int flags);
+int  gosync_cond_from_fd(struct gosync_cond **c, int fd, unsigned int flags);
+int  gosync_cond_fd(const struct gosync_cond *c);
+void gosync_cond_free(struct gosync_cond *c);
+int  gosync_cond_wait(struct gosync_cond *c, struct gosync_mutex *m,
+		      int64_t deadline_ns);
+int  gosync_cond_signal(struct gosync_cond *c);
+int  gosync_cond_broadcast(struct gosync_cond *c);
+
 size_t gosync_chan_len(const struct gosync_chan *ch);
 size_t gosync_chan_cap(const struct gosync_chan *ch);
 size_t gosync_chan_elem_size(const struct gosync_chan *ch);

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * WaitGroup in both modes: Add/Done/Wait, deadlines, a negative counter
+ * (EINVAL, nothing changed), reuse after Wait, sharing through the fd,
+ * and 8 processes x 1000 Add/Done rounds against waiters in two other
+ * processes with no lost wakeup.  In kernel mode the fd is pollable.
+ */
+#include <poll.h>
+#include <sched.h>
+
+#include "kselftest_harness.h"
+#include "chan_test.h"
+
+FIXTURE(wg) {
+	struct gosync_wg *wg;
+};
+
+FIXTURE_VARIANT(wg) {
+	unsigned int flags;
+	bool kernel;
+};
+
+GOSYNC_SYNC_MODES(wg);
+
+FIXTURE_SETUP(wg)
+{
+	self->wg = NULL;
+	GOSYNC_MAKE_SYNC(gosync_wg_make, &self->wg);
+}
+
+FIXTURE_TEARDOWN(wg)
+{
+	gosync_wg_free(self->wg);
+}
+
+TEST_F(wg, add_done_wait)
+{
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	EXPECT_EQ(0, gosync_wg_add(self->wg, 2));
+	EXPECT_EQ(-EAGAIN, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	EXPECT_EQ(-ETIMEDOUT, gosync_wg_wait(self->wg, test_ms(30)));
+	EXPECT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_EQ(-ETIMEDOUT, gosync_wg_wait(self->wg, 0));
+	EXPECT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_FOREVER));
+}
+
+/* Go panics on a negative counter; here it is EINVAL and nothing changes. */
+TEST_F(wg, negative_counter_einval)
+{
+	EXPECT_EQ(-EINVAL, gosync_wg_done(self->wg));
+	EXPECT_EQ(0, gosync_wg_add(self->wg, 1));
+	EXPECT_EQ(-EINVAL, gosync_wg_add(self->wg, -2));
+	EXPECT_EQ(-EAGAIN, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	EXPECT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	EXPECT_EQ(-EINVAL, gosync_wg_add(NULL, 1));
+	EXPECT_EQ(-EINVAL, gosync_wg_wait(self->wg, -3));
+}
+
+/* Waiters in other processes are released; the group is reusable at once. */
+TEST_F(wg, waiters_released_then_reuse)
+{
+	pid_t pid[3];
+
+	for (int round = 0; round < 3; round++) {
+		ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+		for (int i = 0; i < 3; i++) {
+			pid[i] = fork();
+			ASSERT_LE(0, pid[i]);
+			if (pid[i] == 0)
+				_exit(gosync_wg_wait(self->wg, test_ms(20000)) ? 1 : 0);
+		}
+		test_sleep_ms(50);
+		ASSERT_EQ(0, gosync_wg_done(self->wg));
+		for (int i = 0; i < 3; i++)
+			EXPECT_EQ(0, test_wait(pid[i]));
+	}
+}
+
+TEST_F(wg, shared_through_the_fd)
+{
+	struct gosync_wg *other;
+	struct gosync_chan *ch = NULL;
+
+	ASSERT_EQ(0, gosync_wg_from_fd(&other, gosync_wg_fd(self->wg), 0));
+	ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+	EXPECT_EQ(-EAGAIN, gosync_wg_wait(other, GOSYNC_NONBLOCK));
+	ASSERT_EQ(0, gosync_wg_done(other));
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	gosync_wg_free(other);
+	/* Not a waitgroup: some other gosync object, or no gosync fd. */
+	if (!gosync_chan_make(&ch, 8, 1, variant->flags)) {
+		struct gosync_mutex *m;
+
+		EXPECT_GT(0, gosync_wg_from_fd(&other, gosync_chan_fd(ch), 0));
+		gosync_chan_free(ch);
+		ASSERT_EQ(0, gosync_mutex_make(&m, variant->flags));
+		EXPECT_EQ(-EINVAL, gosync_wg_from_fd(&other, gosync_mutex_fd(m), 0));
+		gosync_mutex_free(m);
+	}
+}
+
+#define WORKERS	8
+#define ROUNDS	1000
+
+/*
+ * 8 processes do 1000 Add/Done rounds each while 2 processes wait for
+ * zero over and over: a lost wakeup leaves a waiter asleep with the
+ * counter at zero, and its 20 s deadline fails the test.
+ */
+TEST_F_TIMEOUT(wg, many_rounds_no_lost_wakeup, 300)
+{
+	int *stop = test_shared(4096), *timeouts = stop + 1, *waits = stop + 2;
+	pid_t workers[WORKERS], waiters[2];
+	int i;
+
+	ASSERT_NE(NULL, stop);
+	for (i = 0; i < 2; i++) {
+		waiters[i] = fork();
+		ASSERT_LE(0, waiters[i]);
+		if (waiters[i] == 0) {
+			while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+				int r = gosync_wg_wait(self->wg, test_ms(20000));
+
+				if (r == -ETIMEDOUT)
+					__atomic_add_fetch(timeouts, 1, __ATOMIC_SEQ_CST);
+				else if (r)
+					_exit(1);
+				__atomic_add_fetch(waits, 1, __ATOMIC_SEQ_CST);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < WORKERS; i++) {
+		workers[i] = fork();
+		ASSERT_LE(0, workers[i]);
+		if (workers[i] == 0) {
+			for (int r = 0; r < ROUNDS; r++) {
+				if (gosync_wg_add(self->wg, 1))
+					_exit(1);
+				if (r % 7 == 0)
+					sched_yield();
+				if (gosync_wg_done(self->wg))
+					_exit(2);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < WORKERS; i++)
+		EXPECT_EQ(0, test_wait(workers[i]));
+	__atomic_store_n(stop, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, test_wait(waiters[i]));
+	EXPECT_EQ(0, *timeouts);
+	EXPECT_LE(2, *waits);
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	munmap(stop, 4096);
+}
+
+#ifndef GOSYNC_TEST_HOST
+/* Kernel mode: the fd is readable exactly when the counter is zero. */
+TEST(pollable_in_kernel_mode)
+{
+	struct gosync_wg *wg;
+	struct pollfd p = { .events = POLLIN };
+	int ret = gosync_wg_make(&wg, 0);
+	pid_t pid;
+
+	if (ret == -ENODEV)
+		SKIP(return, "gosync.ko not loaded");
+	ASSERT_EQ(0, ret);
+	p.fd = gosync_wg_fd(wg);
+	EXPECT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLIN, p.revents);
+	ASSERT_EQ(0, gosync_wg_add(wg, 1));
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		test_sleep_ms(100);
+		_exit(gosync_wg_done(wg) ? 1 : 0);
+	}
+	/* Woken by a Done in another process, not by polling again. */
+	EXPECT_EQ(1, poll(&p, 1, 20000));
+	EXPECT_EQ(POLLIN, p.revents);
+	EXPECT_EQ(0, test_wait(pid));
+	gosync_wg_free(wg);
+}
+#endif
+
+TEST_HARNESS_MAIN
