@@ -227,6 +227,21 @@ static void gosync_recv_waiters_add(struct gosync_op *op, int delta)
 }
 
 /*
+ * Before waiting, spin: retry @try a bounded number of times.  The peer
+ * on the other CPU is often about to publish (or free) the very slot we
+ * need, and a few hundred nanoseconds of spinning save a sleep, a wake
+ * and two context switches (gosync_spin_iters(), GOSYNC_SPIN).
+ */
+static int gosync_spin(struct gosync_op *op, gosync_try_fn try, int ret)
+{
+	for (int i = gosync_spin_iters(); i > 0 && gosync_would_block(ret); i--) {
+		gosync_cpu_relax();
+		ret = try(op);
+	}
+	return ret;
+}
+
+/*
  * Try @try once; when it would block, arm @w and try again (F), so the
  * next event wakes a poller.  For GOSYNC_NONBLOCK, in both modes.
  */
@@ -367,6 +382,9 @@ static int gosync_send(struct gosync_chan *ch, const void *elem,
 		return ret;
 	if (deadline == GOSYNC_NONBLOCK)
 		return gosync_try_armed(&op, op.m->send, gosync_try_send);
+	ret = gosync_spin(&op, gosync_try_send, ret);
+	if (!gosync_would_block(ret))
+		return ret;
 	if (gosync_standalone(ch))
 		return gosync_wait(&op, op.m->send, deadline, gosync_try_send);
 kernel:
@@ -400,6 +418,8 @@ int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 	if (!op.m)
 		return ret;
 	ret = gosync_try_recv(&op);
+	if (deadline_ns != GOSYNC_NONBLOCK)
+		ret = gosync_spin(&op, gosync_try_recv, ret);
 	if (!gosync_would_block(ret) && ret != -EIO)
 		goto out;
 	if (deadline_ns == GOSYNC_NONBLOCK && ret != -EIO)
@@ -418,63 +438,106 @@ out:
 	return ret;
 }
 
+/*
+ * Batches: as many ring operations as go without waiting, then one wake
+ * check (E) for all of them; when one would wait, a single blocking
+ * operation, and on.
+ */
+static size_t gosync_send_burst(struct gosync_op *op, const unsigned char *p,
+				size_t n, int *ret)
+{
+	size_t size = op->ch->layout.elem_size, i;
+
+	*ret = 0;
+	for (i = 0; i < n; i++) {
+		*ret = gosync_ring_try_send(&op->m->ring, p + i * size,
+					    GOSYNC_SLOT_FULL, &op->pos);
+		if (*ret)
+			break;
+	}
+	if (i)
+		gosync_wake_if_armed(op->ch, op->m->recv, GOSYNC_WAKE_RECV);
+	return i;
+}
+
+static size_t gosync_recv_burst(struct gosync_op *op, unsigned char *p,
+				size_t n, int *ret)
+{
+	size_t size = op->ch->layout.elem_size, i;
+	int freed = 0;
+
+	*ret = 1;
+	for (i = 0; i < n; i++) {
+		*ret = gosync_ring_try_recv(&op->m->ring, p + i * size, &freed);
+		if (*ret != 1)
+			break;
+	}
+	if (freed)
+		gosync_wake_if_armed(op->ch, op->m->send, GOSYNC_WAKE_SEND);
+	return i;
+}
+
 int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 		       int64_t deadline_ns)
 {
+	struct gosync_op op = { .ch = ch };
 	const unsigned char *p = elems;
-	size_t i;
+	size_t i = 0, size;
 	int ret = 0;
 
 	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size)
 		return -EINVAL;
-	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP ||
-	    gosync_standalone(ch)) {
-		/* One at a time: each may wait. */
-		for (i = 0; i < n; i++) {
-			ret = gosync_chan_send(ch, p + i * ch->layout.elem_size,
-					       deadline_ns);
+	size = ch->layout.elem_size;
+	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP) {
+		/* One at a time: each waits for its receiver, or the kernel. */
+		for (; i < n; i++) {
+			ret = gosync_chan_send(ch, p + i * size, deadline_ns);
 			if (ret)
 				break;
 		}
 		return i ? (int)i : ret;
 	}
-	/* Kernel mode: the fast path while it lasts, then the kernel. */
-	for (i = 0; i < n; i++) {
-		ret = gosync_chan_send(ch, p + i * ch->layout.elem_size,
-				       GOSYNC_NONBLOCK);
+	op.m = gosync_chan_mapping(ch, &ret);
+	if (!op.m)
+		return ret;
+	while (i < n) {
+		i += gosync_send_burst(&op, p + i * size, n - i, &ret);
+		if (i == n || ret == -EPIPE)
+			break;
+		/* The next one waits (or, for NONBLOCK, fails): alone. */
+		ret = gosync_chan_send(ch, p + i * size, deadline_ns);
 		if (ret)
 			break;
+		i++;
 	}
-	if (i == n || ret != -EAGAIN || deadline_ns == GOSYNC_NONBLOCK)
-		return i ? (int)i : ret;
-	ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_SEND,
-				 (void *)(p + i * ch->layout.elem_size), n - i,
-				 deadline_ns, 0);
-	if (ret < 0)
-		return i ? (int)i : ret;
-	return (int)i + ret;
+	return i ? (int)i : ret;
 }
 
 int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 		       int64_t deadline_ns)
 {
+	struct gosync_op op = { .ch = ch };
 	unsigned char *p = elems;
-	size_t i;
-	int ret;
+	size_t i, size;
+	int ret = 0;
 
 	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size)
 		return -EINVAL;
-	/* The first may wait; the rest only take what is there. */
+	size = ch->layout.elem_size;
+	if (ch->flags & GOSYNC_NOMAP)
+		return gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elems, n,
+					  deadline_ns, 0);
+	op.m = gosync_chan_mapping(ch, &ret);
+	if (!op.m)
+		return ret;
+	/* What is there; if nothing, wait for one; then what is there. */
+	i = gosync_recv_burst(&op, p, n, &ret);
+	if (i)
+		return (int)i;
 	ret = gosync_chan_recv(ch, p, deadline_ns);
 	if (ret != 1)
 		return ret;
-	for (i = 1; i < n; i++) {
-		ret = gosync_chan_recv(ch, p + i * ch->layout.elem_size,
-				       GOSYNC_NONBLOCK);
-		if (ret != 1)
-			break;
-	}
-	return (int)i;
+	return 1 + (int)gosync_recv_burst(&op, p + size, n - 1, &ret);
 }
 
 /* ---------------------------------------------------- for select.c -- */

@@ -42,6 +42,16 @@ void gosync_futex_wake_all(uint32_t *word);
  */
 unsigned long gosync_fork_generation(void);
 void gosync_fork_watch(void);
+extern unsigned long gosync_fork_gen;	/* read: gosync_fork_generation() */
+
+/*
+ * Retries before an operation that would wait goes to sleep: the peer on
+ * the other CPU is often about to make it possible.  GOSYNC_SPIN in the
+ * environment sets it (0: never spin; at most GOSYNC_SPIN_MAX).
+ */
+#define GOSYNC_SPIN_DEFAULT	200
+#define GOSYNC_SPIN_MAX		1000000
+int gosync_spin_iters(void);
 
 /*
  * Make a kernel-mode mapping valid in this process: when *@gen is not the
@@ -127,7 +137,16 @@ int gosync_sync_from_fd(struct gosync_sync **so, uint32_t kind, int fd,
 int gosync_sync_fd(const struct gosync_sync *so);
 void gosync_sync_free(struct gosync_sync *so);
 /* The kind's words, valid in this process (mapped again after a fork). */
-void *gosync_sync_words(struct gosync_sync *so, int *err);
+void *gosync_sync_words_slow(struct gosync_sync *so, int *err);
+
+static inline void *gosync_sync_words(struct gosync_sync *so, int *err)
+{
+	if ((so->flags & GOSYNC_STANDALONE) ||
+	    __atomic_load_n(&so->gen, __ATOMIC_ACQUIRE) ==
+	    __atomic_load_n(&gosync_fork_gen, __ATOMIC_ACQUIRE))
+		return (unsigned char *)so->base + GOSYNC_SYNC_OFF_WORDS;
+	return gosync_sync_words_slow(so, err);
+}
 bool gosync_sync_kernel(const struct gosync_sync *so);
 
 /*

@@ -121,6 +121,13 @@ int gosync_mutex_lock_words(struct gosync_sync *so,
 		return ret;
 	if (deadline == GOSYNC_NONBLOCK)
 		return -EAGAIN;
+	/* Spin a little first: the holder is often about to let go. */
+	for (int i = gosync_spin_iters(); i > 0 && ret == -EBUSY; i--) {
+		gosync_cpu_relax();
+		ret = gosync_mutex_trylock_words(so, w);
+	}
+	if (ret != -EBUSY)
+		return ret;
 
 	start = gosync_now();
 	/* MUTEX: counted in before loading the state we sleep on. */

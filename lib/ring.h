@@ -41,8 +41,20 @@ static inline void gosync_smp_mb(void)
 	static __thread int gosync_mb_word;
 
 	__atomic_fetch_add(&gosync_mb_word, 0, __ATOMIC_SEQ_CST);
+#elif defined(__x86_64__)
+	/* A locked RMW on the stack: as full as mfence, and cheaper (the
+	 * kernel's smp_mb() on x86-64 is the same instruction). */
+	__asm__ __volatile__("lock; addl $0,-4(%%rsp)" ::: "memory", "cc");
 #else
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/* A pause for spin loops. */
+static inline void gosync_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
 #endif
 }
 

@@ -302,6 +302,12 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	}
 
 	ret = gosync_round(cases, n, order, NULL, &epipe);
+	/* Spin before waiting, as a single send or receive does. */
+	for (int i = n && deadline_ns != GOSYNC_NONBLOCK ?
+		     gosync_spin_iters() : 0; i > 0 && ret == -EAGAIN; i--) {
+		gosync_cpu_relax();
+		ret = gosync_round(cases, n, order, NULL, &epipe);
+	}
 	if (ret == -EAGAIN && deadline_ns == GOSYNC_NONBLOCK &&
 	    !(kernel && kernel_only)) {
 		/* An edge-triggered poller must hear of the next event. */

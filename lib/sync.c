@@ -51,7 +51,7 @@ static int gosync_sync_map_kernel(void *arg)
 	return 0;
 }
 
-void *gosync_sync_words(struct gosync_sync *so, int *err)
+void *gosync_sync_words_slow(struct gosync_sync *so, int *err)
 {
 	if (!gosync_sync_standalone(so)) {
 		*err = gosync_fork_remap(&so->gen, gosync_sync_map_kernel, so);

@@ -7,6 +7,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,7 +66,7 @@ void gosync_futex_wake_all(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-static unsigned long gosync_fork_gen = 1;
+unsigned long gosync_fork_gen = 1;
 static pthread_once_t gosync_fork_once = PTHREAD_ONCE_INIT;
 
 static void gosync_fork_child(void)
@@ -116,6 +117,24 @@ int gosync_fork_remap(unsigned long *genp, int (*remap)(void *arg), void *arg)
 	 * next call tries again. */
 	__atomic_store_n(genp, err ? gen : now, __ATOMIC_RELEASE);
 	return err;
+}
+
+int gosync_spin_iters(void)
+{
+	static int iters = -1;
+	int n = __atomic_load_n(&iters, __ATOMIC_RELAXED);
+
+	if (n < 0) {
+		const char *env = getenv("GOSYNC_SPIN");
+
+		n = env ? atoi(env) : GOSYNC_SPIN_DEFAULT;
+		if (n < 0)
+			n = 0;
+		if (n > GOSYNC_SPIN_MAX)
+			n = GOSYNC_SPIN_MAX;
+		__atomic_store_n(&iters, n, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 int gosync_futex_wake(uint32_t *word, int n)
