@@ -59,7 +59,7 @@ SAN_tsan	:= -fsanitize=thread
 .SECONDARY:
 
 .PHONY: all deps module lib selftests tests examples check check-debug run \
-	lint install modules_install dkms-install uninstall clean
+	lint bench bench-guest install modules_install dkms-install uninstall clean
 
 all: module lib selftests tests examples
 
@@ -177,6 +177,35 @@ check-debug: lib selftests
 
 run: all
 	@scripts/gosync-vm -- scripts/demo
+
+# ------------------------------------------------------------ benchmarks --
+# bench/run measures gosync and its peers in one run; results (CSV, JSON,
+# a Markdown table, a PNG plot) go to bench/results/<host|guest>/.
+BENCH_BINS	:= $(B)/bench/gosync-bench $(B)/bench/gobench
+
+$(B)/bench/gosync-bench: bench/gosync-bench.c $(B)/lib/libgosync.a
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a \
+		$(TEST_LDLIBS) -lrt $(LDLIBS)
+
+$(B)/bench/gobench: bench/go/gobench.go bench/go/go.mod
+	@scripts/deps bench
+	@mkdir -p $(@D)
+	cd bench/go && GOCACHE=$(abspath $(B))/go-cache GOFLAGS=-mod=mod \
+		GOTOOLCHAIN=local go build -o $(abspath $@) .
+
+bench: lib $(BENCH_BINS)
+	@scripts/deps bench
+	GOSYNC_BENCH_MODE=standalone bench/run --out bench/results/host \
+		--readme README.md
+
+# In the guest (kernel mode, emulated: ratios only), a tenth of the work.
+bench-guest: all $(BENCH_BINS)
+	@scripts/deps bench
+	@mkdir -p bench/results/guest
+	scripts/gosync-vm --rw $(CURDIR)/bench/results/guest -- \
+		bench/run --out $(CURDIR)/bench/results/guest --scale 0.1
+	bench/run --out bench/results/guest --readme README.md --readme-only
 
 # --------------------------------------------------------------- install --
 install: lib

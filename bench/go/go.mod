@@ -1,0 +1,3 @@
+module gosync.invalid/gobench
+
+go 1.19
