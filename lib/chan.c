@@ -232,9 +232,11 @@ static void gosync_recv_waiters_add(struct gosync_op *op, int delta)
  * need, and a few hundred nanoseconds of spinning save a sleep, a wake
  * and two context switches (gosync_spin_iters(), GOSYNC_SPIN).
  */
-static int gosync_spin(struct gosync_op *op, gosync_try_fn try, int ret)
+static int gosync_spin(struct gosync_op *op, gosync_try_fn try, int ret,
+		       int64_t deadline)
 {
-	for (int i = gosync_spin_iters(); i > 0 && gosync_would_block(ret); i--) {
+	for (int i = gosync_spin_iters();
+	     gosync_would_block(ret) && gosync_spin_on(i, deadline); i--) {
 		gosync_cpu_relax();
 		ret = try(op);
 	}
@@ -382,7 +384,7 @@ static int gosync_send(struct gosync_chan *ch, const void *elem,
 		return ret;
 	if (deadline == GOSYNC_NONBLOCK)
 		return gosync_try_armed(&op, op.m->send, gosync_try_send);
-	ret = gosync_spin(&op, gosync_try_send, ret);
+	ret = gosync_spin(&op, gosync_try_send, ret, deadline);
 	if (!gosync_would_block(ret))
 		return ret;
 	if (gosync_standalone(ch))
@@ -419,7 +421,7 @@ int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 		return ret;
 	ret = gosync_try_recv(&op);
 	if (deadline_ns != GOSYNC_NONBLOCK)
-		ret = gosync_spin(&op, gosync_try_recv, ret);
+		ret = gosync_spin(&op, gosync_try_recv, ret, deadline_ns);
 	if (!gosync_would_block(ret) && ret != -EIO)
 		goto out;
 	if (deadline_ns == GOSYNC_NONBLOCK && ret != -EIO)
@@ -485,7 +487,8 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 	size_t i = 0, size;
 	int ret = 0;
 
-	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size)
+	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size ||
+	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
 	size = ch->layout.elem_size;
 	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP) {
@@ -521,17 +524,32 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 	size_t i, size;
 	int ret = 0;
 
-	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size)
+	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size ||
+	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
 	size = ch->layout.elem_size;
-	if (ch->flags & GOSYNC_NOMAP)
-		return gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elems, n,
-					  deadline_ns, 0);
+	if (ch->flags & GOSYNC_NOMAP) {
+		ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elems, n,
+					 deadline_ns, 0);
+		if (!ret)
+			memset(elems, 0, size);	/* closed: Go's zero value */
+		return ret;
+	}
 	op.m = gosync_chan_mapping(ch, &ret);
 	if (!op.m)
 		return ret;
 	/* What is there; if nothing, wait for one; then what is there. */
 	i = gosync_recv_burst(&op, p, n, &ret);
+	if (i && i < n && deadline_ns == GOSYNC_NONBLOCK &&
+	    gosync_would_block(ret)) {
+		/*
+		 * A short count means "drained" to an edge-triggered poller:
+		 * arm the side (F) and look once more, as a single
+		 * non-blocking receive does, so the next send is an edge.
+		 */
+		gosync_arm(op.m->recv);				/* F */
+		i += gosync_recv_burst(&op, p + i * size, n - i, &ret);
+	}
 	if (i)
 		return (int)i;
 	ret = gosync_chan_recv(ch, p, deadline_ns);

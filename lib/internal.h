@@ -54,6 +54,16 @@ extern unsigned long gosync_fork_gen;	/* read: gosync_fork_generation() */
 int gosync_spin_iters(void);
 
 /*
+ * Spin on while @left rounds remain: every 64 rounds the clock is read, so
+ * that a long GOSYNC_SPIN never outlives the caller's deadline.
+ */
+static inline bool gosync_spin_on(int left, int64_t deadline)
+{
+	return left > 0 && ((left & 63) || deadline == GOSYNC_FOREVER ||
+			    !gosync_deadline_passed(deadline));
+}
+
+/*
  * Make a kernel-mode mapping valid in this process: when *@gen is not the
  * fork generation, one caller runs @remap (the others wait for it) and
  * publishes the generation.  Return: 0 or @remap's error.

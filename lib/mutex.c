@@ -122,7 +122,8 @@ int gosync_mutex_lock_words(struct gosync_sync *so,
 	if (deadline == GOSYNC_NONBLOCK)
 		return -EAGAIN;
 	/* Spin a little first: the holder is often about to let go. */
-	for (int i = gosync_spin_iters(); i > 0 && ret == -EBUSY; i--) {
+	for (int i = gosync_spin_iters();
+	     ret == -EBUSY && gosync_spin_on(i, deadline); i--) {
 		gosync_cpu_relax();
 		ret = gosync_mutex_trylock_words(so, w);
 	}

@@ -302,9 +302,15 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	}
 
 	ret = gosync_round(cases, n, order, NULL, &epipe);
-	/* Spin before waiting, as a single send or receive does. */
-	for (int i = n && deadline_ns != GOSYNC_NONBLOCK ?
-		     gosync_spin_iters() : 0; i > 0 && ret == -EAGAIN; i--) {
+	/*
+	 * Spin before waiting, as a single send or receive does; but not
+	 * when a case only the kernel can serve (its round is not the whole
+	 * answer) or a standalone unbuffered send (its try hands off to a
+	 * receiver and may wait) is in the set.
+	 */
+	for (int i = n && deadline_ns != GOSYNC_NONBLOCK && !kernel_only ?
+		     gosync_spin_iters() : 0;
+	     ret == -EAGAIN && gosync_spin_on(i, deadline_ns); i--) {
 		gosync_cpu_relax();
 		ret = gosync_round(cases, n, order, NULL, &epipe);
 	}

@@ -43,19 +43,6 @@ int gosync_wg_add(struct gosync_wg *wg, int delta)
 	w = gosync_wg_words(wg, &err);
 	if (!w)
 		return err;
-	if (delta > 0) {
-		/*
-		 * Up never reaches zero: one fetch-add.  Past INT32_MAX (the
-		 * counter's own overflow, never in real use) it is undone.
-		 */
-		old = __atomic_fetch_add(&w->state, (uint64_t)delta << 32,
-					 __ATOMIC_SEQ_CST);
-		if ((int64_t)WG_COUNTER(old) + delta <= INT32_MAX)
-			return 0;
-		__atomic_fetch_sub(&w->state, (uint64_t)delta << 32,
-				   __ATOMIC_SEQ_CST);
-		return -EOVERFLOW;
-	}
 	old = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
 	do {
 		counter = (int64_t)WG_COUNTER(old) + delta;

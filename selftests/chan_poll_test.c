@@ -3,7 +3,8 @@
  * A channel fd in event loops: poll(2) readiness as documented (EPOLLIN
  * when a receive would not wait, closed included; EPOLLOUT when a send
  * would not wait; EPOLLHUP once closed), epoll woken by fast-path sends
- * from another process, edge-triggered epoll missing no edge, and a
+ * from another process, edge-triggered epoll missing no edge (also after
+ * a short non-blocking batch receive), and a
  * fast-path peer talking to a read(2)/write(2) peer on one channel.
  */
 #include <poll.h>
@@ -164,6 +165,38 @@ TEST_F_TIMEOUT(ev, epoll_et_misses_no_edge, 240)
 	}
 	EXPECT_EQ(0, test_wait(pid));
 	EXPECT_LE(1, waits);
+	close(ep);
+}
+
+/*
+ * A non-blocking batch receive that returns fewer than asked for has
+ * drained the channel, as a short read(2) has drained a stream: an
+ * edge-triggered poller may wait for the next edge right away.
+ */
+TEST_F(ev, epoll_et_short_batch_counts_as_drained)
+{
+	struct epoll_event e = { .events = EPOLLIN | EPOLLET };
+	uint64_t v = 1, out[2];
+	int ep;
+	pid_t pid;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &e));
+	ASSERT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
+	ASSERT_EQ(1, epoll_wait(ep, &e, 1, 5000));
+	ASSERT_EQ(1, gosync_chan_recv_n(self->ch, out, 2, GOSYNC_NONBLOCK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		v = 2;
+		usleep(50000);
+		_exit(gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK) ? 1 : 0);
+	}
+	EXPECT_EQ(1, epoll_wait(ep, &e, 1, 5000)) TH_LOG("the edge was lost");
+	EXPECT_EQ(0, test_wait(pid));
+	EXPECT_EQ(1, gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK));
+	EXPECT_EQ(2, v);
 	close(ep);
 }
 

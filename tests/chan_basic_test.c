@@ -189,8 +189,25 @@ TEST_F(chan, batches)
 	ASSERT_EQ(0, gosync_chan_close(self->ch));
 	EXPECT_EQ(3, gosync_chan_recv_n(self->ch, out, 20, GOSYNC_FOREVER));
 	EXPECT_EQ(1012, out[2]);
+	out[0] = 77;
 	EXPECT_EQ(0, gosync_chan_recv_n(self->ch, out, 20, GOSYNC_FOREVER));
+	EXPECT_EQ(0, out[0]);	/* closed: Go's zero value, in every mode */
 	EXPECT_EQ(-EPIPE, gosync_chan_send_n(self->ch, in, 2, GOSYNC_FOREVER));
+}
+
+/* A bad deadline is EINVAL before anything moves, as for one element. */
+TEST_F(chan, batches_bad_deadline_move_nothing)
+{
+	uint64_t in[4] = { 1, 2, 3, 4 }, out[4];
+
+	EXPECT_EQ(-EINVAL, gosync_chan_send_n(self->ch, in, 4, -5));
+	EXPECT_EQ(0, gosync_chan_len(self->ch));
+	EXPECT_EQ(4, gosync_chan_send_n(self->ch, in, 4, GOSYNC_NONBLOCK));
+	EXPECT_EQ(-EINVAL, gosync_chan_recv_n(self->ch, out, 4, -5));
+	EXPECT_EQ(4, gosync_chan_len(self->ch));
+	EXPECT_EQ(4, gosync_chan_recv_n(self->ch, out, 4, GOSYNC_NONBLOCK));
+	EXPECT_EQ(1, out[0]);
+	EXPECT_EQ(4, out[3]);
 }
 
 /* A second handle from the fd is the same channel. */

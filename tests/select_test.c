@@ -6,7 +6,8 @@
  * same channel twice, uniform choice among ready cases, exactly one case
  * firing while other processes make many ready at once, a "done" channel
  * closed by another process, unbuffered sends meeting receivers (and
- * other selects), and more cases than futex_waitv() can wait on.
+ * other selects), a dead receiver not stretching a deadline, and more
+ * cases than futex_waitv() can wait on.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -370,6 +371,35 @@ TEST_F(sel, unbuffered_send_case_meets_a_receiver)
 }
 
 /* Two selects meet on an unbuffered channel, one sending, one receiving. */
+/*
+ * A receiver killed while blocked on an unbuffered channel may leave
+ * itself counted (standalone mode cannot know it died); a select sending
+ * there may try to hand it the element, but still keeps its deadline
+ * (within one hand-off, 100 ms), however long GOSYNC_SPIN is.
+ */
+TEST_F(sel, unbuffered_send_to_a_dead_receiver_keeps_the_deadline)
+{
+	struct gosync_chan *u;
+	uint64_t v = 7;
+	struct gosync_case c[1];
+	int64_t t0;
+	pid_t pid;
+
+	GOSYNC_MAKE(&u, sizeof(v), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(gosync_chan_recv(u, &v, GOSYNC_FOREVER) == 1 ? 0 : 1);
+	test_sleep_ms(50);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	c[0] = (struct gosync_case){ u, GOSYNC_SEND, &v, 0 };
+	t0 = gosync_now();
+	EXPECT_EQ(-ETIMEDOUT, gosync_select(c, 1, test_ms(10)));
+	EXPECT_LT(gosync_now() - t0, 1000000000LL);
+	gosync_chan_free(u);
+}
+
 TEST_F(sel, two_selects_meet_on_an_unbuffered_channel)
 {
 	struct gosync_chan *u;

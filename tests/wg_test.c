@@ -6,6 +6,7 @@
  * processes with no lost wakeup.  In kernel mode the fd is pollable.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include "kselftest_harness.h"
@@ -56,6 +57,57 @@ TEST_F(wg, negative_counter_einval)
 	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
 	EXPECT_EQ(-EINVAL, gosync_wg_add(NULL, 1));
 	EXPECT_EQ(-EINVAL, gosync_wg_wait(self->wg, -3));
+}
+
+/*
+ * An Add that would take the counter past INT32_MAX is EOVERFLOW and
+ * changes nothing, not even for a moment: Add and Done racing with it in
+ * another thread never see an impossible counter, and two such Adds at
+ * once never wrap it.
+ */
+struct wg_overflow {
+	struct gosync_wg *wg;
+	int stop;
+	long tries, bad;
+};
+
+static void *wg_overflow_adder(void *arg)
+{
+	struct wg_overflow *o = arg;
+
+	while (!__atomic_load_n(&o->stop, __ATOMIC_RELAXED)) {
+		if (gosync_wg_add(o->wg, INT32_MAX) != -EOVERFLOW)
+			__atomic_add_fetch(&o->bad, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&o->tries, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST_F(wg, overflowing_add_changes_nothing)
+{
+	struct wg_overflow o = { .wg = self->wg };
+	pthread_t t[2];
+	long i, bad = 0;
+
+	ASSERT_EQ(0, gosync_wg_add(self->wg, 10));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, wg_overflow_adder, &o));
+	/* Race for a while: until both sides made many attempts. */
+	for (i = 0; i < 200000 ||
+	     __atomic_load_n(&o.tries, __ATOMIC_RELAXED) < 400000; i++)
+		if (gosync_wg_add(self->wg, 1) || gosync_wg_done(self->wg))
+			bad++;
+	__atomic_store_n(&o.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, o.bad);
+	/* Still exactly 10: nine Dones leave it waiting, the tenth frees it. */
+	for (i = 0; i < 9; i++)
+		EXPECT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_EQ(-EAGAIN, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	EXPECT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
 }
 
 /* Waiters in other processes are released; the group is reusable at once. */
