@@ -197,7 +197,7 @@ $(B)/bench/gobench: bench/go/gobench.go bench/go/go.mod
 bench: lib $(BENCH_BINS)
 	@scripts/deps bench
 	GOSYNC_BENCH_MODE=standalone bench/run --out bench/results/host \
-		--readme README.md
+		--reps 5 --readme README.md
 
 # In the guest (kernel mode, emulated: ratios only), a tenth of the work.
 bench-guest: all $(BENCH_BINS)
