@@ -5,9 +5,12 @@
  *
  *   RESULT workload=stream-8-64 impl=pipe value=1234567 unit=msg/s ctxsw=0.012
  *
- * Workloads (processes are forked; "msg/s" is measured by the receiving
- * side from its first to its last message; ctxsw counts voluntary and
- * involuntary context switches of every process, per message):
+ * Workloads (processes are forked, then start together through a gate, so
+ * no measured window holds a fork: streams are timed by the receiving side
+ * from its first take to its last, counting what came after the first;
+ * mpmc from the gate to the last consumer's last message; ping-pong,
+ * select and mutex from the gate.  ctxsw counts voluntary and involuntary
+ * context switches of every process, per message):
  *   stream IMPL ELEM CAP N        one producer process -> one consumer process
  *   pingpong IMPL N               round trips of 8 bytes between two processes
  *   mpmc IMPL N                   2 producer processes x 2 consumer processes
@@ -50,10 +53,12 @@ static unsigned int mode;	/* 0 or GOSYNC_STANDALONE */
 
 struct shared {
 	int64_t t0, t1;		/* measured window, by the measuring side */
+	int64_t first;		/* stream: elements the window's first take got */
 	int64_t count;
 	int64_t stamp;		/* wg-wake: when the last Done was called */
 	int64_t total_ns;
-	volatile int go;
+	int ready, go;		/* the start gate: see gate_wait() */
+	uint64_t sum, mix;	/* mpmc: what the consumers received */
 	long counter;
 	pthread_mutex_t pm;
 	uint32_t futex[2];
@@ -103,6 +108,40 @@ static void report(const char *workload, const char *impl, double value,
 	       workload, impl, value, unit, ctxsw_per);
 }
 
+/*
+ * The start gate: forked children check in and wait; the measuring side
+ * opens the gate once all are there and starts the clock, so no measured
+ * window holds a fork.
+ */
+static void gate_wait(void)
+{
+	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static int64_t gate_open(int children)
+{
+	int64_t t;
+
+	while (__atomic_load_n(&sh->ready, __ATOMIC_ACQUIRE) < children)
+		sched_yield();
+	t = now();
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+	return t;
+}
+
+/* The latest of several processes' end times. */
+static void end_at(int64_t t)
+{
+	int64_t old = __atomic_load_n(&sh->t1, __ATOMIC_RELAXED);
+
+	while (old < t && !__atomic_compare_exchange_n(&sh->t1, &old, t, false,
+						       __ATOMIC_SEQ_CST,
+						       __ATOMIC_RELAXED))
+		;
+}
+
 static struct gosync_chan *make_chan(size_t elem, size_t cap, unsigned int extra)
 {
 	struct gosync_chan *ch;
@@ -143,7 +182,7 @@ static void stream_send(struct stream *s, const void *buf)
 			if (t - spin_head_seen >= s->cap)
 				__builtin_ia32_pause();
 		}
-		memcpy(&sh->ring[(t % s->cap) * s->elem], buf, s->elem);
+		memcpy(&sh->ring[(t & (s->cap - 1)) * s->elem], buf, s->elem);
 		__atomic_store_n(&sh->tail, t + 1, __ATOMIC_RELEASE);
 		return;
 	}
@@ -186,7 +225,7 @@ static void stream_recv_one(struct stream *s, void *buf)
 			if (spin_tail_seen == h)
 				__builtin_ia32_pause();
 		}
-		memcpy(buf, &sh->ring[(h % s->cap) * s->elem], s->elem);
+		memcpy(buf, &sh->ring[(h & (s->cap - 1)) * s->elem], s->elem);
 		__atomic_store_n(&sh->head, h + 1, __ATOMIC_RELEASE);
 		return;
 	}
@@ -215,6 +254,17 @@ static void stream_recv_one(struct stream *s, void *buf)
 	}
 }
 
+/*
+ * The window opens at the first take; what that take got arrived before
+ * it (an eventfd read may take thousands of coalesced writes at once),
+ * so the rate counts only what came after: (n - first) / (t1 - t0).
+ */
+static void window_opens(long got)
+{
+	sh->t0 = now();
+	sh->first = got;
+}
+
 static long stream_consume(struct stream *s)
 {
 	unsigned char *buf = malloc(s->elem);
@@ -227,7 +277,7 @@ static long stream_consume(struct stream *s)
 			if (read(s->fds[0], &v, 8) != 8)
 				die("eventfd read", errno);
 			if (!n)
-				sh->t0 = now();
+				window_opens(v);
 			n += v;
 		}
 	} else if (!strcmp(s->impl, "gosync-epoll")) {
@@ -240,7 +290,7 @@ static long stream_consume(struct stream *s)
 
 			if (r == 1) {
 				if (!n)
-					sh->t0 = now();
+					window_opens(1);
 				n++;
 			} else if (r == -EAGAIN) {
 				epoll_wait(ep, &ev, 1, -1);
@@ -264,7 +314,7 @@ static long stream_consume(struct stream *s)
 				die("uring recv", EIO);
 			io_uring_cqe_seen(&ring, cqe);
 			if (!n)
-				sh->t0 = now();
+				window_opens(1);
 			n++;
 		}
 		io_uring_queue_exit(&ring);
@@ -277,7 +327,7 @@ static long stream_consume(struct stream *s)
 			if (r <= 0)
 				die("recv_n", r);
 			if (!n)
-				sh->t0 = now();
+				window_opens(r);
 			n += r;
 		}
 		free(many);
@@ -286,19 +336,37 @@ static long stream_consume(struct stream *s)
 			if (read(s->fds[0], buf, s->elem) != (ssize_t)s->elem)
 				die("channel read", errno);
 			if (!n)
-				sh->t0 = now();
+				window_opens(1);
 			n++;
 		}
 	} else {
 		for (; n < s->n; n++) {
 			stream_recv_one(s, buf);
 			if (!n)
-				sh->t0 = now();
+				window_opens(1);
 		}
 	}
 	sh->t1 = now();
 	free(buf);
 	return n;
+}
+
+/*
+ * Room in a UNIX socket for at least cap elements, as the channel has: the
+ * send buffer counts each element with its buffer overhead (~1 KiB); never
+ * less than the default.
+ */
+static void socket_room(int fd, size_t cap, size_t elem)
+{
+	int want = (int)(cap * (elem + 1024)), have = 0;
+	socklen_t len = sizeof(have);
+
+	getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &len);
+	if (want <= have)
+		return;
+	/* Past wmem_max only with CAP_NET_ADMIN (root here). */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
 }
 
 static void stream_setup(struct stream *s)
@@ -312,8 +380,15 @@ static void stream_setup(struct stream *s)
 	} else if (!strcmp(impl, "pipe")) {
 		if (pipe(s->fds))
 			die("pipe", errno);
-		/* Room for cap elements, as the channel has. */
-		fcntl(s->fds[1], F_SETPIPE_SZ, (int)(s->cap * s->elem));
+		/*
+		 * Room for cap elements, as the channel has, but never less
+		 * than the default 64 KiB (a smaller pipe is slower).  Without
+		 * CAP_SYS_RESOURCE, fs.pipe-max-size (1 MiB) is the most.
+		 */
+		for (long want = (long)(s->cap * s->elem); want > 65536;
+		     want /= 2)
+			if (fcntl(s->fds[1], F_SETPIPE_SZ, (int)want) >= 0)
+				break;
 	} else if (!strcmp(impl, "socketpair-stream") ||
 		   !strcmp(impl, "socketpair-seqpacket")) {
 		int sv[2];
@@ -323,6 +398,7 @@ static void stream_setup(struct stream *s)
 			die("socketpair", errno);
 		s->fds[0] = sv[0];
 		s->fds[1] = sv[1];
+		socket_room(sv[1], s->cap, s->elem);
 	} else if (!strcmp(impl, "eventfd")) {
 		s->fds[0] = s->fds[1] = eventfd(0, 0);
 	} else if (!strcmp(impl, "mq")) {
@@ -332,7 +408,14 @@ static void stream_setup(struct stream *s)
 
 		snprintf(name, sizeof(name), "/gosync-bench-%d", getpid());
 		mq_unlink(name);
-		s->mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+		/*
+		 * As deep as the channel; if RLIMIT_MSGQUEUE (not raisable
+		 * without CAP_SYS_RESOURCE) forbids it, the deepest allowed.
+		 */
+		while ((s->mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600,
+					&a)) == (mqd_t)-1 &&
+		       errno == EMFILE && a.mq_maxmsg > 1)
+			a.mq_maxmsg /= 2;
 		if (s->mq == (mqd_t)-1)
 			die("mq_open", errno);
 		mq_unlink(name);
@@ -341,6 +424,8 @@ static void stream_setup(struct stream *s)
 		spin_head_seen = spin_tail_seen = 0;
 		if (s->cap * s->elem > sizeof(sh->ring))
 			die("ring too small", E2BIG);
+		if (s->cap & (s->cap - 1))
+			die("spin-ring: capacity not a power of two", EINVAL);
 	} else {
 		die(impl, EINVAL);
 	}
@@ -376,7 +461,7 @@ static void bench_stream(const char *impl, size_t elem, size_t cap, long n)
 	stream_consume(&s);
 	wait_children();
 	snprintf(name, sizeof(name), "stream-%zu-%zu", elem, cap);
-	report(name, impl, n / ((sh->t1 - sh->t0) / 1e9), "msg/s",
+	report(name, impl, (n - sh->first) / ((sh->t1 - sh->t0) / 1e9), "msg/s",
 	       (ctxsw_total() - c0) / n);
 }
 
@@ -441,8 +526,10 @@ static void bench_pingpong(const char *impl, long n)
 		die(impl, EINVAL);
 	}
 
+	sh->ready = sh->go = 0;
 	if (fork() == 0) {
 		/* The echo side. */
+		gate_wait();
 		for (long i = 0; i < n; i++) {
 			if (is_gosync) {
 				if (gosync_chan_recv(a, &v, GOSYNC_FOREVER) != 1 ||
@@ -463,7 +550,7 @@ static void bench_pingpong(const char *impl, long n)
 		}
 		_exit(0);
 	}
-	t0 = now();
+	t0 = gate_open(1);
 	for (long i = 0; i < n; i++) {
 		v = i + 1;
 		if (is_gosync) {
@@ -490,34 +577,66 @@ static void bench_pingpong(const char *impl, long n)
 
 /* ----------------------------------------------------------------- mpmc -- */
 
+/* A value's fingerprint: a lost and a duplicated element never cancel. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 static void bench_mpmc(const char *impl, long n)
 {
 	struct stream s = { .impl = impl, .elem = 8, .cap = 64, .n = n };
 	double c0 = ctxsw_total();
+	long per = n / 2, total = 2 * per;
+	uint64_t sum = 0, mix = 0;
 	int64_t t0;
 
 	stream_setup(&s);
 	sh->count = 0;
-	t0 = now();
+	sh->sum = sh->mix = 0;
+	sh->t1 = 0;
+	sh->ready = sh->go = 0;
 	for (int p = 0; p < 4; p++) {
 		if (fork() == 0) {
-			uint64_t v = 0;
+			uint64_t v = 0, my_sum = 0, my_mix = 0;
 
+			gate_wait();
 			if (p < 2) {
-				for (long i = 0; i < n / 2; i++)
+				for (long i = 0; i < per; i++) {
+					v = (uint64_t)p << 32 | (uint64_t)i;
 					stream_send(&s, &v);
-			} else {
-				/* Consumers share the n messages. */
-				while (__atomic_add_fetch(&sh->count, 1,
-							  __ATOMIC_SEQ_CST) <= n)
-					stream_recv_one(&s, &v);
+				}
+				_exit(0);
 			}
+			/* Consumers share the messages; each checks in what it got. */
+			while (__atomic_add_fetch(&sh->count, 1,
+						  __ATOMIC_SEQ_CST) <= total) {
+				stream_recv_one(&s, &v);
+				my_sum += v;
+				my_mix ^= mix64(v);
+			}
+			end_at(now());
+			__atomic_add_fetch(&sh->sum, my_sum, __ATOMIC_SEQ_CST);
+			__atomic_xor_fetch(&sh->mix, my_mix, __ATOMIC_SEQ_CST);
 			_exit(0);
 		}
 	}
+	t0 = gate_open(4);
 	wait_children();
-	report("mpmc-2x2", impl, n / ((now() - t0) / 1e9), "msg/s",
-	       (ctxsw_total() - c0) / n);
+	for (int p = 0; p < 2; p++)
+		for (long i = 0; i < per; i++) {
+			uint64_t v = (uint64_t)p << 32 | (uint64_t)i;
+
+			sum += v;
+			mix ^= mix64(v);
+		}
+	if (sh->sum != sum || sh->mix != mix)
+		die("mpmc: an element was lost or duplicated", EIO);
+	report("mpmc-2x2", impl, total / ((sh->t1 - t0) / 1e9), "msg/s",
+	       (ctxsw_total() - c0) / total);
 }
 
 /* --------------------------------------------------------------- select -- */
@@ -532,23 +651,25 @@ static void bench_select(const char *impl, int k, long n)
 	char name[32];
 	int64_t t0;
 
+	if (k < 1 || k > 8)
+		die("select: 1 to 8 channels", EINVAL);
 	/*
-	 * Every peer buffers 512 elements per channel: a pipe cannot hold
-	 * less than a page (512 8-byte elements).
+	 * Channels (gosync's and Go's) buffer 512 elements; pipes keep their
+	 * default 64 KiB (8192 elements): a smaller pipe is a slower one.
 	 */
 	for (int i = 0; i < k; i++) {
 		if (!strcmp(impl, "gosync")) {
 			ch[i] = make_chan(8, SELECT_CAP, 0);
-		} else {
-			if (pipe(fds[i]))
-				die("pipe", errno);
-			fcntl(fds[i][1], F_SETPIPE_SZ, SELECT_CAP * 8);
+		} else if (pipe(fds[i])) {
+			die("pipe", errno);
 		}
 	}
+	sh->ready = sh->go = 0;
 	for (int i = 0; i < k; i++) {
 		if (fork() == 0) {
 			uint64_t v = i;
 
+			gate_wait();
 			for (long m = 0; m < n / k; m++) {
 				if (!strcmp(impl, "gosync") ?
 				    gosync_chan_send(ch[i], &v, GOSYNC_FOREVER) != 0 :
@@ -558,7 +679,7 @@ static void bench_select(const char *impl, int k, long n)
 			_exit(0);
 		}
 	}
-	t0 = now();
+	t0 = gate_open(k);
 	if (!strcmp(impl, "gosync")) {
 		uint64_t vals[8];
 		struct gosync_case c[8];
@@ -589,7 +710,7 @@ static void bench_select(const char *impl, int k, long n)
 	wait_children();
 	snprintf(name, sizeof(name), "select-%d", k);
 	report(name, impl, (n / k * k) / ((sh->t1 - t0) / 1e9), "msg/s",
-	       (ctxsw_total() - c0) / n);
+	       (ctxsw_total() - c0) / (n / k * k));
 }
 
 /* ------------------------------------------------------ wg, mutex: sync -- */
@@ -668,9 +789,11 @@ static void bench_mutex(const char *impl, long n, bool contended)
 		pthread_mutex_init(&sh->pm, &a);
 	}
 	sh->counter = 0;
-	t0 = now();
+	sh->t1 = 0;
+	sh->ready = sh->go = 0;
 	for (int p = 0; p < procs; p++) {
 		if (fork() == 0) {
+			gate_wait();
 			for (long i = 0; i < n / procs; i++) {
 				if (m)
 					gosync_mutex_lock(m, GOSYNC_FOREVER);
@@ -682,14 +805,17 @@ static void bench_mutex(const char *impl, long n, bool contended)
 				else
 					pthread_mutex_unlock(&sh->pm);
 			}
+			end_at(now());
 			_exit(0);
 		}
 	}
+	t0 = gate_open(procs);
 	wait_children();
 	if (sh->counter != n / procs * procs)
 		die("mutex lost an increment", EIO);
 	report(contended ? "mutex-contended" : "mutex-uncontended", impl,
-	       (now() - t0) / (double)n, "ns/op", (ctxsw_total() - c0) / n);
+	       (sh->t1 - t0) / (double)(n / procs * procs), "ns/op",
+	       (ctxsw_total() - c0) / n);
 }
 
 int main(int argc, char **argv)
@@ -703,6 +829,8 @@ int main(int argc, char **argv)
 	}
 	if (env ? !strcmp(env, "standalone") : gosync_info(&info) == -ENODEV)
 		mode = GOSYNC_STANDALONE;
+	/* POSIX mq: room for the deepest queue (root may raise the limit). */
+	setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)

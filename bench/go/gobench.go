@@ -10,12 +10,35 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-func report(workload, unit string, value float64) {
-	fmt.Printf("RESULT workload=%s impl=go value=%.6g unit=%s ctxsw=0\n",
-		workload, value, unit)
+var impl = "go"
+
+// The process's context switches (all threads), as the C side counts them.
+func ctxsw() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Nvcsw + ru.Nivcsw)
+}
+
+var ctxsw0 = ctxsw()
+
+func report(workload, unit string, value float64, ops int) {
+	fmt.Printf("RESULT workload=%s impl=%s value=%.6g unit=%s ctxsw=%.4f\n",
+		workload, impl, value, unit, (ctxsw()-ctxsw0)/float64(ops))
+}
+
+// A value's fingerprint, as in gosync-bench.c: a lost and a duplicated
+// element never cancel.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 func atoi(s string) int {
@@ -55,11 +78,17 @@ func streamT[T any](elem, capacity, n int) {
 	}
 	d := time.Since(t0)
 	report(fmt.Sprintf("stream-%d-%d", elem, capacity), "msg/s",
-		float64(n-1)/d.Seconds())
+		float64(n-1)/d.Seconds(), n)
 }
 
+// Capacity 1 (impl go, as gosync's row) or unbuffered (go-unbuffered, as
+// gosync-unbuffered).
 func pingpong(n int) {
-	a, b := make(chan uint64), make(chan uint64)
+	capacity := 1
+	if impl == "go-unbuffered" {
+		capacity = 0
+	}
+	a, b := make(chan uint64, capacity), make(chan uint64, capacity)
 	go func() {
 		for i := 0; i < n; i++ {
 			b <- <-a
@@ -70,38 +99,62 @@ func pingpong(n int) {
 		a <- uint64(i)
 		<-b
 	}
-	report("pingpong", "ns/rtt", float64(time.Since(t0).Nanoseconds())/float64(n))
+	report("pingpong", "ns/rtt", float64(time.Since(t0).Nanoseconds())/float64(n), n)
 }
 
 func mpmc(n int) {
 	ch := make(chan uint64, 64)
 	var wg sync.WaitGroup
-	var left int64 = int64(n)
+	per := n / 2
+	total := 2 * per
+	var left int64 = int64(total)
+	var sum, mix uint64
+	var mu sync.Mutex
 	t0 := time.Now()
 	for p := 0; p < 2; p++ {
-		go func() {
-			for i := 0; i < n/2; i++ {
-				ch <- uint64(i)
+		go func(p uint64) {
+			for i := 0; i < per; i++ {
+				ch <- p<<32 | uint64(i)
 			}
-		}()
+		}(uint64(p))
 	}
 	for c := 0; c < 2; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var s, m uint64
 			for atomic.AddInt64(&left, -1) >= 0 {
-				<-ch
+				v := <-ch
+				s += v
+				m ^= mix64(v)
 			}
+			mu.Lock()
+			sum += s
+			mix ^= m
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	report("mpmc-2x2", "msg/s", float64(n)/time.Since(t0).Seconds())
+	d := time.Since(t0)
+	var wantSum, wantMix uint64
+	for p := uint64(0); p < 2; p++ {
+		for i := 0; i < per; i++ {
+			v := p<<32 | uint64(i)
+			wantSum += v
+			wantMix ^= mix64(v)
+		}
+	}
+	if sum != wantSum || mix != wantMix {
+		fmt.Fprintln(os.Stderr, "gobench: mpmc lost or duplicated an element")
+		os.Exit(1)
+	}
+	report("mpmc-2x2", "msg/s", float64(total)/d.Seconds(), total)
 }
 
 func selectK(k, n int) {
 	chs := make([]chan uint64, k)
 	for i := range chs {
-		chs[i] = make(chan uint64, 512) // as the C peers: a pipe's page
+		chs[i] = make(chan uint64, 512) // as gosync's channels
 		go func(c chan uint64) {
 			for m := 0; m < n/k; m++ {
 				c <- 1
@@ -128,9 +181,11 @@ func selectK(k, n int) {
 			case <-chs[6]:
 			case <-chs[7]:
 			}
+		default:
+			panic("select: 2 or 8 channels")
 		}
 	}
-	report(fmt.Sprintf("select-%d", k), "msg/s", float64(total)/time.Since(t0).Seconds())
+	report(fmt.Sprintf("select-%d", k), "msg/s", float64(total)/time.Since(t0).Seconds(), total)
 }
 
 func wgAddDone(n int) {
@@ -140,7 +195,7 @@ func wgAddDone(n int) {
 		wg.Add(1)
 		wg.Done()
 	}
-	report("wg-add-done", "ns/op", float64(time.Since(t0).Nanoseconds())/float64(n))
+	report("wg-add-done", "ns/op", float64(time.Since(t0).Nanoseconds())/float64(n), n)
 }
 
 func wgWake(n int) {
@@ -162,7 +217,7 @@ func wgWake(n int) {
 		wg.Done()
 		total += <-done
 	}
-	report("wg-wake", "ns/op", float64(total.Nanoseconds())/float64(n))
+	report("wg-wake", "ns/op", float64(total.Nanoseconds())/float64(n), n)
 }
 
 func mutex(n int, contended bool) {
@@ -187,11 +242,17 @@ func mutex(n int, contended bool) {
 		}()
 	}
 	wg.Wait()
-	report(name, "ns/op", float64(time.Since(t0).Nanoseconds())/float64(n))
+	ops := n / procs * procs
+	report(name, "ns/op", float64(time.Since(t0).Nanoseconds())/float64(ops), ops)
 }
 
 func main() {
 	a := os.Args
+	if len(a) < 4 {
+		fmt.Fprintln(os.Stderr, "usage: gobench WORKLOAD IMPL ARGS... (as gosync-bench)")
+		os.Exit(2)
+	}
+	impl = a[2]
 	switch a[1] {
 	case "stream":
 		stream(atoi(a[3]), atoi(a[4]), atoi(a[5]))
