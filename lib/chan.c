@@ -844,14 +844,6 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 			return -EOPNOTSUPP;
 		fd = memfd_create("gosync-chan", MFD_ALLOW_SEALING |
 				  (flags & GOSYNC_CLOEXEC ? MFD_CLOEXEC : 0));
-		if (fd < 0)
-			return -errno;
-		ret = gosync_chan_alloc(&ch, fd, flags);
-		if (ret) {
-			close(fd);
-			return ret;
-		}
-		ret = gosync_chan_make_standalone(ch, elem_size, cap);
 	} else {
 		int dev = gosync_dev_fd();
 
@@ -862,15 +854,17 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 		req.elem_size = elem_size;
 		req.cap = cap;
 		fd = ioctl(dev, GOSYNC_IOC_CHAN_CREATE, &req);
-		if (fd < 0)
-			return -errno;
-		ret = gosync_chan_alloc(&ch, fd, flags);
-		if (ret) {
-			close(fd);
-			return ret;
-		}
-		ret = gosync_chan_adopt_kernel(ch);
 	}
+	if (fd < 0)
+		return -errno;
+	ret = gosync_chan_alloc(&ch, fd, flags);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	ret = flags & GOSYNC_STANDALONE ?
+	      gosync_chan_make_standalone(ch, elem_size, cap) :
+	      gosync_chan_adopt_kernel(ch);
 	if (ret) {
 		gosync_chan_free(ch);
 		return ret;

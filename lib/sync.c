@@ -51,6 +51,25 @@ static int gosync_sync_map_kernel(void *arg)
 	return 0;
 }
 
+/* Map a standalone memfd (sealed at GOSYNC_SYNC_SIZE). */
+static int gosync_sync_map_standalone(struct gosync_sync *so)
+{
+	void *base = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, so->fd, 0);
+
+	if (base == MAP_FAILED)
+		return -errno;
+	so->base = base;
+	return 0;
+}
+
+/* Start using a kernel object: map it now, and again after each fork. */
+static int gosync_sync_attach_kernel(struct gosync_sync *so)
+{
+	gosync_fork_watch();
+	return gosync_fork_remap(&so->gen, gosync_sync_map_kernel, so);
+}
+
 void *gosync_sync_words_slow(struct gosync_sync *so, int *err)
 {
 	if (!gosync_sync_standalone(so)) {
@@ -81,7 +100,7 @@ static int gosync_sync_adopt_memfd(struct gosync_sync *so, uint32_t kind)
 {
 	struct gosync_sync_header *hdr;
 	struct stat st;
-	int seals;
+	int seals, ret;
 
 	if (fstat(so->fd, &st) < 0)
 		return -errno;
@@ -90,12 +109,9 @@ static int gosync_sync_adopt_memfd(struct gosync_sync *so, uint32_t kind)
 	    seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
 			 (F_SEAL_SHRINK | F_SEAL_GROW))
 		return -EINVAL;
-	so->base = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE,
-			MAP_SHARED, so->fd, 0);
-	if (so->base == MAP_FAILED) {
-		so->base = NULL;
-		return -errno;
-	}
+	ret = gosync_sync_map_standalone(so);
+	if (ret)
+		return ret;
 	hdr = so->base;
 	/* magic: acquire, pairs with the creator's release. */
 	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) != GOSYNC_SYNC_MAGIC ||
@@ -108,17 +124,15 @@ static int gosync_sync_adopt_memfd(struct gosync_sync *so, uint32_t kind)
 static int gosync_sync_make_standalone(struct gosync_sync *so, uint32_t kind)
 {
 	struct gosync_sync_header *hdr;
+	int ret;
 
 	if (ftruncate(so->fd, GOSYNC_SYNC_SIZE) < 0 ||
 	    fcntl(so->fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
-	so->base = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE,
-			MAP_SHARED, so->fd, 0);
-	if (so->base == MAP_FAILED) {
-		so->base = NULL;
-		return -errno;
-	}
+	ret = gosync_sync_map_standalone(so);
+	if (ret)
+		return ret;
 	hdr = so->base;
 	hdr->abi_version = GOSYNC_ABI_VERSION;
 	hdr->kind = kind;
@@ -167,11 +181,6 @@ int gosync_sync_make(struct gosync_sync **sop, uint32_t kind,
 	if (flags & GOSYNC_STANDALONE) {
 		fd = memfd_create("gosync-sync", MFD_ALLOW_SEALING |
 				  (flags & GOSYNC_CLOEXEC ? MFD_CLOEXEC : 0));
-		if (fd < 0)
-			return -errno;
-		ret = gosync_sync_new(&so, fd, flags);
-		if (!ret)
-			ret = gosync_sync_make_standalone(so, kind);
 	} else {
 		struct gosync_sync_create req;
 		int dev = gosync_dev_fd();
@@ -182,19 +191,20 @@ int gosync_sync_make(struct gosync_sync **sop, uint32_t kind,
 		req.kind = kind;
 		req.flags = flags & GOSYNC_CLOEXEC ? GOSYNC_SYNC_CLOEXEC : 0;
 		fd = ioctl(dev, GOSYNC_IOC_SYNC_CREATE, &req);
-		if (fd < 0)
-			return -errno;
-		ret = gosync_sync_new(&so, fd, flags);
-		if (!ret) {
-			gosync_fork_watch();
-			ret = gosync_fork_remap(&so->gen, gosync_sync_map_kernel, so);
-		}
 	}
-	if (ret && so)
+	if (fd < 0)
+		return -errno;
+	ret = gosync_sync_new(&so, fd, flags);
+	if (ret)
+		return ret;
+	ret = flags & GOSYNC_STANDALONE ? gosync_sync_make_standalone(so, kind) :
+					  gosync_sync_attach_kernel(so);
+	if (ret) {
 		gosync_sync_free(so);
-	if (!ret)
-		*sop = so;
-	return ret;
+		return ret;
+	}
+	*sop = so;
+	return 0;
 }
 
 int gosync_sync_from_fd(struct gosync_sync **sop, uint32_t kind, int fd,
@@ -223,12 +233,8 @@ int gosync_sync_from_fd(struct gosync_sync **sop, uint32_t kind, int fd,
 	ret = gosync_sync_new(&so, own, flags);
 	if (ret)
 		return ret;
-	if (flags & GOSYNC_STANDALONE) {
-		ret = gosync_sync_adopt_memfd(so, kind);
-	} else {
-		gosync_fork_watch();
-		ret = gosync_fork_remap(&so->gen, gosync_sync_map_kernel, so);
-	}
+	ret = flags & GOSYNC_STANDALONE ? gosync_sync_adopt_memfd(so, kind) :
+					  gosync_sync_attach_kernel(so);
 	if (ret) {
 		gosync_sync_free(so);
 		return ret;
