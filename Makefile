@@ -96,6 +96,20 @@ $(B)/lib/libgosync.a: $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The tests' library: the same sources with the protocol-step hooks of
+# lib/hooks.h compiled in (GOSYNC_TEST_HOOKS), so a test can kill or hold
+# a process at an exact step.  Never installed.
+TEST_LIB_OBJS	:= $(patsubst lib/%.c,$(B)/lib/test/%.o,$(LIB_SRCS))
+TEST_LIB	:= $(B)/lib/test/libgosync.a
+
+$(B)/lib/test/%.o: lib/%.c $(LIB_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) -DGOSYNC_TEST_HOOKS $(CFLAGS) -c -o $@ $<
+
+$(TEST_LIB): $(TEST_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/lib/gosync.pc: lib/gosync.pc.in Makefile
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
@@ -116,16 +130,17 @@ $(LINUX_SRC)/.extracted: | deps
 
 # ------------------------------------------------------------- selftests --
 # Run in the guest against the loaded module; linked statically to the
-# library so they need nothing from the guest but the host's libc.
+# tests' library (hooks compiled in) so they need nothing from the guest
+# but the host's libc.
 selftests: $(SELFTESTS)
 
 define selftest_rule
-$(B)/selftests/%: $(1)/%.c $(SELFTEST_HDRS) $(B)/lib/libgosync.a \
+$(B)/selftests/%: $(1)/%.c $(SELFTEST_HDRS) $(TEST_LIB) \
 		  $(LINUX_SRC)/.extracted
 	@mkdir -p $$(@D)
-	$$(CC) $$(GOSYNC_CFLAGS) -isystem $$(KSFT) -Iselftests -Itests -Ilib \
-		$$(TEST_CFLAGS) $$(CFLAGS) -o $$@ $$< $(B)/lib/libgosync.a \
-		$$(TEST_LDLIBS) $$(LDLIBS)
+	$$(CC) $$(GOSYNC_CFLAGS) -DGOSYNC_TEST_HOOKS -isystem $$(KSFT) \
+		-Iselftests -Itests -Ilib $$(TEST_CFLAGS) $$(CFLAGS) -o $$@ $$< \
+		$(TEST_LIB) $$(TEST_LDLIBS) $$(LDLIBS)
 endef
 $(eval $(call selftest_rule,selftests))
 $(eval $(call selftest_rule,tests))
@@ -138,13 +153,15 @@ tests: $(HOST_TESTS)
 define host_variant
 $(B)/tests/$(1)/lib/%.o: lib/%.c $(LIB_HDRS) | deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(GOSYNC_CFLAGS) $$(SAN_$(1)) $$(CFLAGS) -c -o $$@ $$<
+	$$(CC) $$(GOSYNC_CFLAGS) -DGOSYNC_TEST_HOOKS $$(SAN_$(1)) $$(CFLAGS) \
+		-c -o $$@ $$<
 
 $(B)/tests/$(1)/%: tests/%.c $(wildcard tests/*.h) \
 		   $(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \
 		   $(LINUX_SRC)/.extracted
 	@mkdir -p $$(@D)
-	$$(CC) $$(GOSYNC_CFLAGS) -DGOSYNC_TEST_HOST -isystem $$(KSFT) -Ilib -Itests \
+	$$(CC) $$(GOSYNC_CFLAGS) -DGOSYNC_TEST_HOST -DGOSYNC_TEST_HOOKS \
+		-isystem $$(KSFT) -Ilib -Itests \
 		$$(TEST_CFLAGS) $$(SAN_$(1)) \
 		$$(CFLAGS) -o $$@ $$< \
 		$(patsubst lib/%.c,$(B)/tests/$(1)/lib/%.o,$(LIB_SRCS)) \

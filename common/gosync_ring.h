@@ -10,6 +10,9 @@
  *   GOSYNC_CAS(p, old, new)		fully ordered compare-and-swap, true
  *					when *p was old and is now new
  *   GOSYNC_COPY(dst, src, n)		memcpy
+ *   GOSYNC_RING_STEP(step)		optional: a test build's hook between
+ *					the shared-word updates of an
+ *					operation (lib/hooks.h names them)
  *
  * The ring is a bounded MPMC queue of nslots slots in the shared mapping.
  * Every slot starts with a 64-bit word saying which ring position it holds
@@ -55,6 +58,10 @@
 #define GOSYNC_COMMON_RING_H
 
 #include <linux/gosync.h>
+
+#ifndef GOSYNC_RING_STEP
+#define GOSYNC_RING_STEP(step)	do { } while (0)
+#endif
 
 /* Rounds of a lock-free loop before giving up with -EBUSY. */
 #define GOSYNC_RING_TRIES	1024
@@ -208,6 +215,7 @@ static inline int gosync_ring_try_send(const struct gosync_ring *r,
 		claim = gosync_slot_word(p, r->owner, GOSYNC_SLOT_WRITING);
 		if (!GOSYNC_CAS(word, w, claim))
 			continue;
+		GOSYNC_RING_STEP(GOSYNC_STEP_SEND_CLAIMED);
 		/*
 		 * Move the tail past p.  If that fails because close set the
 		 * bit while the tail still named p, the claim came after the
@@ -220,7 +228,9 @@ static inline int gosync_ring_try_send(const struct gosync_ring *r,
 			GOSYNC_STORE_RELEASE(word, w);
 			return -EPIPE;
 		}
+		GOSYNC_RING_STEP(GOSYNC_STEP_SEND_TAIL);
 		GOSYNC_COPY(gosync_ring_elem(word), elem, r->elem_size);
+		GOSYNC_RING_STEP(GOSYNC_STEP_SEND_COPIED);
 		GOSYNC_STORE_RELEASE(word, gosync_slot_word(p, 0, state)); /* A, matches C */
 		*posp = p;
 		return 0;
@@ -285,9 +295,12 @@ static inline int gosync_ring_try_recv(const struct gosync_ring *r,
 							 GOSYNC_SLOT_READING);
 				if (!GOSYNC_CAS(word, w, claim))
 					continue;
+				GOSYNC_RING_STEP(GOSYNC_STEP_RECV_CLAIMED);
 				GOSYNC_CAS(r->head, h, h + 1);
+				GOSYNC_RING_STEP(GOSYNC_STEP_RECV_HEAD);
 				GOSYNC_COPY(elem, gosync_ring_elem(word),
 					    r->elem_size);
+				GOSYNC_RING_STEP(GOSYNC_STEP_RECV_COPIED);
 				GOSYNC_STORE_RELEASE(word, free_next); /* D, matches B */
 				*freed = 1;
 				return 1;
@@ -343,6 +356,7 @@ static inline int gosync_ring_withdraw(const struct gosync_ring *r, __u64 pos)
 
 	if (!GOSYNC_CAS(word, gosync_slot_word(pos, 0, GOSYNC_SLOT_SYNC), skip))
 		return 0;
+	GOSYNC_RING_STEP(GOSYNC_STEP_WITHDRAWN);
 	if (GOSYNC_LOAD_ACQUIRE(r->head) == pos &&
 	    GOSYNC_CAS(word, skip, gosync_slot_word(pos + r->nslots, 0,
 						    GOSYNC_SLOT_FREE)))

@@ -8,6 +8,7 @@
  * (fops.owner), so rmmod is refused while anyone holds one.
  */
 #include <linux/anon_inodes.h>
+#include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -114,13 +115,26 @@ static struct miscdevice gosync_miscdev = {
 	.mode	= 0666,
 };
 
+/* What tests and the fuzzer read: /sys/kernel/debug/gosync/. */
+DEFINE_SHOW_ATTRIBUTE(gosync_limits);
+static struct dentry *gosync_debugfs;
+
 static int __init gosync_init(void)
 {
-	return misc_register(&gosync_miscdev);
+	int ret = misc_register(&gosync_miscdev);
+
+	if (ret)
+		return ret;
+	/* Optional: without debugfs the module works the same. */
+	gosync_debugfs = debugfs_create_dir(GOSYNC_DEVICE_NAME, NULL);
+	debugfs_create_file("limits", 0444, gosync_debugfs, NULL,
+			    &gosync_limits_fops);
+	return 0;
 }
 
 static void __exit gosync_exit(void)
 {
+	debugfs_remove(gosync_debugfs);
 	misc_deregister(&gosync_miscdev);
 	gosync_uring_exit();
 }

@@ -31,6 +31,9 @@ struct gosync_user;
 int gosync_charge(struct gosync_user **userp, size_t bytes);
 void gosync_uncharge(struct gosync_user *user, size_t bytes);
 
+struct seq_file;
+int gosync_limits_show(struct seq_file *m, void *unused);
+
 /* ---- shm.c: shared regions, mapped by the kernel and by processes ---- */
 
 /*

@@ -16,8 +16,10 @@
 #include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/moduleparam.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/user_namespace.h>
 
 #include "gosync.h"
 
@@ -112,4 +114,29 @@ void gosync_uncharge(struct gosync_user *user, size_t bytes)
 	spin_unlock(&gosync_users_lock);
 	if (last)
 		kfree(user);
+}
+
+/*
+ * debugfs gosync/limits: the totals over all users, then one line per
+ * user, so tests and the fuzzer can check that everything charged comes
+ * back once everything is closed.
+ */
+int gosync_limits_show(struct seq_file *m, void *unused)
+{
+	struct gosync_user *user;
+	unsigned int objects = 0, bkt;
+	size_t bytes = 0;
+
+	spin_lock(&gosync_users_lock);
+	hash_for_each(gosync_users, bkt, user, node) {
+		objects += user->objects;
+		bytes += user->bytes;
+	}
+	seq_printf(m, "objects %u bytes %zu\n", objects, bytes);
+	hash_for_each(gosync_users, bkt, user, node)
+		seq_printf(m, "uid %u objects %u bytes %zu\n",
+			   from_kuid_munged(&init_user_ns, user->uid),
+			   user->objects, user->bytes);
+	spin_unlock(&gosync_users_lock);
+	return 0;
 }

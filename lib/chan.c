@@ -154,6 +154,7 @@ static void gosync_arm(struct gosync_wait *w)
 {
 	__atomic_store_n(&w->armed, 1, __ATOMIC_RELAXED);
 	gosync_smp_mb();	/* F, matches E */
+	gosync_step(GOSYNC_STEP_ARMED);
 }
 
 /* ------------------------------------------------------ the operations -- */
@@ -182,8 +183,10 @@ static int gosync_try_send(struct gosync_op *op)
 	struct gosync_chan_view *m = op->m;
 	int ret = gosync_ring_try_send(&m->ring, op->elem, op->state, &op->pos);
 
-	if (!ret)
+	if (!ret) {
+		gosync_step(GOSYNC_STEP_SEND_DONE);
 		gosync_wake_if_armed(op->ch, m->recv, GOSYNC_WAKE_RECV);
+	}
 	else if (op->nonblock && gosync_would_block(ret) &&
 		 !gosync_other_receivers(op))
 		ret = -ENOMSG;
@@ -196,8 +199,10 @@ static int gosync_try_recv(struct gosync_op *op)
 	int freed = 0;
 	int ret = gosync_ring_try_recv(&m->ring, op->elem, &freed);
 
-	if (freed)
+	if (freed) {
+		gosync_step(GOSYNC_STEP_RECV_DONE);
 		gosync_wake_if_armed(op->ch, m->send, GOSYNC_WAKE_SEND);
+	}
 	return ret;
 }
 
@@ -457,8 +462,10 @@ static size_t gosync_send_burst(struct gosync_op *op, const unsigned char *p,
 		if (*ret)
 			break;
 	}
-	if (i)
+	if (i) {
+		gosync_step(GOSYNC_STEP_SEND_DONE);
 		gosync_wake_if_armed(op->ch, op->m->recv, GOSYNC_WAKE_RECV);
+	}
 	return i;
 }
 
@@ -474,8 +481,10 @@ static size_t gosync_recv_burst(struct gosync_op *op, unsigned char *p,
 		if (*ret != 1)
 			break;
 	}
-	if (freed)
+	if (freed) {
+		gosync_step(GOSYNC_STEP_RECV_DONE);
 		gosync_wake_if_armed(op->ch, op->m->send, GOSYNC_WAKE_SEND);
+	}
 	return i;
 }
 

@@ -134,8 +134,11 @@ int gosync_mutex_lock_words(struct gosync_sync *so,
 	/* MUTEX: counted in before loading the state we sleep on. */
 	__atomic_add_fetch(&w->waiters, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		uint32_t old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+		uint32_t old;
 		int64_t waited;
+
+		gosync_step(GOSYNC_STEP_MUTEX_LOOP);
+		old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
 
 		ret = gosync_mutex_take(so, &w->state, old, slept);
 		if (ret == -EAGAIN)
@@ -157,6 +160,7 @@ int gosync_mutex_lock_words(struct gosync_sync *so,
 		if (!(old & M_STARVING) &&
 		    start + GOSYNC_STARVATION_NS + 1000 < until)
 			until = start + GOSYNC_STARVATION_NS + 1000;
+		gosync_step(GOSYNC_STEP_MUTEX_SLEEP);
 		if (gosync_futex_wait(&w->state, old, until) == -EINTR) {
 			ret = -EINTR;
 			break;
@@ -203,6 +207,7 @@ int gosync_mutex_unlock_words(struct gosync_mutex_words *w)
 		return 0;
 	if (gosync_futex_wake(&w->state, 1) > 0 || !handoff)
 		return 0;
+	gosync_step(GOSYNC_STEP_MUTEX_HANDOFF_MISSED);
 	/*
 	 * Nobody was asleep to take the hand-off: take it back, and end
 	 * starvation mode (the starving are the sleeping); the waiters on

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <linux/types.h>
 
+#include "hooks.h"
+
 static inline int gosync_cas64(__u64 *p, __u64 old, __u64 new_val)
 {
 	/* Fully ordered, as the kernel's cmpxchg(). */
@@ -27,6 +29,8 @@ static inline int gosync_cas64(__u64 *p, __u64 old, __u64 new_val)
 #define GOSYNC_STORE_RELEASE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define GOSYNC_CAS(p, old, new)		gosync_cas64((p), (old), (new))
 #define GOSYNC_COPY(dst, src, n)	memcpy((dst), (src), (n))
+/* A test build's hook between shared-word updates (lib/hooks.h). */
+#define GOSYNC_RING_STEP(step)		gosync_step(step)
 
 #include "gosync_ring.h"
 

@@ -14,6 +14,10 @@
 
 #include "internal.h"
 
+#ifdef GOSYNC_TEST_HOOKS
+void (*volatile gosync_test_hook)(enum gosync_step step);
+#endif
+
 int64_t gosync_now(void)
 {
 	struct timespec ts;

@@ -85,6 +85,7 @@ static int gosync_wg_leave(struct gosync_wg_words *w, uint32_t seq)
 		if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq ||
 		    !WG_COUNTER(old) || !WG_WAITERS(old))
 			return 0;
+		gosync_step(GOSYNC_STEP_WG_GIVING_UP);
 		if (__atomic_compare_exchange_n(&w->state, &old, old - 1, true,
 						__ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST))
@@ -120,6 +121,7 @@ int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 						 __ATOMIC_SEQ_CST,
 						 __ATOMIC_SEQ_CST))
 			continue;
+		gosync_step(GOSYNC_STEP_WG_COUNTED);
 		ret = gosync_futex_wait(&w->seq, seq, deadline_ns);
 		if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq)
 			return 0;

@@ -8,7 +8,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +38,28 @@ static inline long gosync_test_ioctl(int fd, unsigned long cmd, void *arg)
 	long ret = ioctl(fd, cmd, arg);
 
 	return ret < 0 ? -errno : ret;
+}
+
+#define GOSYNC_DEBUGFS	"/sys/kernel/debug/" GOSYNC_DEVICE_NAME
+
+/*
+ * What the module has charged, over all users (debugfs gosync/limits,
+ * mounting debugfs when it is not).  0, or -1 without the file.
+ */
+static inline int gosync_test_charged(unsigned long *objects,
+				      unsigned long *bytes)
+{
+	FILE *f = fopen(GOSYNC_DEBUGFS "/limits", "r");
+	int ret = -1;
+
+	if (!f && mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) == 0)
+		f = fopen(GOSYNC_DEBUGFS "/limits", "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "objects %lu bytes %lu", objects, bytes) == 2)
+		ret = 0;
+	fclose(f);
+	return ret;
 }
 
 #endif /* GOSYNC_TEST_H */

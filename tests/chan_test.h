@@ -10,8 +10,12 @@
 #define GOSYNC_CHAN_TEST_H
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -94,6 +98,78 @@ static inline int test_wait(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Run the calling thread on CPU @cpu only: 0, or -errno. */
+static inline int gosync_test_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * The state letter of thread @tid of this process (R, S, D, T, ...) and,
+ * in *@syscall, the system call it is in (-1: none, running in user
+ * space); '?' when it cannot be read.
+ */
+static inline char gosync_test_thread_state(pid_t tid, long *syscall)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	char st = '?';
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ')
+			st = p[2];
+	}
+	fclose(f);
+	if (syscall) {
+		*syscall = -2;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				*syscall = strncmp(buf, "running", 7) ?
+					   strtol(buf, NULL, 10) : -1;
+			fclose(f);
+		}
+	}
+	return st;
+}
+
+/*
+ * Wait (up to @ms) until thread @tid of this process sleeps in system call
+ * @nr (e.g. SYS_futex): true if it does.
+ */
+static inline bool test_wait_asleep_in(pid_t tid, long nr, long ms)
+{
+	for (long waited = 0; waited <= ms; waited++) {
+		long sc;
+
+		if (gosync_test_thread_state(tid, &sc) == 'S' && sc == nr)
+			return true;
+		test_sleep_ms(1);
+	}
+	return false;
+}
+
+/* Spin (up to @ms) until *@flag is non-zero: true if it became so. */
+static inline bool test_wait_flag(int *flag, long ms)
+{
+	for (long waited = 0; waited <= ms * 10; waited++) {
+		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(100);
+	}
+	return false;
 }
 
 #endif /* GOSYNC_CHAN_TEST_H */
