@@ -455,35 +455,52 @@ static inline int gosync_ring_writable(const struct gosync_ring *r)
 }
 
 /**
- * gosync_ring_release_owner - release every claim made under @owner
+ * gosync_ring_release_owner - release the claims @owner made in slots
+ * @first..@last
  *
  * For the kernel, once the mapping that used @owner is gone: an element
  * half written becomes a withdrawn position, one half read frees its slot
- * (that element is lost: it was the dead process's own).  Return: how
- * many claims were released.
+ * (that element is lost: it was the dead process's own).  A producer that
+ * died between its claim and its tail CAS left the tail at its position:
+ * move it on as that producer would have (a no-op if the tail moved or is
+ * closed), or the withdrawn position would not be passable and a
+ * receiver would wait at it while a sender counts the ring full.
+ * Return: how many claims were released.
  */
 static inline unsigned int gosync_ring_release_owner(const struct gosync_ring *r,
-						     __u32 owner)
+						     __u32 owner, __u32 first,
+						     __u32 last)
 {
 	unsigned int released = 0;
 	__u32 i;
 
-	for (i = 0; i < r->nslots; i++) {
+	for (i = first; i <= last && i < r->nslots; i++) {
 		__u64 *word = (__u64 *)(r->slots + (__u64)i * r->slot_size);
 		__u64 w = GOSYNC_LOAD(word);
 		__u64 pos = gosync_word_pos(w);
+		__u32 state = gosync_word_state(w);
 		__u64 to;
 
 		if (gosync_word_owner(w) != owner)
 			continue;
-		if (gosync_word_state(w) == GOSYNC_SLOT_WRITING)
+		if (state == GOSYNC_SLOT_WRITING)
 			to = gosync_slot_word(pos, 0, GOSYNC_SLOT_SKIP);
-		else if (gosync_word_state(w) == GOSYNC_SLOT_READING)
+		else if (state == GOSYNC_SLOT_READING)
 			to = gosync_slot_word(pos + r->nslots, 0,
 					      GOSYNC_SLOT_FREE);
 		else
 			continue;
-		released += GOSYNC_CAS(word, w, to) ? 1 : 0;
+		if (!GOSYNC_CAS(word, w, to))
+			continue;
+		released++;
+		/* Positions are stored modulo 2^44: so is this comparison. */
+		if (state == GOSYNC_SLOT_WRITING) {
+			__u64 t = GOSYNC_LOAD(r->tail);
+
+			if (!(t & GOSYNC_TAIL_CLOSED) &&
+			    ((t >> 1) & GOSYNC_POS_MASK) == pos)
+				GOSYNC_CAS(r->tail, t, t + 2);
+		}
 	}
 	return released;
 }

@@ -833,15 +833,27 @@ static __poll_t gosync_chan_poll(struct file *file, poll_table *pt)
 
 /* --------------------------------------------------------------- mmap -- */
 
-/* A mapping is gone: release what its owner left claimed. */
+/*
+ * A mapping is gone: release what its owner left claimed, in the slots it
+ * touched (the only ones it can have claimed: bounded by the pages it
+ * faulted in, not by the ring's size), and wake both sides whatever it
+ * held: a process can die after publishing an element or freeing a slot
+ * and before the wake it owed (E), with a waiter armed and asleep.
+ */
 static void gosync_chan_died(struct gosync_mapping *map)
 {
 	struct gosync_chan *ch = map->objfile->private_data;
+	const struct gosync_chan_header *l = &ch->layout;
+	unsigned int page = 0;
+	u32 first, last;
 
-	if (gosync_ring_release_owner(&ch->ring, map->owner)) {
-		gosync_side_wake(&ch->recv);
-		gosync_side_wake(&ch->send);
+	while (gosync_mapping_next_slots(map, &page, l->off_slots, l->slot_size,
+					 l->nslots, &first, &last)) {
+		gosync_ring_release_owner(&ch->ring, map->owner, first, last);
+		cond_resched();
 	}
+	gosync_side_wake(&ch->recv);
+	gosync_side_wake(&ch->send);
 }
 
 static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)

@@ -67,6 +67,8 @@ struct gosync_shm {
  * @ids:	the object's owner ids
  * @died:	the object's hook, called once the mapping is gone (exit,
  *		kill, munmap) with @owner still reserved: release what it held
+ * @shm:	the region it maps
+ * @touched:	the region's pages this mapping faulted in (bitmap)
  */
 struct gosync_mapping {
 	refcount_t refs;
@@ -75,6 +77,8 @@ struct gosync_mapping {
 	u32 owner;
 	struct ida *ids;
 	void (*died)(struct gosync_mapping *map);
+	struct gosync_shm *shm;
+	unsigned long touched[];
 };
 
 int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size);
@@ -82,6 +86,9 @@ void gosync_shm_destroy(struct gosync_shm *shm);
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 		    struct ida *ids, void (*died)(struct gosync_mapping *map));
 long gosync_shm_ioctl_map(struct file *file, void __user *uarg);
+bool gosync_mapping_next_slots(struct gosync_mapping *map, unsigned int *page,
+			       u64 off_slots, u32 slot_size, u32 nslots,
+			       u32 *first, u32 *last);
 
 /* ---- chan.c: channels ---- */
 

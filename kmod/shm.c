@@ -4,19 +4,23 @@
  * maps the object.
  *
  * A region is a shmem file whose pages the module pins and vmaps for its
- * own use.  A process's mmap of the object is redirected to the shmem file
- * (vma_set_file() + shmem's own ->mmap): only memory with a page->mapping
- * gives non-private futex keys, which standalone-style waits and
- * futex_waitv() need across processes.
+ * own use.  A process's mapping of the object keeps the object's own file
+ * as its vm_file and gets the pinned pages from our ->fault: they keep
+ * their shmem page->mapping, so non-private futex keys (which
+ * standalone-style waits and futex_waitv() need across processes) are
+ * the same everywhere, while nothing a process can do to its vma reaches
+ * the shmem file itself (remap_file_pages(2) re-mmaps the vm_file, so it
+ * meets our ->mmap again; MADV_REMOVE needs a ->fallocate we do not
+ * have).  udmabuf serves shmem pages the same way.
  *
  * Each mapping gets a struct gosync_mapping with an owner id from the
  * object: the object learns when the mapping is gone (munmap, exit,
- * kill), which is how it releases what a dead process left claimed.  For
- * that the vma's operations are shmem's with open/close added; the vma
- * itself holds the shmem file, so the mapping pins the object's own file
- * instead, and puts it from ->close:
- * the final fput (and the module_put of the file's owner) then runs after
- * ->close has returned, never under our feet.
+ * kill), which is how it releases what a dead process left claimed, and
+ * the mapping notes which pages it touched, which bounds that release to
+ * the slots the process could have claimed.  The vma holds the object's
+ * file; the mapping pins it too, and puts it from ->close: the final fput
+ * (and the module_put of the file's owner) then runs after ->close has
+ * returned, never under our feet.
  *
  * Mappings are MAP_SHARED only, never executable, not inherited by fork
  * (each process maps for itself, so owner ids are per process), and may
@@ -24,7 +28,6 @@
  */
 #include <linux/file.h>
 #include <linux/mm.h>
-#include <linux/mutex.h>
 #include <linux/pagemap.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
@@ -91,24 +94,17 @@ void gosync_shm_destroy(struct gosync_shm *shm)
 	fput(shm->file);
 }
 
-/*
- * shmem's vm_operations_struct is private to mm/shmem.c: copy it from the
- * first vma shmem sets up, adding our hooks.  Written once, under the
- * mutex, before any vma points at it.
- */
-static struct vm_operations_struct gosync_shm_vm_ops;
-static const struct vm_operations_struct *gosync_shmem_vm_ops;
-static DEFINE_MUTEX(gosync_shm_vm_ops_lock);
-
 /* A new mapping record with a fresh owner id from @ids; ERR_PTR. */
-static struct gosync_mapping *gosync_mapping_new(struct file *objfile,
+static struct gosync_mapping *gosync_mapping_new(struct gosync_shm *shm,
+						 struct file *objfile,
 						 struct ida *ids,
 						 void (*died)(struct gosync_mapping *))
 {
 	struct gosync_mapping *map;
 	int owner;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	map = kzalloc(struct_size(map, touched, BITS_TO_LONGS(shm->npages)),
+		      GFP_KERNEL_ACCOUNT);
 	if (!map)
 		return ERR_PTR(-ENOMEM);
 	owner = ida_alloc_range(ids, 1, GOSYNC_OWNER_MAX, GFP_KERNEL);
@@ -120,16 +116,9 @@ static struct gosync_mapping *gosync_mapping_new(struct file *objfile,
 	map->owner = owner;
 	map->ids = ids;
 	map->died = died;
+	map->shm = shm;
 	map->objfile = get_file(objfile);
 	return map;
-}
-
-/* Undo gosync_mapping_new() of a mapping that never was. */
-static void gosync_mapping_drop(struct gosync_mapping *map)
-{
-	ida_free(map->ids, map->owner);
-	fput(map->objfile);
-	kfree(map);
 }
 
 static void gosync_shm_vm_open(struct vm_area_struct *vma)
@@ -139,10 +128,13 @@ static void gosync_shm_vm_open(struct vm_area_struct *vma)
 
 	/*
 	 * Another address space: a fork copied the vma after MADV_DOFORK.
-	 * Owner ids are per process, so the copy gets a record of its own.
+	 * Owner ids are per process, so the copy gets a record of its own
+	 * (fork copies no page of a shared mapping: the child's touches
+	 * are its own faults).
 	 */
 	if (vma->vm_mm != map->mm) {
-		copy = gosync_mapping_new(map->objfile, map->ids, map->died);
+		copy = gosync_mapping_new(map->shm, map->objfile, map->ids,
+					  map->died);
 		if (!IS_ERR(copy)) {
 			copy->mm = vma->vm_mm;
 			vma->vm_private_data = copy;
@@ -174,29 +166,31 @@ static int gosync_shm_vm_may_split(struct vm_area_struct *vma,
 	return -EINVAL;
 }
 
-static int gosync_shm_vm_ops_init(const struct vm_operations_struct *shmem)
+/*
+ * Every page of the mapping comes from here: the region's own pinned
+ * pages, whose page->mapping stays shmem's (so non-private futex keys
+ * are the same in every process).  The mapping notes each page it
+ * touched: only those can hold a claim it made.
+ */
+static vm_fault_t gosync_shm_vm_fault(struct vm_fault *vmf)
 {
-	int ret = 0;
+	struct gosync_mapping *map = vmf->vma->vm_private_data;
+	struct gosync_shm *shm = map->shm;
 
-	mutex_lock(&gosync_shm_vm_ops_lock);
-	if (!gosync_shmem_vm_ops) {
-		/* Our hooks would hide shmem's own: make sure there are none. */
-		if (WARN_ON_ONCE(shmem->open || shmem->close || shmem->may_split)) {
-			ret = -ENODEV;
-			goto unlock;
-		}
-		gosync_shm_vm_ops = *shmem;
-		gosync_shm_vm_ops.open = gosync_shm_vm_open;
-		gosync_shm_vm_ops.close = gosync_shm_vm_close;
-		gosync_shm_vm_ops.may_split = gosync_shm_vm_may_split;
-		gosync_shmem_vm_ops = shmem;
-	} else if (WARN_ON_ONCE(shmem != gosync_shmem_vm_ops)) {
-		ret = -ENODEV;
-	}
-unlock:
-	mutex_unlock(&gosync_shm_vm_ops_lock);
-	return ret;
+	if (vmf->pgoff >= shm->npages)
+		return VM_FAULT_SIGBUS;
+	set_bit(vmf->pgoff, map->touched);
+	vmf->page = shm->pages[vmf->pgoff];
+	get_page(vmf->page);
+	return 0;
 }
+
+static const struct vm_operations_struct gosync_shm_vm_ops = {
+	.open		= gosync_shm_vm_open,
+	.close		= gosync_shm_vm_close,
+	.may_split	= gosync_shm_vm_may_split,
+	.fault		= gosync_shm_vm_fault,
+};
 
 /**
  * gosync_shm_mmap - map @shm into the vma of an object's ->mmap
@@ -205,39 +199,67 @@ unlock:
  * @ids:	the object's owner ids: the mapping gets one
  * @died:	called once the mapping is gone, or NULL
  *
+ * The vma keeps the object's own file, so every way back into ->mmap
+ * (remap_file_pages(2) re-mmaps vma->vm_file) meets these rules again,
+ * and the object's file has no ->fallocate (MADV_REMOVE fails with
+ * EOPNOTSUPP): the pages the kernel pins and vmaps are the only ones any
+ * process ever sees.
+ *
  * Return: 0, or -EINVAL (private, partial or offset mapping), -EPERM
- * (executable), -ENOMEM (no owner id or memory), or shmem's error.
+ * (executable), -ENOMEM (no owner id or memory).
  */
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 		    struct ida *ids, void (*died)(struct gosync_mapping *map))
 {
-	struct file *objfile = vma->vm_file;
 	struct gosync_mapping *map;
-	int ret;
 
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
 	    vma_pages(vma) != shm->npages)
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
-	map = gosync_mapping_new(objfile, ids, died);
+	map = gosync_mapping_new(shm, vma->vm_file, ids, died);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
 	vma->vm_flags &= ~VM_MAYEXEC;
 	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
-
-	vma_set_file(vma, shm->file);
-	ret = call_mmap(shm->file, vma);
-	if (!ret)
-		ret = gosync_shm_vm_ops_init(vma->vm_ops);
-	if (ret) {
-		gosync_mapping_drop(map);
-		return ret;
-	}
 	map->mm = vma->vm_mm;
 	vma->vm_private_data = map;
 	vma->vm_ops = &gosync_shm_vm_ops;
 	return 0;
+}
+
+/*
+ * The slots whose slot word lies on a page @map touched, as ranges
+ * [*first, *last] of slot indexes, one page at a time from page *@page;
+ * false when there are no more.  A claim writes the slot word through
+ * the claimer's mapping, so a mapping's claims are all in these.
+ */
+bool gosync_mapping_next_slots(struct gosync_mapping *map, unsigned int *page,
+			       u64 off_slots, u32 slot_size, u32 nslots,
+			       u32 *first, u32 *last)
+{
+	for (;;) {
+		u64 lo, hi;
+		unsigned int p = find_next_bit(map->touched, map->shm->npages,
+					       *page);
+
+		if (p >= map->shm->npages)
+			return false;
+		*page = p + 1;
+		lo = (u64)p << PAGE_SHIFT;
+		hi = lo + PAGE_SIZE;
+		if (hi <= off_slots)
+			continue;
+		lo = lo > off_slots ? DIV_ROUND_UP(lo - off_slots, slot_size) : 0;
+		hi = (hi - off_slots - 1) / slot_size;
+		if (lo >= nslots)
+			return false;
+		*first = lo;
+		*last = min_t(u64, hi, nslots - 1);
+		if (*first <= *last)
+			return true;
+	}
 }
 
 /*

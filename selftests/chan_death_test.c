@@ -6,9 +6,15 @@
  * kernel, told by the mapping's teardown, releases the claim and the
  * channel goes on.  Then the real thing: producers streaming through the
  * fast path are SIGKILLed at random moments, and the consumer still
- * receives every element that was sent, in order, once.
+ * receives every element that was sent, in order, once.  And with the
+ * library's step hooks, a producer or consumer that dies at each exact
+ * step of its operation (between any two of its shared-word updates, or
+ * between the update and the wake it owes), with peers blocked in the
+ * kernel on both sides: everyone is released, at most the dead process's
+ * own element is lost, and the channel goes on.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
@@ -208,6 +214,179 @@ TEST_F_TIMEOUT(death, producers_killed_mid_stream, 300)
 	for (int k = 0; k < KILLS; k++)
 		TH_LOG("producer %d: %llu received", k,
 		       (unsigned long long)t.next[k]);
+}
+
+/* ---- death at every step ---- */
+
+static enum gosync_step die_at;
+static int die_armed;
+
+static void die_hook(enum gosync_step step)
+{
+	if (die_armed && step == die_at)
+		_exit(0);		/* gone, in the middle of it */
+}
+
+static const struct { enum gosync_step step; const char *name; bool producer; }
+steps[] = {
+	{ GOSYNC_STEP_SEND_CLAIMED, "send: claimed, tail not moved", true },
+	{ GOSYNC_STEP_SEND_TAIL, "send: tail moved, not copied", true },
+	{ GOSYNC_STEP_SEND_COPIED, "send: copied, not published", true },
+	{ GOSYNC_STEP_SEND_DONE, "send: published, receivers not woken", true },
+	{ GOSYNC_STEP_RECV_CLAIMED, "recv: claimed, head not moved", false },
+	{ GOSYNC_STEP_RECV_HEAD, "recv: head moved, not copied", false },
+	{ GOSYNC_STEP_RECV_COPIED, "recv: copied, slot not freed", false },
+	{ GOSYNC_STEP_RECV_DONE, "recv: freed, senders not woken", false },
+};
+
+/* A thread blocked in the kernel path (a NOMAP handle) on one side. */
+struct kpeer {
+	struct gosync_chan *ch;
+	bool send;
+	uint64_t v;
+	int ret;
+};
+
+static void *kpeer_run(void *arg)
+{
+	struct kpeer *k = arg;
+
+	k->ret = k->send ? gosync_chan_send(k->ch, &k->v, test_ms(20000)) :
+			   gosync_chan_recv(k->ch, &k->v, test_ms(20000));
+	return NULL;
+}
+
+/* Wait (10 s at most) until @n callers block on @ch's side in the kernel. */
+static int blocked_on(struct gosync_chan *ch, bool recv, int n)
+{
+	char path[64], line[128];
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", gosync_chan_fd(ch));
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(path, "r");
+		int r = -1, s = -1;
+
+		if (!f)
+			return -1;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "gosync-waiting: %d %d", &r, &s) == 2)
+				break;
+		fclose(f);
+		if ((recv ? r : s) >= n)
+			return 0;
+		test_sleep_ms(10);
+	}
+	return -1;
+}
+
+/* Receive everything left after a close: how many, into @got. */
+static int drain(struct gosync_chan *ch, uint64_t *got, int max)
+{
+	int n = 0;
+
+	while (n < max && gosync_chan_recv(ch, &got[n], test_ms(10000)) == 1)
+		n++;
+	return n;
+}
+
+/*
+ * The producer case: a cap-@cap channel, a receiver asleep in the kernel,
+ * a child sending element 50 that dies at the step; then a kernel-path
+ * sender (200) and the fast path (201...) go on.  Element 50 arrives iff
+ * it was published; everything else arrives, in order, once.
+ * The consumer case: the channel full (1..cap), a sender asleep in the
+ * kernel (100), a child receiving that dies at the step, having taken
+ * element 1 (its own, lost); the sender is released, and 2..cap, 100 and
+ * later elements arrive, in order, once.
+ */
+static void die_once(struct __test_metadata *_metadata, __u32 cap, int k)
+{
+	bool producer = steps[k].producer;
+	bool published = steps[k].step == GOSYNC_STEP_SEND_DONE;
+	struct gosync_chan *fast, *slow;
+	struct kpeer peer = { 0 };
+	uint64_t v, got[32], want[32];
+	int n = 0, nw = 0;
+	pthread_t t;
+	pid_t pid;
+
+	ASSERT_EQ(0, gosync_chan_make(&fast, sizeof(uint64_t), cap, 0));
+	ASSERT_EQ(0, gosync_chan_from_fd(&slow, gosync_chan_fd(fast),
+					 GOSYNC_NOMAP));
+	peer.ch = slow;
+	if (!producer) {
+		for (v = 1; v <= cap; v++)
+			ASSERT_EQ(0, gosync_chan_send(fast, &v, GOSYNC_NONBLOCK));
+		peer.send = true;
+		peer.v = 100;
+	}
+	ASSERT_EQ(0, pthread_create(&t, NULL, kpeer_run, &peer));
+	ASSERT_EQ(0, blocked_on(fast, producer, 1));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint64_t x = 50;
+
+		die_at = steps[k].step;
+		die_armed = 1;
+		gosync_test_hook = die_hook;
+		if (producer)
+			gosync_chan_send(fast, &x, GOSYNC_NONBLOCK);
+		else
+			gosync_chan_recv(fast, &x, GOSYNC_NONBLOCK);
+		_exit(3);	/* the step was never reached */
+	}
+	ASSERT_EQ(0, test_wait(pid))
+		TH_LOG("cap %u, %s: the victim did not die there", cap, steps[k].name);
+
+	if (producer) {
+		v = 200;
+		EXPECT_EQ(0, gosync_chan_send(slow, &v, test_ms(10000)))
+			TH_LOG("cap %u, %s: a kernel-path send after the death",
+			       cap, steps[k].name);
+		pthread_join(t, NULL);
+		EXPECT_EQ(1, peer.ret)
+			TH_LOG("cap %u, %s: the receiver asleep in the kernel was never released",
+			       cap, steps[k].name);
+		got[n++] = peer.v;
+		if (published)
+			want[nw++] = 50;
+		want[nw++] = 200;
+	} else {
+		pthread_join(t, NULL);
+		EXPECT_EQ(0, peer.ret)
+			TH_LOG("cap %u, %s: the sender asleep in the kernel was never released (%d)",
+			       cap, steps[k].name, peer.ret);
+		for (v = 2; v <= cap; v++)
+			want[nw++] = v;
+		want[nw++] = 100;
+		/* Drain what is there, so the next sends have room. */
+		while (n < nw && gosync_chan_recv(fast, &got[n], test_ms(10000)) == 1)
+			n++;
+		v = 200;
+		EXPECT_EQ(0, gosync_chan_send(slow, &v, test_ms(10000)));
+		want[nw++] = 200;
+	}
+	/* The fast path fills whatever room is left; then close and drain. */
+	for (v = 201; gosync_chan_send(fast, &v, GOSYNC_NONBLOCK) == 0 && v < 210; v++)
+		want[nw++] = v;
+	ASSERT_EQ(0, gosync_chan_close(fast));
+	n += drain(fast, got + n, 32 - n);
+	EXPECT_EQ(nw, n) TH_LOG("cap %u, %s: %d elements arrived, %d expected",
+				cap, steps[k].name, n, nw);
+	for (int i = 0; i < n && i < nw; i++) {
+		EXPECT_EQ(want[i], got[i])
+			TH_LOG("cap %u, %s: element %d", cap, steps[k].name, i);
+	}
+	gosync_chan_free(slow);
+	gosync_chan_free(fast);
+}
+
+TEST_F_TIMEOUT(death, dies_at_every_step, 900)
+{
+	for (__u32 cap = 1; cap <= CAP; cap += CAP - 1)
+		for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++)
+			die_once(_metadata, cap, k);
 }
 
 TEST_HARNESS_MAIN
