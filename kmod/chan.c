@@ -97,6 +97,15 @@ struct gosync_chan {
  */
 #define GOSYNC_CLOSE_GRACE_NS	(1000 * NSEC_PER_MSEC)
 
+/*
+ * How long a non-blocking sync send (a select's unbuffered send case, or
+ * GOSYNC_DEADLINE_NONBLOCK) waits for the blocked receiver it saw to take
+ * the element before withdrawing it: a woken receiver takes it in
+ * microseconds; this bounds one that cannot run.  The library's
+ * standalone mode uses the same bound.
+ */
+#define GOSYNC_HANDOFF_NS	(100 * NSEC_PER_MSEC)
+
 /* Elements up to this size travel through a bounce buffer on the stack. */
 #define GOSYNC_SMALL_ELEM	64
 
@@ -189,16 +198,27 @@ void gosync_sleep_until(s64 deadline)
 }
 
 /*
- * A wait ends because signal_pending(): a real signal ends it with EINTR
- * (or, @restart, restarts it under SA_RESTART); task work queued for us
- * (TIF_NOTIFY_SIGNAL, e.g. an io_uring completion) must only run: restart
- * the call, invisibly.  Deadlines are absolute, so a restart keeps them.
+ * A wait ends because signal_pending(): either a signal, or task work
+ * queued for us (TIF_NOTIFY_SIGNAL, e.g. an io_uring completion) that
+ * must run before we can sleep.  The ioctls return -ERESTARTNOHAND: EINTR
+ * if a handler runs, whatever SA_RESTART says (as epoll_wait(2) does),
+ * and an invisible restart otherwise (task work only, or a stop);
+ * read(2) and write(2) return -ERESTARTSYS, restarting under SA_RESTART
+ * as a pipe does.  Deadlines are absolute, so a restart keeps them.
+ * (Deciding EINTR here from task_sigpending() instead raced with a signal
+ * that came while task work was pending: its handler then ran and the
+ * call restarted anyway.)
  */
 int gosync_signal_ret(bool restart)
 {
-	if (!task_sigpending(current))
-		return -ERESTARTNOINTR;
-	return restart ? -ERESTARTSYS : -EINTR;
+	return restart ? -ERESTARTSYS : -ERESTARTNOHAND;
+}
+
+/* Did a wait end for a signal or task work (see gosync_signal_ret)? */
+bool gosync_is_restart(int ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOHAND ||
+	       ret == -ERESTARTNOINTR;
 }
 
 /*
@@ -210,16 +230,24 @@ int gosync_signal_ret(bool restart)
  * SA_RESTART says (as epoll_wait(2) and timed futex waits do, so kernel
  * and standalone mode agree); read(2) and write(2) pass @restart and
  * restart under SA_RESTART, as on a pipe.  Both are safe to restart:
- * deadlines are absolute and nothing is half done when a wait ends.
+ * deadlines are absolute and nothing is half done when a wait ends.  The
+ * deadline is looked at before signals: task work that keeps arriving
+ * must not keep a wait past its deadline.
+ *
+ * A sender waiting for its receiver with only task work pending first
+ * runs its own queued io_uring receives on this channel
+ * (gosync_uring_run_own()), once per wait: the receiver it waits for
+ * may be one of them.
  *
  * Return: what @try returned, -EAGAIN (GOSYNC_DEADLINE_NONBLOCK),
- * -ETIMEDOUT, -EINTR or -ERESTARTSYS (@restart).
+ * -ETIMEDOUT, -ERESTARTNOHAND or -ERESTARTSYS (@restart).
  */
 static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 			    s64 deadline, bool restart, gosync_try_fn try,
 			    void *arg)
 {
 	ktime_t expires = ns_to_ktime(deadline);
+	bool ran_own = false;
 	DEFINE_WAIT(wait);
 	int ret;
 
@@ -243,12 +271,19 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 		ret = try(ch, arg);
 		if (!gosync_would_block(ret))
 			break;
-		if (signal_pending(current)) {
-			ret = gosync_signal_ret(restart);
-			break;
-		}
 		if (ktime_get_ns() >= deadline) {
 			ret = -ETIMEDOUT;
+			break;
+		}
+		if (signal_pending(current)) {
+			if (side == &ch->send && !ran_own &&
+			    !task_sigpending(current)) {
+				ran_own = true;
+				__set_current_state(TASK_RUNNING);
+				if (gosync_uring_run_own(ch))
+					continue;	/* look again */
+			}
+			ret = gosync_signal_ret(restart);
 			break;
 		}
 		if (ret == -EBUSY || gosync_chan_closed(ch)) {
@@ -280,7 +315,6 @@ struct gosync_send {
 	u64 pos;		/* where it went */
 	bool nonblock;		/* sync: give up once no receiver waits */
 	int self;		/* of the blocked receivers, ours (a select) */
-	s64 handoff_until;	/* nonblock: give up then, too */
 };
 
 /* Is a receiver other than the caller's own blocked on @ch? */
@@ -328,14 +362,13 @@ static int gosync_try_delivered(struct gosync_chan *ch, void *arg)
  */
 /*
  * How a hand-off that did not happen ends: -EAGAIN when it gave up (no
- * receiver left, its bound passed, or task work of ours must run: the
- * receiver may be our own queued io_uring receive, which runs only once
- * we return), else as the wait ended.
+ * receiver left, its bound passed, or a signal or task work came: a
+ * non-blocking send does not wait for those), else as the wait ended.
  */
 static int gosync_handoff_ret(struct gosync_send *s, int ret)
 {
 	if (ret == -ENOMSG || (s->nonblock && (ret == -ETIMEDOUT ||
-					       ret == -ERESTARTNOINTR)))
+					       gosync_is_restart(ret))))
 		return -EAGAIN;
 	return ret;
 }
@@ -349,18 +382,25 @@ static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
 		.state = sync ? GOSYNC_SLOT_SYNC : GOSYNC_SLOT_FULL,
 		.nonblock = sync && deadline == GOSYNC_DEADLINE_NONBLOCK,
 		.self = self,
-		.handoff_until = handoff_until,
 	};
 	int ret;
 
 	if (s.nonblock) {
-		/* Only to a receiver already blocked, for as long as one is. */
+		/*
+		 * Only to a receiver already blocked, for as long as one is
+		 * and at most GOSYNC_HANDOFF_NS: a registered receiver may be
+		 * unable to take it (a queued io_uring receive whose
+		 * submitter is stopped), and this send must not wait for it.
+		 */
+		s64 bound = ktime_get_ns() + GOSYNC_HANDOFF_NS;
+
 		if (gosync_chan_closed(ch))
 			return -EPIPE;
 		gosync_side_arm(&ch->send);			/* F */
 		if (!gosync_other_receivers(ch, self))
 			return -EAGAIN;
-		deadline = s.handoff_until;
+		deadline = handoff_until != GOSYNC_DEADLINE_NONBLOCK &&
+			   handoff_until < bound ? handoff_until : bound;
 	}
 	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
 			       gosync_try_send, &s);
@@ -630,8 +670,9 @@ int gosync_chan_withdraw(struct gosync_chan *ch, u64 pos)
 /*
  * A select's send on an unbuffered channel: hand @elem to a receiver
  * that is blocked (other than the select's own), waiting until it takes
- * it, no such receiver is left, or @deadline.  0 delivered, -EAGAIN
- * nobody took it, -EPIPE closed, -EINTR a signal.
+ * it, no such receiver is left, GOSYNC_HANDOFF_NS, or @deadline (the
+ * select's, GOSYNC_DEADLINE_NONBLOCK: no more than the bound).
+ * 0 delivered, -EAGAIN nobody took it, -EPIPE closed.
  */
 int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self,
 			s64 deadline)

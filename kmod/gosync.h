@@ -30,6 +30,9 @@ struct gosync_user;
  */
 int gosync_charge(struct gosync_user **userp, size_t bytes);
 void gosync_uncharge(struct gosync_user *user, size_t bytes);
+/* Charge kernel memory that is not an object (counts in the bytes only). */
+int gosync_charge_mem(struct gosync_user **userp, size_t bytes);
+void gosync_uncharge_mem(struct gosync_user *user, size_t bytes);
 
 struct seq_file;
 int gosync_limits_show(struct seq_file *m, void *unused);
@@ -97,8 +100,9 @@ struct io_uring_cmd;
 
 long gosync_chan_create(struct gosync_chan_create __user *uarg);
 
-/* How a wait that found signal_pending() ends: -EINTR, or a restart. */
+/* How a wait that found signal_pending() ends: a restart code. */
 int gosync_signal_ret(bool restart);
+bool gosync_is_restart(int ret);
 
 /* Sleep until woken, a signal or the deadline (task state already set). */
 void gosync_sleep_until(s64 deadline);
@@ -128,6 +132,7 @@ long gosync_select(struct gosync_select __user *uarg);
 
 int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 void gosync_uring_exit(void);
+int gosync_uring_run_own(struct gosync_chan *ch);
 
 /* ---- sync.c ---- */
 

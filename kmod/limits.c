@@ -3,9 +3,11 @@
  * gosync: limits on what users may pin, as module parameters.
  *
  * Every object's shared region is pinned kernel memory, so it is charged
- * to the user that made it (like POSIX mqueues' RLIMIT_MSGQUEUE):
+ * to the user that made it (like POSIX mqueues' RLIMIT_MSGQUEUE), and so
+ * is other kernel memory a user can make the module hold for long (a
+ * queued io_uring command and its copy of the element):
  *   max_obj_bytes	one object's region (a channel's ring)
- *   max_user_bytes	all regions of one user
+ *   max_user_bytes	all regions and queued commands of one user
  *   max_user_objects	objects one user may have at a time
  * The parameters are writable at run time (root, via
  * /sys/module/gosync/parameters); a change applies to later creations.
@@ -39,14 +41,17 @@ MODULE_PARM_DESC(max_user_objects, "Objects one user may have at a time (default
  * struct gosync_user - what one user has pinned
  * @node:	in gosync_users, keyed by @uid
  * @uid:	the user
- * @bytes:	pinned bytes
- * @objects:	live objects; the entry goes when it drops to zero
+ * @bytes:	pinned bytes: objects' regions and other kernel memory the
+ *		user holds (queued io_uring commands)
+ * @objects:	live objects
+ * @charges:	outstanding charges of any kind; the entry goes at zero
  */
 struct gosync_user {
 	struct hlist_node node;
 	kuid_t uid;
 	size_t bytes;
 	unsigned int objects;
+	unsigned long charges;
 };
 
 static DEFINE_HASHTABLE(gosync_users, 6);
@@ -63,14 +68,16 @@ static struct gosync_user *gosync_user_find(kuid_t uid)
 	return NULL;
 }
 
-int gosync_charge(struct gosync_user **userp, size_t bytes)
+/* Charge @bytes, and one object if @object, to the calling user. */
+static int gosync_charge_as(struct gosync_user **userp, size_t bytes,
+			    bool object)
 {
 	kuid_t uid = current_uid();
 	struct gosync_user *user, *fresh;
 	size_t user_max = READ_ONCE(max_user_bytes);
 	int ret = 0;
 
-	if (bytes > READ_ONCE(max_obj_bytes))
+	if (object && bytes > READ_ONCE(max_obj_bytes))
 		return -ENOMEM;
 	/* Allocate outside the lock; most calls find the user already there. */
 	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
@@ -85,15 +92,16 @@ int gosync_charge(struct gosync_user **userp, size_t bytes)
 		user->uid = uid;
 		hash_add(gosync_users, &user->node, __kuid_val(uid));
 	}
-	if (user->objects >= READ_ONCE(max_user_objects))
+	if (object && user->objects >= READ_ONCE(max_user_objects))
 		ret = -EMFILE;
 	else if (bytes > user_max - min(user->bytes, user_max))
 		ret = -ENOMEM;
 	if (!ret) {
-		user->objects++;
+		user->objects += object;
 		user->bytes += bytes;
+		user->charges++;
 		*userp = user;
-	} else if (!user->objects) {
+	} else if (!user->charges) {
 		hash_del(&user->node);
 		fresh = user;
 	}
@@ -102,18 +110,40 @@ int gosync_charge(struct gosync_user **userp, size_t bytes)
 	return ret;
 }
 
-void gosync_uncharge(struct gosync_user *user, size_t bytes)
+static void gosync_uncharge_as(struct gosync_user *user, size_t bytes,
+			       bool object)
 {
 	bool last;
 
 	spin_lock(&gosync_users_lock);
 	user->bytes -= bytes;
-	last = !--user->objects;
+	user->objects -= object;
+	last = !--user->charges;
 	if (last)
 		hash_del(&user->node);
 	spin_unlock(&gosync_users_lock);
 	if (last)
 		kfree(user);
+}
+
+int gosync_charge(struct gosync_user **userp, size_t bytes)
+{
+	return gosync_charge_as(userp, bytes, true);
+}
+
+void gosync_uncharge(struct gosync_user *user, size_t bytes)
+{
+	gosync_uncharge_as(user, bytes, true);
+}
+
+int gosync_charge_mem(struct gosync_user **userp, size_t bytes)
+{
+	return gosync_charge_as(userp, bytes, false);
+}
+
+void gosync_uncharge_mem(struct gosync_user *user, size_t bytes)
+{
+	gosync_uncharge_as(user, bytes, false);
 }
 
 /*

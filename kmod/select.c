@@ -175,6 +175,9 @@ static int gosync_sel_round(struct gosync_sel *sel)
 			sel->index = k;
 		if (ret != -EAGAIN)
 			return ret;
+		/* Thousands of cases are a long round: yield within it too. */
+		if ((i & 63) == 63)
+			cond_resched();
 	}
 	return -EAGAIN;
 }
@@ -183,9 +186,12 @@ static void gosync_sel_arm(struct gosync_sel *sel)
 {
 	u32 i;
 
-	for (i = 0; i < sel->n; i++)
+	for (i = 0; i < sel->n; i++) {
 		if (sel->cases[i].ch)
 			gosync_chan_arm(sel->cases[i].ch, sel->cases[i].recv);
+		if ((i & 63) == 63)
+			cond_resched();
+	}
 }
 
 /* Join (or leave) every case's wait queue, and receive registrations. */
@@ -220,7 +226,7 @@ static void gosync_sel_enlist(struct gosync_sel *sel, bool join)
 	}
 }
 
-/* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -EINTR. */
+/* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -ERESTARTNOHAND. */
 static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 {
 	int ret;
@@ -236,18 +242,26 @@ static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 
 	gosync_sel_enlist(sel, true);
 	for (;;) {
+		/*
+		 * A round that fired nothing and found itself woken does not
+		 * sleep: a peer waking a case's queue in a loop (a stream of
+		 * GOSYNC_CHAN_IOC_WAKE) would keep us here for as long as it
+		 * goes on.  Every round is a scheduling point.
+		 */
+		cond_resched();
 		WRITE_ONCE(sel->woken, 0);
 		sel->poll_soon = false;
 		gosync_sel_arm(sel);				/* F */
 		ret = gosync_sel_round(sel);
 		if (ret != -EAGAIN)
 			break;
-		if (signal_pending(current)) {
-			ret = gosync_signal_ret(false);
-			break;
-		}
+		/* The deadline first: task work that keeps coming must not hold it. */
 		if (ktime_get_ns() >= deadline) {
 			ret = -ETIMEDOUT;
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = gosync_signal_ret(false);
 			break;
 		}
 		set_current_state(TASK_INTERRUPTIBLE);

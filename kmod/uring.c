@@ -32,8 +32,9 @@
  * that, in which case that queued attempt completes it.
  *
  * Locking: gosync_ucmds_lock (the reaper's list) is taken under no other
- * lock of ours; wake functions run under the wait queue's lock and take
- * none.
+ * lock of ours, and held by the reaper for at most GOSYNC_REAP_BATCH
+ * commands at a time; wake functions run under the wait queue's lock and
+ * take none; gosync_uring_run_own() takes a wait queue's lock alone.
  */
 #include <linux/hrtimer.h>
 #include <linux/io_uring.h>
@@ -77,6 +78,8 @@ enum gosync_ucmd_phase {
  * @result:	the result, once finished
  * @mm:		the submitter's address space: an attempt running in it may
  *		touch the element
+ * @user:	who is charged for this command's memory
+ * @charged:	how much (the allocation's real size)
  * @bounce:	the element in kernel memory
  */
 struct gosync_ucmd {
@@ -94,6 +97,8 @@ struct gosync_ucmd {
 	atomic_t kicked;
 	bool finished;
 	int result;
+	struct gosync_user *user;
+	size_t charged;
 	u8 bounce[];
 };
 
@@ -150,15 +155,39 @@ static bool gosync_ucmd_abandoned(struct gosync_ucmd *u)
 	       percpu_ref_is_dying(&cmd_to_io_kiocb(u->ioucmd)->ctx->refs);
 }
 
+/*
+ * The reaper walks every queued command, GOSYNC_REAP_BATCH at a time
+ * under gosync_ucmds_lock, keeping its place with a cursor node between
+ * batches, so a user with many queued commands holds up nobody else's
+ * queue or finish for longer than one batch.  Only the reaper moves the
+ * cursor; queue and finish only add and remove their own nodes.
+ */
+#define GOSYNC_REAP_BATCH	64
+
 static void gosync_ucmd_reap(struct work_struct *work)
 {
+	static LIST_HEAD(cursor);
 	struct gosync_ucmd *u;
+	struct list_head *pos;
 	bool more;
+	int n;
 
 	spin_lock(&gosync_ucmds_lock);
-	list_for_each_entry(u, &gosync_ucmds, node)
-		if (gosync_ucmd_abandoned(u))
-			gosync_ucmd_kick(u);
+	list_add(&cursor, &gosync_ucmds);
+	while (cursor.next != &gosync_ucmds) {
+		for (n = 0; n < GOSYNC_REAP_BATCH && cursor.next != &gosync_ucmds;
+		     n++) {
+			pos = cursor.next;
+			list_move(&cursor, pos);
+			u = list_entry(pos, struct gosync_ucmd, node);
+			if (gosync_ucmd_abandoned(u))
+				gosync_ucmd_kick(u);
+		}
+		spin_unlock(&gosync_ucmds_lock);
+		cond_resched();
+		spin_lock(&gosync_ucmds_lock);
+	}
+	list_del(&cursor);
 	more = !list_empty(&gosync_ucmds);
 	spin_unlock(&gosync_ucmds_lock);
 	if (more)
@@ -196,6 +225,7 @@ static void gosync_ucmd_queue(struct gosync_ucmd *u)
 
 static void gosync_ucmd_free(struct gosync_ucmd *u)
 {
+	gosync_uncharge_mem(u->user, u->charged);
 	put_task_struct(u->task);
 	kvfree(u);
 }
@@ -312,12 +342,67 @@ static void gosync_ucmd_attempt(struct io_uring_cmd *ioucmd,
 		gosync_ucmd_timer_at(u, ktime_get_ns() + NSEC_PER_MSEC);
 }
 
+/* At most this many of the caller's own commands run in one call. */
+#define GOSYNC_OWN_MAX	16
+
+/**
+ * gosync_uring_run_own - run the caller's own queued receives on @ch now
+ * @ch:		a channel the caller is blocked sending on
+ *
+ * A sync send waits for its receiver; when that receiver is a receive
+ * the same thread queued on io_uring, the deposit kicked it as task work
+ * of this very thread, which runs only once the send returns, and the
+ * send cannot sleep with task work pending (TIF_NOTIFY_SIGNAL): it would
+ * withdraw, restart and deposit again for ever.  So the send runs those
+ * queued attempts itself, in the same (the submitter's) context the task
+ * work would have: a receive that takes an element is finished here and
+ * completed by its queued attempt, which finds it finished.
+ *
+ * Only commands with an attempt queued (kicked) are run: their
+ * completion is left to that attempt.  Attempts of a command run only
+ * in its submitter's context, so none can run concurrently with this,
+ * and none can free the commands picked under the queue's lock.
+ *
+ * Return: how many attempts ran.
+ */
+int gosync_uring_run_own(struct gosync_chan *ch)
+{
+	wait_queue_head_t *wq = gosync_chan_wq(ch, true);
+	struct gosync_ucmd *own[GOSYNC_OWN_MAX], *u;
+	wait_queue_entry_t *entry;
+	int n = 0, i;
+
+	spin_lock_irq(&wq->lock);
+	list_for_each_entry(entry, &wq->head, entry) {
+		if (entry->func != gosync_ucmd_wake)
+			continue;
+		u = container_of(entry, struct gosync_ucmd, wait);
+		if (u->task == current && atomic_read(&u->kicked) &&
+		    u->phase == GOSYNC_UCMD_RECV) {
+			own[n++] = u;
+			if (n == GOSYNC_OWN_MAX)
+				break;
+		}
+	}
+	spin_unlock_irq(&wq->lock);
+	for (i = 0; i < n; i++) {
+		int ret = gosync_ucmd_try(own[i], true, false);
+
+		/* The queued attempt completes it (kicked is set). */
+		if (!gosync_would_wait(ret))
+			gosync_ucmd_finish(own[i], ret, 0);
+	}
+	return n;
+}
+
 int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct gosync_chan *ch = gosync_chan_of(ioucmd->file);
 	struct gosync_uring_cmd cmd;
+	struct gosync_user *user;
 	struct gosync_ucmd *u;
 	u32 size = gosync_chan_elem(ch);
+	size_t charged;
 	int ret;
 
 	if (ioucmd->cmd_op != GOSYNC_URING_SEND &&
@@ -334,9 +419,18 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (cmd.deadline_ns < 0 && cmd.deadline_ns != GOSYNC_DEADLINE_NONBLOCK)
 		return -EINVAL;
 
+	/* Charged for what it really takes: a queue of them is the user's. */
+	charged = kmalloc_size_roundup(struct_size(u, bounce, size));
+	ret = gosync_charge_mem(&user, charged);
+	if (ret)
+		return ret;
 	u = kvzalloc(struct_size(u, bounce, size), GFP_KERNEL_ACCOUNT);
-	if (!u)
+	if (!u) {
+		gosync_uncharge_mem(user, charged);
 		return -ENOMEM;
+	}
+	u->user = user;
+	u->charged = charged;
 	u->ioucmd = ioucmd;
 	u->ch = ch;
 	u->elem = u64_to_user_ptr(cmd.elem);
@@ -346,6 +440,7 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	} else {
 		u->phase = GOSYNC_UCMD_ROOM;
 		if (copy_from_user(u->bounce, u->elem, size)) {
+			gosync_uncharge_mem(user, charged);
 			kvfree(u);
 			return -EFAULT;
 		}

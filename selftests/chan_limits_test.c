@@ -3,13 +3,16 @@
  * What one user may pin, per the module parameters max_obj_bytes,
  * max_user_bytes and max_user_objects: exceeding a limit is ENOMEM or
  * EMFILE, freeing gives the room back, and one user's limit is not
- * another's.
+ * another's.  Queued io_uring commands (each holds a copy of its element
+ * in the kernel) are charged too, and given back when they complete.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
+#include "gosync_test.h"
 #include "chan_test.h"
+#include "gosync_uring.h"
 
 #define PARAMS	"/sys/module/gosync/parameters/"
 
@@ -165,6 +168,70 @@ TEST_F(lim, parameters_are_root_only)
 	}
 	EXPECT_EQ(0, test_wait(pid));
 	EXPECT_EQ(self->user_objects, param_get("max_user_objects"));
+}
+
+/*
+ * 64 queued receives of 60 KiB elements hold 3.75 MiB of kernel memory: the
+ * user is charged for it while they are queued, a command that would pass
+ * max_user_bytes fails with ENOMEM, and completing them gives it back.
+ */
+TEST_F_TIMEOUT(lim, queued_uring_commands_are_charged, 120)
+{
+	enum { N = 64, ELEM = 60 << 10 };
+	unsigned long objs, base, queued, after;
+	struct gosync_chan *c;
+	struct io_uring ring;
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct io_uring_cqe *cqe;
+	char *buf = malloc((size_t)(N + 8) * ELEM);
+	int enomem = 0;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, gosync_chan_make(&c, ELEM, 1, 0));
+	ASSERT_EQ(0, io_uring_queue_init(2 * N, &ring, 0));
+	if (gosync_test_charged(&objs, &base))
+		SKIP(return, "no debugfs gosync/limits");
+	for (int i = 0; i < N; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		ASSERT_EQ(0, gosync_prep_recv(sqe, c, buf + (size_t)i * ELEM,
+					      GOSYNC_FOREVER));
+		io_uring_sqe_set_data64(sqe, i);
+	}
+	ASSERT_EQ(N, io_uring_submit(&ring));
+	ASSERT_EQ(0, gosync_test_charged(&objs, &queued));
+	EXPECT_LE(base + (unsigned long)N * ELEM, queued)
+		TH_LOG("%d queued 60 KiB receives charged %lu bytes", N,
+		       queued - base);
+	/* No room for more than a few: the next commands fail, ENOMEM. */
+	ASSERT_EQ(0, param_set("max_user_bytes", queued + 2 * ELEM + 4096));
+	for (int i = 0; i < 8; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		ASSERT_EQ(0, gosync_prep_recv(sqe, c, buf + (size_t)(N + i) * ELEM,
+					      GOSYNC_FOREVER));
+		io_uring_sqe_set_data64(sqe, N + i);
+	}
+	ASSERT_EQ(8, io_uring_submit(&ring));
+	while (io_uring_wait_cqe_timeout(&ring, &cqe,
+					 &(struct __kernel_timespec){ .tv_nsec = 200000000 }) == 0) {
+		if (cqe->res == -ENOMEM)
+			enomem++;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	EXPECT_LE(6, enomem);
+	/* Closing completes them all; the charge comes back. */
+	ASSERT_EQ(0, gosync_chan_close(c));
+	for (int i = 0; i < N + 8 - enomem; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&ring, &cqe, &ts));
+		EXPECT_EQ(0, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	ASSERT_EQ(0, gosync_test_charged(&objs, &after));
+	EXPECT_EQ(base, after);
+	gosync_chan_free(c);
+	free(buf);
 }
 
 TEST_HARNESS_MAIN

@@ -5,11 +5,17 @@
  * unbuffered), their deadlines, close completing every queued command,
  * a submitter killed with commands queued (every command completes, the
  * module's references come back, so rmmod works), IORING_OP_POLL_ADD on
- * a channel fd, and one ring driving a thousand channels.
+ * a channel fd, and one ring driving a thousand channels.  And the
+ * submitter's own calls meeting its queued commands: a blocking send,
+ * write(2) or select send on an unbuffered channel whose receiver is the
+ * same thread's queued receive completes; signals and deadlines end a
+ * wait while that thread's task work keeps coming; a non-blocking send
+ * is not held by a queued receive whose submitter is stopped.
  */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 
 #include "kselftest_harness.h"
 #include "chan_test.h"
@@ -94,6 +100,30 @@ static long module_refs(void)
 		fclose(f);
 	}
 	return n;
+}
+
+/*
+ * Run @fn(@arg) in a child and return its exit status, or 124 when it has
+ * not finished within @ms (it is killed then): the calls under test never
+ * returned at all before their fixes.
+ */
+static int run_bounded(int (*fn)(void *arg), void *arg, long ms)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(fn(arg));
+	for (long waited = 0; waited < ms; waited += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		test_sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return 124;
 }
 
 TEST_F(ur, complete_at_once)
@@ -461,6 +491,175 @@ TEST_F_TIMEOUT(ur, one_ring_many_channels, 120)
 		gosync_chan_free(ch[i]);
 	free(ch);
 	free(got);
+}
+
+/* ---- the submitter's own calls meeting its own queued commands ---- */
+
+enum own_how { OWN_SEND, OWN_WRITE, OWN_SELECT };
+
+/*
+ * In one thread: queue a receive on an unbuffered channel, then send on
+ * that channel with @how.  The only receiver is the queued receive, which
+ * runs as this thread's task work: the send must let it take the element
+ * (once), not withdraw and redo it for ever.
+ */
+static int own_receive(void *arg)
+{
+	enum own_how how = (enum own_how)(long)arg;
+	struct gosync_chan *u;
+	struct io_uring ring;
+	uint64_t got = 0, v = 21;
+	int ret;
+
+	if (io_uring_queue_init(8, &ring, 0) || gosync_chan_make(&u, 8, 0, 0))
+		return 1;
+	if (submit(&ring, u, false, &got, GOSYNC_FOREVER, 1))
+		return 2;
+	if (how == OWN_SEND) {
+		ret = gosync_chan_send(u, &v, test_ms(5000));
+	} else if (how == OWN_WRITE) {
+		ret = write(gosync_chan_fd(u), &v, 8) == 8 ? 0 : -errno;
+	} else {
+		struct gosync_case c = { .ch = u, .op = GOSYNC_SEND, .elem = &v };
+
+		ret = gosync_select(&c, 1, test_ms(5000));
+	}
+	if (ret)
+		return 3;
+	if (reap(&ring, NULL) != 1 || got != 21)
+		return 4;
+	/* Exactly once: nothing else is left in the channel. */
+	if (gosync_chan_recv(u, &got, GOSYNC_NONBLOCK) != -EAGAIN)
+		return 5;
+	return 0;
+}
+
+TEST_F_TIMEOUT(ur, blocking_send_meets_own_queued_receive, 60)
+{
+	EXPECT_EQ(0, run_bounded(own_receive, (void *)(long)OWN_SEND, 15000));
+}
+
+TEST_F_TIMEOUT(ur, write_meets_own_queued_receive, 60)
+{
+	EXPECT_EQ(0, run_bounded(own_receive, (void *)(long)OWN_WRITE, 15000));
+}
+
+TEST_F_TIMEOUT(ur, select_send_meets_own_queued_receive, 60)
+{
+	EXPECT_EQ(0, run_bounded(own_receive, (void *)(long)OWN_SELECT, 15000));
+}
+
+/*
+ * A blocking send with no receiver, in a thread whose queued receive on
+ * another channel is kicked over and over (a peer loops on
+ * GOSYNC_CHAN_IOC_WAKE there): task work keeps arriving.  A signal
+ * handler (no SA_RESTART) must still end the send with EINTR, and without
+ * one the send must still end at its deadline.
+ */
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static int task_work_storm(void *arg)
+{
+	bool with_signal = arg != NULL;
+	struct gosync_chan *u, *d;
+	struct gosync_chan_wake w = { .flags = GOSYNC_WAKE_RECV };
+	struct io_uring ring;
+	uint64_t got, v = 3;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int64_t start;
+	pid_t peer;
+	int ret;
+
+	if (io_uring_queue_init(8, &ring, 0) || gosync_chan_make(&u, 8, 0, 0) ||
+	    gosync_chan_make(&d, 8, 1, 0))
+		return 1;
+	if (submit(&ring, d, false, &got, GOSYNC_FOREVER, 1))
+		return 2;
+	peer = fork();
+	if (peer < 0)
+		return 3;
+	if (peer == 0)
+		for (;;)
+			ioctl(gosync_chan_fd(d), GOSYNC_CHAN_IOC_WAKE, &w);
+	test_sleep_ms(100);
+	if (with_signal) {
+		sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART */
+		alarm(1);
+	}
+	start = gosync_now();
+	ret = gosync_chan_send(u, &v, test_ms(with_signal ? 20000 : 1000));
+	kill(peer, SIGKILL);
+	waitpid(peer, NULL, 0);
+	if (ret != (with_signal ? -EINTR : -ETIMEDOUT)) {
+		fprintf(stderr, "# the send returned %d (%s) after %lld ms\n", ret,
+			strerror(-ret), (long long)((gosync_now() - start) / 1000000));
+		return 4;
+	}
+	if (gosync_now() - start > 5000000000LL)
+		return 5;
+	/* Nothing was left behind in the channel. */
+	return gosync_chan_recv(u, &got, GOSYNC_NONBLOCK) == -EAGAIN ? 0 : 6;
+}
+
+TEST_F_TIMEOUT(ur, signal_ends_send_while_task_work_keeps_coming, 60)
+{
+	EXPECT_EQ(0, run_bounded(task_work_storm, (void *)1, 15000));
+}
+
+TEST_F_TIMEOUT(ur, deadline_ends_send_while_task_work_keeps_coming, 60)
+{
+	EXPECT_EQ(0, run_bounded(task_work_storm, NULL, 15000));
+}
+
+/*
+ * A receive queued by a process that is then stopped stays a registered
+ * receiver, but can take nothing until it runs again.  A non-blocking
+ * send on that unbuffered channel must still return (EAGAIN), not wait
+ * for the stopped process.
+ */
+static int nonblocking_send(void *arg)
+{
+	uint64_t v = 8;
+
+	return gosync_chan_send(arg, &v, GOSYNC_NONBLOCK) == -EAGAIN ? 0 : 1;
+}
+
+TEST_F_TIMEOUT(ur, nonblocking_send_not_held_by_stopped_receiver, 60)
+{
+	struct gosync_chan *u;
+	int sync[2], st;
+	pid_t stopped;
+	char c;
+
+	ASSERT_EQ(0, gosync_chan_make(&u, 8, 0, 0));
+	ASSERT_EQ(0, pipe(sync));
+	stopped = fork();
+	ASSERT_LE(0, stopped);
+	if (stopped == 0) {
+		struct io_uring ring;
+		static uint64_t got;
+
+		if (io_uring_queue_init(8, &ring, 0) ||
+		    submit(&ring, u, false, &got, GOSYNC_FOREVER, 1) ||
+		    write(sync[1], "q", 1) != 1)
+			_exit(1);
+		raise(SIGSTOP);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	ASSERT_EQ(stopped, waitpid(stopped, &st, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(st));
+	EXPECT_EQ(0, run_bounded(nonblocking_send, u, 10000));
+	kill(stopped, SIGKILL);
+	kill(stopped, SIGCONT);
+	EXPECT_EQ(128 + SIGKILL, test_wait(stopped));
+	close(sync[0]);
+	close(sync[1]);
+	gosync_chan_free(u);
 }
 
 TEST_HARNESS_MAIN
