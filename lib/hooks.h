@@ -38,11 +38,17 @@ enum gosync_step {
 
 #ifdef GOSYNC_TEST_HOOKS
 /* Set by a test; called at every step, from every thread. */
-extern void (*volatile gosync_test_hook)(enum gosync_step step);
+extern void (*gosync_test_hook)(enum gosync_step step);
+
+static inline void gosync_test_set_hook(void (*hook)(enum gosync_step step))
+{
+	__atomic_store_n(&gosync_test_hook, hook, __ATOMIC_SEQ_CST);
+}
 
 static inline void gosync_step(enum gosync_step step)
 {
-	void (*hook)(enum gosync_step) = gosync_test_hook;
+	void (*hook)(enum gosync_step) =
+		__atomic_load_n(&gosync_test_hook, __ATOMIC_ACQUIRE);
 
 	if (hook)
 		hook(step);

@@ -18,8 +18,10 @@
  * than 1 ms (as Go).
  *
  * Owner death (kernel mode): when the mapping of the holder goes away the
- * kernel sets OWNER_DIED; the next locker takes the mutex with
- * -EOWNERDEAD and may call gosync_mutex_consistent(); unlocking it
+ * kernel sets OWNER_DIED and clears the owner field; the next locker
+ * takes the mutex over with -EOWNERDEAD (writing its owner id, which
+ * keeps every other locker waiting) and may call
+ * gosync_mutex_consistent(); unlocking it
  * without doing so makes it NOTRECOVERABLE (robust pthread mutexes'
  * rules).  Waiters sleep in slices to notice (the kernel cannot wake a
  * futex).  Standalone mode cannot know: a holder that dies leaves the
@@ -72,11 +74,15 @@ static int gosync_mutex_take(struct gosync_sync *so, uint32_t *state,
 				    (old & ~(M_HANDOFF | M_OWNER)) | me) ? 0 :
 		       -EAGAIN;
 	}
-	if ((old & (M_LOCKED | M_DIED)) == (M_LOCKED | M_DIED) &&
-	    !(old & M_HANDOFF)) {
-		/* The holder died: the caller takes it over, inconsistent. */
-		return gosync_cas32(state, &old, (old & ~M_OWNER) | me) ?
-		       -EOWNERDEAD : -EAGAIN;
+	if ((old & (M_LOCKED | M_DIED | M_HANDOFF | M_OWNER)) ==
+	    (M_LOCKED | M_DIED)) {
+		/*
+		 * The holder died (the kernel cleared the owner field): the
+		 * caller takes it over, inconsistent.  Only while nobody has:
+		 * OWNER_DIED stays set until consistent(), and the taker's
+		 * owner id in the word is what keeps the next locker out.
+		 */
+		return gosync_cas32(state, &old, old | me) ? -EOWNERDEAD : -EAGAIN;
 	}
 	if (old & M_LOCKED)
 		return -EBUSY;
@@ -212,10 +218,17 @@ int gosync_mutex_unlock_words(struct gosync_mutex_words *w)
 	 * Nobody was asleep to take the hand-off: take it back, and end
 	 * starvation mode (the starving are the sleeping); the waiters on
 	 * their way to sleep see the change and compete as in normal mode.
+	 * One of them may have fallen asleep on the hand-off state in the
+	 * meantime (it may not take a hand-off it has not slept for): wake
+	 * one, or it would sleep on an unlocked mutex.
 	 */
 	old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
-	while ((old & M_HANDOFF) && !gosync_cas32(&w->state, &old, 0))
-		;
+	while (old & M_HANDOFF) {
+		if (gosync_cas32(&w->state, &old, 0)) {
+			gosync_futex_wake(&w->state, 1);
+			break;
+		}
+	}
 	return 0;
 }
 

@@ -16,8 +16,12 @@
  * and the writer's unlock clears WRITER_WAITING before loading rwaiters.
  *
  * Owner death: a writer that dies is the Mutex's dead owner: the next
- * Lock() gets -EOWNERDEAD (readers wait until that writer unlocks).  A
- * reader that dies inside is not known: its read lock stays counted.
+ * Lock() gets -EOWNERDEAD.  Readers cannot repair what it left half
+ * written, and WRITER_WAITING stays set until a writer recovers it, so
+ * while it is unrecovered (LOCKED | OWNER_DIED, no owner) RLock() fails
+ * with -EOWNERDEAD instead of waiting for ever; in kernel mode a blocked
+ * reader looks every GOSYNC_SYNC_POLL_NS.  A reader that dies inside is
+ * not known: its read lock stays counted.
  */
 #include <errno.h>
 #include <limits.h>
@@ -130,8 +134,19 @@ int gosync_rwmutex_consistent(struct gosync_rwmutex *rw)
 	return gosync_mutex_consistent_words(w);
 }
 
+/* A writer died holding it, and no writer has taken it over yet. */
+static bool gosync_rw_writer_dead(struct gosync_mutex_words *w)
+{
+	uint32_t st = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+
+	return (st & (GOSYNC_MUTEX_LOCKED | GOSYNC_MUTEX_OWNER_DIED |
+		      GOSYNC_MUTEX_HANDOFF | GOSYNC_MUTEX_OWNER)) ==
+	       (GOSYNC_MUTEX_LOCKED | GOSYNC_MUTEX_OWNER_DIED);
+}
+
 static int gosync_rw_rlock(struct gosync_rwmutex *rw, int64_t deadline)
 {
+	struct gosync_sync *so = (struct gosync_sync *)rw;
 	struct gosync_mutex_words *w;
 	int err = 0;
 
@@ -153,6 +168,8 @@ static int gosync_rw_rlock(struct gosync_rwmutex *rw, int64_t deadline)
 				return 0;
 			continue;
 		}
+		if (gosync_rw_writer_dead(w))
+			return -EOWNERDEAD;
 		if (deadline == GOSYNC_NONBLOCK)
 			return -EBUSY;
 		if (gosync_deadline_passed(deadline))
@@ -161,7 +178,8 @@ static int gosync_rw_rlock(struct gosync_rwmutex *rw, int64_t deadline)
 		__atomic_add_fetch(&w->rwaiters, 1, __ATOMIC_SEQ_CST);
 		r = __atomic_load_n(&w->readers, __ATOMIC_SEQ_CST);
 		ret = (r & RW_WAITING) ?
-		      gosync_futex_wait(&w->readers, r, deadline) : 0;
+		      gosync_futex_wait(&w->readers, r,
+					gosync_sync_slice(so, deadline)) : 0;
 		__atomic_sub_fetch(&w->rwaiters, 1, __ATOMIC_SEQ_CST);
 		if (ret == -EINTR)
 			return ret;

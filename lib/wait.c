@@ -15,7 +15,7 @@
 #include "internal.h"
 
 #ifdef GOSYNC_TEST_HOOKS
-void (*volatile gosync_test_hook)(enum gosync_step step);
+void (*gosync_test_hook)(enum gosync_step step);
 #endif
 
 int64_t gosync_now(void)

@@ -10,6 +10,15 @@
  * bumps seq and wakes it: every waiter counted before the reset is
  * released, and the group is ready for reuse at once.
  *
+ * Waiters count themselves in and never out: a wait that times out or is
+ * interrupted leaves its count until the next reset (which then costs one
+ * needless FUTEX_WAKE), and the count saturates instead of overflowing.
+ * Taking a count back is what broke reuse at once: a waiter that timed
+ * out could not tell its own count from that of a waiter of the next
+ * round (the state word can be the same value again after a reset and an
+ * Add), and took that one's away, so the next round's Done woke nobody.
+ * (models/wg.pml checks both.)
+ *
  * No lost wakeup (WG pairs in docs/memory-model.md): a waiter loads seq
  * (acquire) before it counts itself in with a CAS on state; the zeroing
  * CAS comes before the seq bump.  Both CASes are on one word, so they are
@@ -72,31 +81,12 @@ int gosync_wg_done(struct gosync_wg *wg)
 	return gosync_wg_add(wg, -1);
 }
 
-/*
- * Stop waiting without having been released: take our count back, unless
- * the group was released meanwhile (seq moved, or the counter is zero):
- * then the wait succeeded after all.  Return: 0 released, 1 taken back.
- */
-static int gosync_wg_leave(struct gosync_wg_words *w, uint32_t seq)
-{
-	uint64_t old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
-
-	for (;;) {
-		if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq ||
-		    !WG_COUNTER(old) || !WG_WAITERS(old))
-			return 0;
-		gosync_step(GOSYNC_STEP_WG_GIVING_UP);
-		if (__atomic_compare_exchange_n(&w->state, &old, old - 1, true,
-						__ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
-			return 1;
-	}
-}
-
 int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 {
 	struct gosync_wg_words *w;
-	int err = 0;
+	bool counted = false;
+	uint32_t seq = 0;
+	int err = 0, ret;
 
 	if (!wg || !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
@@ -104,31 +94,46 @@ int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 	if (!w)
 		return err;
 	for (;;) {
-		/* WG: before counting ourselves in; matches the bump in add. */
-		uint32_t seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
-		uint64_t old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
-		int ret;
+		uint64_t old;
 
+		/*
+		 * WG: seq before counting ourselves in; matches the bump in
+		 * add.  Once counted, seq moving means released: our count is
+		 * in the state until the reset that bumps it.
+		 */
+		if (!counted)
+			seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
+		else if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq)
+			return 0;
+		old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
 		if (!WG_COUNTER(old))
 			return 0;
 		if (deadline_ns == GOSYNC_NONBLOCK)
 			return -EAGAIN;
 		if (gosync_deadline_passed(deadline_ns))
 			return -ETIMEDOUT;
-		if (WG_WAITERS(old) == GOSYNC_WG_WAITERS)
-			return -EOVERFLOW;
-		if (!__atomic_compare_exchange_n(&w->state, &old, old + 1, false,
-						 __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST))
-			continue;
+		/* Count in once per call, saturating. */
+		if (!counted) {
+			uint64_t new = WG_WAITERS(old) == GOSYNC_WG_WAITERS ?
+				       old : old + 1;
+
+			if (!__atomic_compare_exchange_n(&w->state, &old, new,
+							 false, __ATOMIC_SEQ_CST,
+							 __ATOMIC_SEQ_CST))
+				continue;
+			counted = true;
+		}
 		gosync_step(GOSYNC_STEP_WG_COUNTED);
 		ret = gosync_futex_wait(&w->seq, seq, deadline_ns);
-		if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq)
+		/* Released: seq moved, or the counter is zero (bump to come). */
+		if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq ||
+		    !WG_COUNTER(__atomic_load_n(&w->state, __ATOMIC_SEQ_CST)))
 			return 0;
-		/* Woken for nothing, timed out, or a signal: leave or retry. */
-		if (!gosync_wg_leave(w, seq))
-			return 0;
-		if (ret)
+		if (ret) {
+			/* Timed out or a signal: the count stays (see above). */
+			gosync_step(GOSYNC_STEP_WG_GIVING_UP);
 			return ret;
+		}
+		/* Woken for nothing: still counted, wait again. */
 	}
 }

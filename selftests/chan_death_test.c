@@ -329,7 +329,7 @@ static void die_once(struct __test_metadata *_metadata, __u32 cap, int k)
 
 		die_at = steps[k].step;
 		die_armed = 1;
-		gosync_test_hook = die_hook;
+		gosync_test_set_hook(die_hook);
 		if (producer)
 			gosync_chan_send(fast, &x, GOSYNC_NONBLOCK);
 		else

@@ -6,13 +6,18 @@
  * process (not thread-owned, as Go), Go's starvation mode observable (a
  * waiter that waited more than 1 ms gets the lock before a newcomer), and
  * in kernel mode the death of the holder (EOWNERDEAD, consistent,
- * ENOTRECOVERABLE).
+ * ENOTRECOVERABLE, and only one of the lockers blocked at the time takes
+ * it over).  With the library's step hooks, the exact interleaving in
+ * which an unlock takes back a hand-off that a waiter is about to sleep
+ * on: the waiter must still be woken.
  */
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "chan_test.h"
+#include "internal.h"
 
 FIXTURE(mx) {
 	struct gosync_mutex *m;
@@ -177,6 +182,87 @@ TEST_F(mx, waiter_times_out)
 	EXPECT_EQ(0, gosync_mutex_unlock(self->m));
 }
 
+/*
+ * The hand-off taken back.  B holds the mutex; A fails to get it, counts
+ * itself in, and passes 1 ms without sleeping (preempted), so it sets
+ * STARVING; B unlocks: a hand-off, but its FUTEX_WAKE finds nobody asleep
+ * (A is running); A, not allowed a hand-off it has not slept for, sleeps
+ * on the hand-off state; B takes the hand-off back.  A must be woken and
+ * get the mutex, not sleep on an unlocked one for ever.  (In kernel mode
+ * the 100 ms wait slice would hide the loss as a delay; standalone, it
+ * is for ever.)
+ */
+static struct {
+	pid_t a;
+	int a_loops, starving, missed;
+} hf;
+
+static void handoff_hook(enum gosync_step step)
+{
+	if (gettid() == hf.a && step == GOSYNC_STEP_MUTEX_LOOP) {
+		int n = ++hf.a_loops;
+
+		if (n == 1) {
+			/* "Preempted": past the threshold without sleeping. */
+			test_sleep_ms(3);
+		} else if (n == 2) {
+			/* STARVING is set now; let B unlock, then go on. */
+			__atomic_store_n(&hf.starving, 1, __ATOMIC_RELEASE);
+			test_wait_flag(&hf.missed, 5000);
+		}
+	} else if (step == GOSYNC_STEP_MUTEX_HANDOFF_MISSED) {
+		/* B: the hand-off woke nobody; take it back once A sleeps. */
+		__atomic_store_n(&hf.missed, 1, __ATOMIC_RELEASE);
+		test_wait_asleep_in(hf.a, SYS_futex, 5000);
+	}
+}
+
+struct locker {
+	struct gosync_mutex *m;
+	int ret, done;
+	pid_t tid;
+};
+
+static void *lock_thread(void *arg)
+{
+	struct locker *l = arg;
+
+	l->tid = gettid();
+	__atomic_store_n(&hf.a, l->tid, __ATOMIC_RELEASE);
+	l->ret = gosync_mutex_lock(l->m, GOSYNC_FOREVER);
+	__atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(mx, handoff_taken_back_wakes_the_waiter, 60)
+{
+	struct locker l = { .m = self->m };
+	struct gosync_mutex_words *w;
+	pthread_t t;
+	int err = 0;
+
+	memset(&hf, 0, sizeof(hf));
+	ASSERT_EQ(0, gosync_mutex_lock(self->m, GOSYNC_FOREVER));
+	gosync_test_set_hook(handoff_hook);
+	ASSERT_EQ(0, pthread_create(&t, NULL, lock_thread, &l));
+	ASSERT_TRUE(test_wait_flag(&hf.starving, 10000));
+	ASSERT_EQ(0, gosync_mutex_unlock(self->m));
+	EXPECT_TRUE(test_wait_flag(&l.done, 2000))
+		TH_LOG("the waiter sleeps on an unlocked mutex");
+	gosync_test_set_hook(NULL);
+	if (!__atomic_load_n(&l.done, __ATOMIC_ACQUIRE)) {
+		/* Unstick it, to clean up. */
+		w = gosync_sync_words((struct gosync_sync *)self->m, &err);
+		ASSERT_NE(NULL, w);
+		gosync_futex_wake(&w->state, 1);
+	}
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, l.ret);
+	EXPECT_EQ(0, gosync_mutex_unlock(self->m));
+	EXPECT_EQ(0, gosync_mutex_trylock(self->m));
+	EXPECT_EQ(0, gosync_mutex_unlock(self->m));
+}
+
 #ifndef GOSYNC_TEST_HOST
 /*
  * Kernel mode: the holder dies; the next locker gets it with EOWNERDEAD
@@ -221,6 +307,61 @@ TEST(owner_death)
 	EXPECT_EQ(-ENOTRECOVERABLE, gosync_mutex_lock(m, GOSYNC_FOREVER));
 	EXPECT_EQ(-ENOTRECOVERABLE, gosync_mutex_trylock(m));
 	gosync_mutex_free(m);
+}
+
+/*
+ * Three lockers (processes) blocked when the holder is SIGKILLed: exactly
+ * one takes the mutex over with EOWNERDEAD, and they still get it one at
+ * a time (OWNER_DIED stays set until consistent(), so each of them saw a
+ * dead holder's word).
+ */
+TEST_F_TIMEOUT(mx, owner_death_one_taker_at_a_time, 120)
+{
+	long *inside = &self->shared[0], *most = &self->shared[1];
+	long *deads = &self->shared[2], *oks = &self->shared[3];
+	pid_t holder, lockers[3];
+
+	if (!variant->kernel)
+		SKIP(return, "owner death needs the module");
+	holder = fork();
+	ASSERT_LE(0, holder);
+	if (holder == 0) {
+		if (gosync_mutex_lock(self->m, GOSYNC_FOREVER))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	test_sleep_ms(100);
+	for (int i = 0; i < 3; i++) {
+		lockers[i] = fork();
+		ASSERT_LE(0, lockers[i]);
+		if (lockers[i] == 0) {
+			int r = gosync_mutex_lock(self->m, test_ms(30000));
+			long n;
+
+			if (r != 0 && r != -EOWNERDEAD)
+				_exit(1);
+			n = __atomic_add_fetch(inside, 1, __ATOMIC_SEQ_CST);
+			for (long m = *most; n > m &&
+			     !__atomic_compare_exchange_n(most, &m, n, false,
+				__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);)
+				;
+			__atomic_add_fetch(r ? deads : oks, 1, __ATOMIC_SEQ_CST);
+			test_sleep_ms(300);
+			__atomic_sub_fetch(inside, 1, __ATOMIC_SEQ_CST);
+			if (r == -EOWNERDEAD && gosync_mutex_consistent(self->m))
+				_exit(2);
+			_exit(gosync_mutex_unlock(self->m) ? 3 : 0);
+		}
+	}
+	test_sleep_ms(300);	/* all three blocked */
+	kill(holder, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, test_wait(holder));
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(0, test_wait(lockers[i]));
+	EXPECT_EQ(1, *most) TH_LOG("%ld lockers were inside at once", *most);
+	EXPECT_EQ(1, *deads);
+	EXPECT_EQ(2, *oks);
 }
 #endif
 

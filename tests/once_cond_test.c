@@ -197,4 +197,41 @@ TEST_F_TIMEOUT(cv, producer_consumers_across_processes, 120)
 	EXPECT_EQ(0, *items);
 }
 
+#ifndef GOSYNC_TEST_HOST
+/*
+ * The mutex becomes unusable while a waiter sleeps on the cond (its
+ * holder died and the next locker unlocked it without repairing it): the
+ * wait ends with ENOTRECOVERABLE and, as nobody can hold such a mutex,
+ * without it.
+ */
+TEST_F_TIMEOUT(cv, wait_on_a_mutex_that_became_unrecoverable, 60)
+{
+	pid_t waiter, holder;
+
+	if (!variant->kernel)
+		SKIP(return, "owner death needs the module");
+	waiter = fork();
+	ASSERT_LE(0, waiter);
+	if (waiter == 0) {
+		int r;
+
+		if (gosync_mutex_lock(self->m, GOSYNC_FOREVER))
+			_exit(1);
+		r = gosync_cond_wait(self->c, self->m, test_ms(1500));
+		if (r != -ENOTRECOVERABLE)
+			_exit(2);
+		_exit(gosync_mutex_trylock(self->m) == -ENOTRECOVERABLE ? 0 : 3);
+	}
+	test_sleep_ms(200);
+	holder = fork();
+	ASSERT_LE(0, holder);
+	if (holder == 0)
+		_exit(gosync_mutex_lock(self->m, GOSYNC_FOREVER) ? 1 : 0);
+	EXPECT_EQ(0, test_wait(holder));	/* died holding it */
+	EXPECT_EQ(-EOWNERDEAD, gosync_mutex_lock(self->m, test_ms(5000)));
+	EXPECT_EQ(0, gosync_mutex_unlock(self->m));	/* not repaired */
+	EXPECT_EQ(0, test_wait(waiter));
+}
+#endif
+
 TEST_HARNESS_MAIN

@@ -3,7 +3,10 @@
  * RWMutex in both modes: readers together, a writer alone, a waiting
  * writer keeps new readers out (Go's writer preference), EPERM for an
  * unlock of what is not held, deadlines, and readers and writers in
- * several processes keeping a shared invariant.
+ * several processes keeping a shared invariant.  In kernel mode, a writer
+ * that dies holding it: readers blocked with no deadline are told
+ * (EOWNERDEAD, not holding it) instead of waiting for ever, and the next
+ * writer recovers it.
  */
 #include <sched.h>
 
@@ -127,5 +130,52 @@ TEST_F_TIMEOUT(rw, invariant_across_processes, 300)
 	EXPECT_EQ(1000, *a);
 	EXPECT_EQ(1000, *b);
 }
+
+#ifndef GOSYNC_TEST_HOST
+TEST_F_TIMEOUT(rw, writer_dies_readers_are_told, 60)
+{
+	int *r = (int *)self->shared;
+	pid_t writer, reader;
+
+	if (!variant->kernel)
+		SKIP(return, "owner death needs the module");
+	writer = fork();
+	ASSERT_LE(0, writer);
+	if (writer == 0) {
+		if (gosync_rwmutex_lock(self->rw, GOSYNC_FOREVER))
+			_exit(1);
+		test_sleep_ms(300);
+		_exit(0);	/* dies holding it */
+	}
+	test_sleep_ms(100);
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (reader == 0) {
+		int64_t start = gosync_now();
+
+		r[0] = gosync_rwmutex_rlock(self->rw, GOSYNC_FOREVER);
+		r[1] = (gosync_now() - start) / 1000000;
+		_exit(0);
+	}
+	EXPECT_EQ(0, test_wait(writer));
+	/* Blocked with no deadline: it must come back by itself. */
+	for (int i = 0; i < 500 && waitpid(reader, NULL, WNOHANG) == 0; i++)
+		test_sleep_ms(10);
+	if (kill(reader, 0) == 0) {
+		kill(reader, SIGKILL);
+		waitpid(reader, NULL, 0);
+		EXPECT_TRUE(false) TH_LOG("a reader still waits for a dead writer");
+	} else {
+		EXPECT_EQ(-EOWNERDEAD, r[0]);
+	}
+	/* Not held by the reader: tryrlock says the same; a writer recovers. */
+	EXPECT_EQ(-EOWNERDEAD, gosync_rwmutex_tryrlock(self->rw));
+	EXPECT_EQ(-EOWNERDEAD, gosync_rwmutex_lock(self->rw, test_ms(5000)));
+	EXPECT_EQ(0, gosync_rwmutex_consistent(self->rw));
+	EXPECT_EQ(0, gosync_rwmutex_unlock(self->rw));
+	EXPECT_EQ(0, gosync_rwmutex_rlock(self->rw, GOSYNC_NONBLOCK));
+	EXPECT_EQ(0, gosync_rwmutex_runlock(self->rw));
+}
+#endif
 
 TEST_HARNESS_MAIN

@@ -4,13 +4,17 @@
  * (EINVAL, nothing changed), reuse after Wait, sharing through the fd,
  * and 8 processes x 1000 Add/Done rounds against waiters in two other
  * processes with no lost wakeup.  In kernel mode the fd is pollable.
+ * With the library's step hooks: reuse at once while a waiter that timed
+ * out is still on its way out loses no wakeup of the next round.
  */
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "chan_test.h"
+#include "internal.h"
 
 FIXTURE(wg) {
 	struct gosync_wg *wg;
@@ -127,6 +131,114 @@ TEST_F(wg, waiters_released_then_reuse)
 		ASSERT_EQ(0, gosync_wg_done(self->wg));
 		for (int i = 0; i < 3; i++)
 			EXPECT_EQ(0, test_wait(pid[i]));
+	}
+}
+
+/*
+ * Reuse "at once" (the man page's promise) with a timed-out waiter still
+ * leaving: W1 counts itself in and times out; while it is on its way out
+ * (the hook holds it there), the group reaches zero, is reused (Add 1),
+ * and W2 starts waiting.  When W1 finishes leaving, W2's count must still
+ * be there: the Done that ends the new round must wake W2.
+ */
+static struct {
+	pid_t w1;
+	int giving_up, go_on;
+} wr;
+
+static void wg_reuse_hook(enum gosync_step step)
+{
+	if (step == GOSYNC_STEP_WG_GIVING_UP &&
+	    gettid() == __atomic_load_n(&wr.w1, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&wr.giving_up, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&wr.giving_up, 1, __ATOMIC_RELEASE);
+		test_wait_flag(&wr.go_on, 10000);
+	}
+}
+
+struct waiter {
+	struct gosync_wg *wg;
+	int64_t deadline;
+	int ret, done;
+	pid_t tid;
+	bool first;
+};
+
+static void *wg_waiter(void *arg)
+{
+	struct waiter *w = arg;
+
+	if (w->first)
+		__atomic_store_n(&wr.w1, gettid(), __ATOMIC_RELEASE);
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	w->ret = gosync_wg_wait(w->wg, w->deadline);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(wg, reuse_while_a_timed_out_waiter_leaves, 60)
+{
+	struct waiter w1 = { .wg = self->wg, .first = true };
+	struct waiter w2 = { .wg = self->wg };
+	pthread_t t1, t2;
+
+	memset(&wr, 0, sizeof(wr));
+	ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+	gosync_test_set_hook(wg_reuse_hook);
+	w1.deadline = test_ms(50);
+	ASSERT_EQ(0, pthread_create(&t1, NULL, wg_waiter, &w1));
+	ASSERT_TRUE(test_wait_flag(&wr.giving_up, 10000));
+	/* The round ends, and the group is reused at once. */
+	ASSERT_EQ(0, gosync_wg_done(self->wg));
+	ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+	w2.deadline = GOSYNC_FOREVER;
+	ASSERT_EQ(0, pthread_create(&t2, NULL, wg_waiter, &w2));
+	while (!__atomic_load_n(&w2.tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_TRUE(test_wait_asleep_in(w2.tid, SYS_futex, 5000));
+	/* W1 finishes leaving, then the new round ends. */
+	__atomic_store_n(&wr.go_on, 1, __ATOMIC_RELEASE);
+	pthread_join(t1, NULL);
+	gosync_test_set_hook(NULL);
+	EXPECT_TRUE(w1.ret == -ETIMEDOUT || w1.ret == 0);
+	ASSERT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_TRUE(test_wait_flag(&w2.done, 2000))
+		TH_LOG("the second round's waiter was never woken");
+	if (!__atomic_load_n(&w2.done, __ATOMIC_ACQUIRE)) {
+		/* Unstick it, to clean up. */
+		int err = 0;
+		struct gosync_wg_words *w =
+			gosync_sync_words((struct gosync_sync *)self->wg, &err);
+
+		ASSERT_NE(NULL, w);
+		__atomic_add_fetch(&w->seq, 1, __ATOMIC_SEQ_CST);
+		gosync_futex_wake(&w->seq, 1);
+	}
+	pthread_join(t2, NULL);
+	EXPECT_EQ(0, w2.ret);
+}
+
+/* Timeouts and signals leave nothing behind that breaks later rounds. */
+TEST_F(wg, many_timeouts_then_rounds)
+{
+	ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+	for (int i = 0; i < 200; i++)
+		EXPECT_EQ(-ETIMEDOUT, gosync_wg_wait(self->wg, 0));
+	for (int i = 0; i < 20; i++)
+		EXPECT_EQ(-ETIMEDOUT, gosync_wg_wait(self->wg, test_ms(1)));
+	ASSERT_EQ(0, gosync_wg_done(self->wg));
+	EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+	for (int round = 0; round < 3; round++) {
+		pid_t pid;
+
+		ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			_exit(gosync_wg_wait(self->wg, test_ms(20000)) ? 1 : 0);
+		test_sleep_ms(30);
+		ASSERT_EQ(0, gosync_wg_done(self->wg));
+		EXPECT_EQ(0, test_wait(pid));
 	}
 }
 
