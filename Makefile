@@ -58,7 +58,7 @@ SAN_tsan	:= -fsanitize=thread
 # 'make check' has printed its last line.
 .SECONDARY:
 
-.PHONY: all deps module lib selftests tests examples check check-debug run \
+.PHONY: FORCE all deps module lib selftests tests examples check check-debug run \
 	lint bench bench-guest install modules_install dkms-install uninstall clean
 
 all: module lib selftests tests examples
@@ -110,7 +110,16 @@ $(TEST_LIB): $(TEST_LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/lib/gosync.pc: lib/gosync.pc.in Makefile
+# The .pc names the directories it is installed for: regenerated whenever
+# PREFIX, LIBDIR or INCLUDEDIR differ from the last build's (pc-dirs holds
+# them; rewritten only when they change).
+PC_DIRS		:= prefix=$(PREFIX) libdir=$(LIBDIR) includedir=$(INCLUDEDIR)
+
+$(B)/lib/pc-dirs: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(PC_DIRS)' ] || echo '$(PC_DIRS)' > $@
+
+$(B)/lib/gosync.pc: lib/gosync.pc.in $(B)/lib/pc-dirs
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \

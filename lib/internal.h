@@ -8,7 +8,15 @@
 
 #include <stdbool.h>
 
+/*
+ * The library is compiled with -fvisibility=hidden, so nothing of its
+ * own leaks out of the shared object; the public API, declared in
+ * gosync.h, is what it exports (lib/libgosync.map then says which
+ * version node).
+ */
+#pragma GCC visibility push(default)
 #include "gosync.h"
+#pragma GCC visibility pop
 #include "ring.h"
 
 #define GOSYNC_XSTR(x)	#x
