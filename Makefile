@@ -6,6 +6,7 @@
 #   make run          build, boot the guest, load the module, run the demos
 #   make check        host tests + lint, then every selftest in the guest
 #   make check-debug  the selftests on a KASAN/lockdep/UBSAN kernel (cached)
+#   make check-kcsan  the selftests on a KCSAN (data race) kernel (cached)
 #   make install / modules_install / dkms-install / uninstall
 #
 # Missing Debian packages are installed by scripts/deps (apt-get).
@@ -58,7 +59,8 @@ SAN_tsan	:= -fsanitize=thread
 # 'make check' has printed its last line.
 .SECONDARY:
 
-.PHONY: FORCE all deps module lib selftests tests examples check check-debug run \
+.PHONY: FORCE all deps module lib selftests tests examples check check-debug \
+	check-kcsan run \
 	lint bench bench-guest install modules_install dkms-install uninstall clean
 
 all: module lib selftests tests examples
@@ -193,13 +195,15 @@ lint: module $(LINUX_SRC)/.extracted
 check: all $(LINUX_SRC)/.extracted
 	@scripts/check
 
-check-debug: lib selftests
+# The checking-kernel tiers: the same selftests on a kernel built (once,
+# cached outside the clone) from Debian's linux-source-6.1 with checkers.
+check-debug check-kcsan: lib selftests
 	@scripts/deps debug
-	@kdir=$$(scripts/debug-kernel) && \
+	@flavour=$(@:check-%=%) && kdir=$$(scripts/debug-kernel $$flavour) && \
 	rel=$$(scripts/kdir --release "$$kdir") && \
 	scripts/kmod-tree "$(B)/kmod/$$rel" && \
 	$(MAKE) --no-print-directory -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules && \
-	scripts/check --kdir "$$kdir" --guest-only --out $(B)/check-debug
+	scripts/check --kdir "$$kdir" --guest-only --out $(B)/$@
 
 run: all
 	@scripts/gosync-vm -- scripts/demo

@@ -31,6 +31,7 @@
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
@@ -47,6 +48,7 @@ struct gosync_sel;
  * @self:	receiver registrations of this select on @ch (0 or 1), made
  *		by the first receive case of each channel
  * @registers:	this case makes that registration
+ * @registered:	some case makes it for this case's channel
  * @wait:	the select's entry on the case's side's wait queue
  * @sel:	back to the select, for the wake function
  */
@@ -57,6 +59,7 @@ struct gosync_sel_case {
 	void __user *elem;
 	int self;
 	bool registers;
+	bool registered;
 	wait_queue_entry_t wait;
 	struct gosync_sel *sel;
 };
@@ -210,20 +213,13 @@ static void gosync_sel_enlist(struct gosync_sel *sel, bool join)
 			add_wait_queue(wq, &c->wait);
 		else
 			remove_wait_queue(wq, &c->wait);
+		if ((i & 63) == 63)
+			cond_resched();
 	}
 	gosync_sel_receiving(sel, join ? 1 : -1);
 	sel->enlisted = join;
-	for (i = 0; i < sel->n; i++) {
-		struct gosync_sel_case *c = &sel->cases[i];
-		u32 k;
-
-		c->self = 0;
-		if (!join || !c->ch)
-			continue;
-		for (k = 0; k < sel->n; k++)
-			if (sel->cases[k].registers && sel->cases[k].ch == c->ch)
-				c->self = 1;
-	}
+	for (i = 0; i < sel->n; i++)
+		sel->cases[i].self = join && sel->cases[i].registered;
 }
 
 /* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -ERESTARTNOHAND. */
@@ -276,10 +272,54 @@ static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 	return ret;
 }
 
+/* Order case indexes by channel, then by index (sort_r's comparison). */
+static int gosync_sel_cmp(const void *a, const void *b, const void *priv)
+{
+	const struct gosync_sel_case *cases = priv;
+	u32 i = *(const u32 *)a, j = *(const u32 *)b;
+	uintptr_t ci = (uintptr_t)cases[i].ch, cj = (uintptr_t)cases[j].ch;
+
+	if (ci != cj)
+		return ci < cj ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * One receiver registration per channel, made by its first receive case;
+ * and for every case, whether its channel has one.  Sorted by channel
+ * (sel->order as the scratch), so thousands of cases cost n log n, not
+ * n squared.
+ */
+static void gosync_sel_registrations(struct gosync_sel *sel)
+{
+	u32 i, start, k;
+
+	for (i = 0; i < sel->n; i++)
+		sel->order[i] = i;
+	sort_r(sel->order, sel->n, sizeof(*sel->order), gosync_sel_cmp, NULL,
+	       sel->cases);
+	for (start = 0; start < sel->n; start = i) {
+		struct gosync_sel_case *first = NULL;
+
+		for (i = start; i < sel->n && sel->cases[sel->order[i]].ch ==
+					      sel->cases[sel->order[start]].ch; i++) {
+			struct gosync_sel_case *c = &sel->cases[sel->order[i]];
+
+			if (c->ch && c->recv && !first)
+				first = c;
+		}
+		if (!first)
+			continue;
+		first->registers = true;
+		for (k = start; k < i; k++)
+			sel->cases[sel->order[k]].registered = true;
+	}
+}
+
 static int gosync_sel_resolve(struct gosync_sel *sel,
 			      struct gosync_select_case *uc)
 {
-	u32 i, k, max = 1;
+	u32 i, max = 1;
 
 	for (i = 0; i < sel->n; i++) {
 		struct gosync_sel_case *c = &sel->cases[i];
@@ -294,6 +334,8 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 		c->wait.private = current;
 		if (uc[i].fd == -1)
 			continue;
+		if ((i & 63) == 63)
+			cond_resched();
 		c->file = fget(uc[i].fd);
 		if (!c->file)
 			return -EBADF;
@@ -301,12 +343,8 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 		if (!c->ch)
 			return -EINVAL;
 		max = max_t(u32, max, gosync_chan_elem(c->ch));
-		/* One receiver registration per channel. */
-		c->registers = c->recv;
-		for (k = 0; k < i && c->registers; k++)
-			if (sel->cases[k].registers && sel->cases[k].ch == c->ch)
-				c->registers = false;
 	}
+	gosync_sel_registrations(sel);
 	sel->bounce = kvmalloc(max, GFP_KERNEL_ACCOUNT);
 	return sel->bounce ? 0 : -ENOMEM;
 }
@@ -356,9 +394,12 @@ long gosync_select(struct gosync_select __user *uarg)
 			ret = sel.index;
 	}
 out:
-	for (i = 0; sel.cases && i < sel.n; i++)
+	for (i = 0; sel.cases && i < sel.n; i++) {
 		if (sel.cases[i].file)
 			fput(sel.cases[i].file);
+		if ((i & 63) == 63)
+			cond_resched();
+	}
 	kvfree(sel.bounce);
 	kvfree(sel.order);
 	kvfree(sel.cases);
