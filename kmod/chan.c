@@ -97,15 +97,6 @@ struct gosync_chan {
  */
 #define GOSYNC_CLOSE_GRACE_NS	(1000 * NSEC_PER_MSEC)
 
-/*
- * How long a non-blocking sync send (a select's unbuffered send case, or
- * GOSYNC_DEADLINE_NONBLOCK) waits for the blocked receiver it saw to take
- * the element before withdrawing it: a woken receiver takes it in
- * microseconds; this bounds one that cannot run.  The library's
- * standalone mode uses the same bound.
- */
-#define GOSYNC_HANDOFF_NS	(100 * NSEC_PER_MSEC)
-
 /* Elements up to this size travel through a bounce buffer on the stack. */
 #define GOSYNC_SMALL_ELEM	64
 
@@ -234,10 +225,11 @@ bool gosync_is_restart(int ret)
  * deadline is looked at before signals: task work that keeps arriving
  * must not keep a wait past its deadline.
  *
- * A sender waiting for its receiver with only task work pending first
- * runs its own queued io_uring receives on this channel
- * (gosync_uring_run_own()), once per wait: the receiver it waits for
- * may be one of them.
+ * A sender runs its own queued io_uring receives on this channel
+ * (gosync_uring_run_own()) before it first sleeps, and again when it
+ * finds only task work pending: the receiver it waits for may be one of
+ * them, which would otherwise run only once this call returns (task work;
+ * on an IORING_SETUP_DEFER_TASKRUN ring, only in io_uring_enter()).
  *
  * Return: what @try returned, -EAGAIN (GOSYNC_DEADLINE_NONBLOCK),
  * -ETIMEDOUT, -ERESTARTNOHAND or -ERESTARTSYS (@restart).
@@ -247,7 +239,7 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 			    void *arg)
 {
 	ktime_t expires = ns_to_ktime(deadline);
-	bool ran_own = false;
+	int own_runs = side == &ch->send ? 0 : 2;
 	DEFINE_WAIT(wait);
 	int ret;
 
@@ -275,14 +267,15 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 			ret = -ETIMEDOUT;
 			break;
 		}
+		if (own_runs < (signal_pending(current) &&
+				!task_sigpending(current) ? 2 : 1)) {
+			/* Then arm and look again, whatever it ran (F). */
+			own_runs++;
+			__set_current_state(TASK_RUNNING);
+			gosync_uring_run_own(ch);
+			continue;
+		}
 		if (signal_pending(current)) {
-			if (side == &ch->send && !ran_own &&
-			    !task_sigpending(current)) {
-				ran_own = true;
-				__set_current_state(TASK_RUNNING);
-				if (gosync_uring_run_own(ch))
-					continue;	/* look again */
-			}
 			ret = gosync_signal_ret(restart);
 			break;
 		}
@@ -964,7 +957,8 @@ static struct gosync_chan *gosync_chan_alloc(u32 elem_size, u32 cap)
 	ret = gosync_charge(&ch->user, ch->layout.map_size);
 	if (ret)
 		goto free_ch;
-	ret = gosync_shm_create(&ch->shm, "gosync-chan", ch->layout.map_size);
+	ret = gosync_shm_create(&ch->shm, "gosync-chan", ch->layout.map_size,
+				ch->user);
 	if (ret)
 		goto uncharge;
 

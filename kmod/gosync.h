@@ -10,6 +10,7 @@
 #include <linux/kref.h>
 #include <linux/mm_types.h>
 #include <linux/refcount.h>
+#include <linux/time64.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -30,6 +31,9 @@ struct gosync_user;
  */
 int gosync_charge(struct gosync_user **userp, size_t bytes);
 void gosync_uncharge(struct gosync_user *user, size_t bytes);
+/* More bytes for an existing charge, and back (limit checked: -ENOMEM). */
+int gosync_charge_more(struct gosync_user *user, size_t bytes);
+void gosync_uncharge_more(struct gosync_user *user, size_t bytes);
 /* Charge kernel memory that is not an object (counts in the bytes only). */
 int gosync_charge_mem(struct gosync_user **userp, size_t bytes);
 void gosync_uncharge_mem(struct gosync_user *user, size_t bytes);
@@ -52,12 +56,16 @@ static_assert(GOSYNC_MUTEX_OWNER == GOSYNC_OWNER_MAX);
  * @pages:	the pages, each holding a reference
  * @npages:	number of pages
  * @vaddr:	the kernel's mapping of all of them
+ * @user:	who is charged for them
+ * @extra:	charged beyond the size asked for (huge folios)
  */
 struct gosync_shm {
 	struct file *file;
 	struct page **pages;
 	unsigned int npages;
 	void *vaddr;
+	struct gosync_user *user;
+	size_t extra;
 };
 
 /**
@@ -84,7 +92,8 @@ struct gosync_mapping {
 	unsigned long touched[];
 };
 
-int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size);
+int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size,
+		      struct gosync_user *user);
 void gosync_shm_destroy(struct gosync_shm *shm);
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 		    struct ida *ids, void (*died)(struct gosync_mapping *map));
@@ -106,6 +115,16 @@ bool gosync_is_restart(int ret);
 
 /* Sleep until woken, a signal or the deadline (task state already set). */
 void gosync_sleep_until(s64 deadline);
+
+/*
+ * How long a non-blocking sync send (a select's unbuffered send case, or
+ * GOSYNC_DEADLINE_NONBLOCK) waits for the blocked receiver it saw to take
+ * the element before withdrawing it: a woken receiver takes it in
+ * microseconds; this bounds one that cannot run.  The library's
+ * standalone mode uses the same bound, and a non-blocking select spends
+ * at most this on all its send cases together.
+ */
+#define GOSYNC_HANDOFF_NS	(100 * NSEC_PER_MSEC)
 
 /* For select.c and uring.c: one-shot channel operations, no waiting. */
 struct gosync_chan *gosync_chan_of(struct file *file);

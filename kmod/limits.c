@@ -126,6 +126,29 @@ static void gosync_uncharge_as(struct gosync_user *user, size_t bytes,
 		kfree(user);
 }
 
+int gosync_charge_more(struct gosync_user *user, size_t bytes)
+{
+	size_t user_max = READ_ONCE(max_user_bytes);
+	int ret = 0;
+
+	spin_lock(&gosync_users_lock);
+	if (bytes > user_max - min(user->bytes, user_max))
+		ret = -ENOMEM;
+	else
+		user->bytes += bytes;
+	spin_unlock(&gosync_users_lock);
+	return ret;
+}
+
+void gosync_uncharge_more(struct gosync_user *user, size_t bytes)
+{
+	if (!bytes)
+		return;
+	spin_lock(&gosync_users_lock);
+	user->bytes -= bytes;
+	spin_unlock(&gosync_users_lock);
+}
+
 int gosync_charge(struct gosync_user **userp, size_t bytes)
 {
 	return gosync_charge_as(userp, bytes, true);

@@ -70,6 +70,7 @@ struct gosync_sel {
 	u32 n;
 	void *bounce;
 	s64 deadline;
+	s64 handoff_until;	/* bound of the unbuffered sends' hand-offs */
 	bool enlisted;		/* on the wait queues, registered */
 	bool poll_soon;		/* a busy ring or a closed one's grace */
 	int woken;
@@ -138,7 +139,8 @@ static int gosync_sel_try(struct gosync_sel *sel, struct gosync_sel_case *c)
 		 */
 		if (sel->enlisted)
 			gosync_sel_receiving(sel, -1);
-		ret = gosync_chan_handoff(c->ch, sel->bounce, 0, sel->deadline);
+		ret = gosync_chan_handoff(c->ch, sel->bounce, 0,
+					  sel->handoff_until);
 		if (sel->enlisted)
 			gosync_sel_receiving(sel, 1);
 	} else {
@@ -385,6 +387,12 @@ long gosync_select(struct gosync_select __user *uarg)
 		goto out;
 
 	sel.deadline = req.deadline_ns;
+	/*
+	 * A non-blocking select spends GOSYNC_HANDOFF_NS at most on all its
+	 * hand-offs together, not that much per case and per round.
+	 */
+	sel.handoff_until = req.deadline_ns == GOSYNC_DEADLINE_NONBLOCK ?
+			    ktime_get_ns() + GOSYNC_HANDOFF_NS : req.deadline_ns;
 	ret = gosync_sel_run(&sel, req.deadline_ns);
 	if (!ret || ret == -EPIPE) {
 		if (put_user(sel.result, &ucases[sel.index].result) ||

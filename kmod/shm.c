@@ -35,10 +35,34 @@
 
 #include "gosync.h"
 
-int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size)
+/*
+ * What the region really pins: its pages' folios.  With shmem huge pages
+ * enabled (transparent_hugepage/shmem_enabled always, within_size or
+ * force) one page of a region can be a piece of a 2 MiB folio, all of
+ * which stays pinned.
+ */
+static size_t gosync_shm_pinned(struct gosync_shm *shm)
+{
+	struct folio *prev = NULL;
+	size_t bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i < shm->npages; i++) {
+		struct folio *folio = page_folio(shm->pages[i]);
+
+		if (folio != prev)
+			bytes += folio_size(folio);
+		prev = folio;
+	}
+	return bytes;
+}
+
+int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size,
+		      struct gosync_user *user)
 {
 	struct address_space *mapping;
 	unsigned int i;
+	size_t pinned;
 	int ret;
 
 	shm->npages = DIV_ROUND_UP(size, PAGE_SIZE);
@@ -65,13 +89,24 @@ int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size)
 		}
 		shm->pages[i] = page;
 	}
+	/* The caller charged @size; huge folios are charged for in full. */
+	pinned = gosync_shm_pinned(shm);
+	shm->user = user;
+	shm->extra = pinned > size ? pinned - size : 0;
+	if (shm->extra) {
+		ret = gosync_charge_more(user, shm->extra);
+		if (ret)
+			goto put_pages;
+	}
 	shm->vaddr = vmap(shm->pages, shm->npages, VM_MAP, PAGE_KERNEL);
 	if (!shm->vaddr) {
 		ret = -ENOMEM;
-		goto put_pages;
+		goto uncharge;
 	}
 	return 0;
 
+uncharge:
+	gosync_uncharge_more(user, shm->extra);
 put_pages:
 	while (i--)
 		put_page(shm->pages[i]);
@@ -86,6 +121,7 @@ void gosync_shm_destroy(struct gosync_shm *shm)
 {
 	unsigned int i;
 
+	gosync_uncharge_more(shm->user, shm->extra);
 	vunmap(shm->vaddr);
 	for (i = 0; i < shm->npages; i++)
 		put_page(shm->pages[i]);
@@ -170,17 +206,26 @@ static int gosync_shm_vm_may_split(struct vm_area_struct *vma,
  * Every page of the mapping comes from here: the region's own pinned
  * pages, whose page->mapping stays shmem's (so non-private futex keys
  * are the same in every process).  The mapping notes each page it
- * touched: only those can hold a claim it made.
+ * touched: only those can hold a claim it made.  A page that is part of
+ * a huge folio is mapped with all of it (finish_fault() maps the whole
+ * PMD when it can), so the whole folio counts as touched.
  */
 static vm_fault_t gosync_shm_vm_fault(struct vm_fault *vmf)
 {
 	struct gosync_mapping *map = vmf->vma->vm_private_data;
 	struct gosync_shm *shm = map->shm;
+	struct folio *folio;
+	pgoff_t i, end;
 
 	if (vmf->pgoff >= shm->npages)
 		return VM_FAULT_SIGBUS;
-	set_bit(vmf->pgoff, map->touched);
 	vmf->page = shm->pages[vmf->pgoff];
+	folio = page_folio(vmf->page);
+	i = folio->index;
+	end = min_t(pgoff_t, i + folio_nr_pages(folio), shm->npages);
+	for (; i < end; i++)
+		set_bit(i, map->touched);
+	set_bit(vmf->pgoff, map->touched);
 	get_page(vmf->page);
 	return 0;
 }

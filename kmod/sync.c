@@ -223,7 +223,8 @@ static struct gosync_sync *gosync_sync_alloc(u32 kind)
 	ret = gosync_charge(&so->user, GOSYNC_SYNC_SIZE);
 	if (ret)
 		goto free_so;
-	ret = gosync_shm_create(&so->shm, "gosync-sync", GOSYNC_SYNC_SIZE);
+	ret = gosync_shm_create(&so->shm, "gosync-sync", GOSYNC_SYNC_SIZE,
+				so->user);
 	if (ret)
 		goto uncharge;
 	so->kind = kind;

@@ -159,14 +159,18 @@ static bool gosync_ucmd_abandoned(struct gosync_ucmd *u)
  * The reaper walks every queued command, GOSYNC_REAP_BATCH at a time
  * under gosync_ucmds_lock, keeping its place with a cursor node between
  * batches, so a user with many queued commands holds up nobody else's
- * queue or finish for longer than one batch.  Only the reaper moves the
- * cursor; queue and finish only add and remove their own nodes.
+ * queue or finish for longer than one batch; it stops at an end marker
+ * put at the tail when it started, so commands queued meanwhile (at the
+ * tail, after it) wait for the next pass instead of making this one
+ * endless.  Only the reaper moves its two nodes; queue and finish only
+ * add and remove their own.
  */
 #define GOSYNC_REAP_BATCH	64
 
 static void gosync_ucmd_reap(struct work_struct *work)
 {
 	static LIST_HEAD(cursor);
+	static LIST_HEAD(end);
 	struct gosync_ucmd *u;
 	struct list_head *pos;
 	bool more;
@@ -174,9 +178,9 @@ static void gosync_ucmd_reap(struct work_struct *work)
 
 	spin_lock(&gosync_ucmds_lock);
 	list_add(&cursor, &gosync_ucmds);
-	while (cursor.next != &gosync_ucmds) {
-		for (n = 0; n < GOSYNC_REAP_BATCH && cursor.next != &gosync_ucmds;
-		     n++) {
+	list_add_tail(&end, &gosync_ucmds);
+	while (cursor.next != &end) {
+		for (n = 0; n < GOSYNC_REAP_BATCH && cursor.next != &end; n++) {
 			pos = cursor.next;
 			list_move(&cursor, pos);
 			u = list_entry(pos, struct gosync_ucmd, node);
@@ -188,6 +192,7 @@ static void gosync_ucmd_reap(struct work_struct *work)
 		spin_lock(&gosync_ucmds_lock);
 	}
 	list_del(&cursor);
+	list_del(&end);
 	more = !list_empty(&gosync_ucmds);
 	spin_unlock(&gosync_ucmds_lock);
 	if (more)

@@ -33,6 +33,7 @@ enum gosync_step {
 	/* lib/wg.c */
 	GOSYNC_STEP_WG_COUNTED,		/* a waiter counted in, not yet asleep */
 	GOSYNC_STEP_WG_GIVING_UP,	/* a waiter's wait ended unreleased */
+	GOSYNC_STEP_WG_ZEROED,		/* the counter reset, waiters not yet woken */
 	GOSYNC_STEP_MAX
 };
 

@@ -180,6 +180,7 @@ int gosync_mutex_lock_words(struct gosync_sync *so,
 int gosync_mutex_trylock_words(struct gosync_sync *so,
 			       struct gosync_mutex_words *w);
 int gosync_mutex_unlock_words(struct gosync_mutex_words *w);
-int gosync_mutex_consistent_words(struct gosync_mutex_words *w);
+int gosync_mutex_consistent_words(struct gosync_sync *so,
+				  struct gosync_mutex_words *w);
 
 #endif /* GOSYNC_INTERNAL_H */

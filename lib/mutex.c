@@ -272,13 +272,19 @@ int gosync_mutex_unlock(struct gosync_mutex *m)
 	return w ? gosync_mutex_unlock_words(w) : err;
 }
 
-int gosync_mutex_consistent_words(struct gosync_mutex_words *w)
+/*
+ * Only the locker that took the mutex over (its owner id is in the word)
+ * may declare it consistent: from anyone else, clearing OWNER_DIED would
+ * leave it locked by nobody, for ever.
+ */
+int gosync_mutex_consistent_words(struct gosync_sync *so,
+				  struct gosync_mutex_words *w)
 {
 	uint32_t old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
 
 	do {
 		if ((old & (M_LOCKED | M_DIED)) != (M_LOCKED | M_DIED) ||
-		    (old & M_HANDOFF))
+		    (old & M_HANDOFF) || (old & M_OWNER) != so->owner)
 			return -EINVAL;
 	} while (!gosync_cas32(&w->state, &old, old & ~M_DIED));
 	return 0;
@@ -292,5 +298,6 @@ int gosync_mutex_consistent(struct gosync_mutex *m)
 	if (!m)
 		return -EINVAL;
 	w = gosync_mutex_words(m, &err);
-	return w ? gosync_mutex_consistent_words(w) : err;
+	return w ? gosync_mutex_consistent_words((struct gosync_sync *)m, w) :
+		   err;
 }

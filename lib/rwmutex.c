@@ -20,8 +20,10 @@
  * written, and WRITER_WAITING stays set until a writer recovers it, so
  * while it is unrecovered (LOCKED | OWNER_DIED, no owner) RLock() fails
  * with -EOWNERDEAD instead of waiting for ever; in kernel mode a blocked
- * reader looks every GOSYNC_SYNC_POLL_NS.  A reader that dies inside is
- * not known: its read lock stays counted.
+ * reader looks every GOSYNC_SYNC_POLL_NS.  A writer that unlocks it
+ * unrepaired makes it not recoverable: WRITER_WAITING stays set and every
+ * RLock() fails with -ENOTRECOVERABLE, as Lock() does.  A reader that
+ * dies inside is not known: its read lock stays counted.
  */
 #include <errno.h>
 #include <limits.h>
@@ -90,7 +92,7 @@ static int gosync_rw_lock(struct gosync_rwmutex *rw, int64_t deadline,
 		/* Give it all back: readers go on, the writer lock is free. */
 		gosync_rw_readers_go(w);
 		if (ret == -EOWNERDEAD)
-			gosync_mutex_consistent_words(w);
+			gosync_mutex_consistent_words(so, w);
 		gosync_mutex_unlock_words(w);
 		return try ? -EBUSY : drained;
 	}
@@ -110,15 +112,26 @@ int gosync_rwmutex_trylock(struct gosync_rwmutex *rw)
 int gosync_rwmutex_unlock(struct gosync_rwmutex *rw)
 {
 	struct gosync_mutex_words *w;
-	int err = 0;
+	int err = 0, ret;
+	uint32_t st;
 
 	w = gosync_rw_words(rw, &err);
 	if (!w)
 		return rw ? err : -EINVAL;
-	if (!(__atomic_load_n(&w->state, __ATOMIC_SEQ_CST) &
-	      GOSYNC_MUTEX_LOCKED) ||
+	st = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+	if (!(st & GOSYNC_MUTEX_LOCKED) ||
 	    !(__atomic_load_n(&w->readers, __ATOMIC_SEQ_CST) & RW_WAITING))
 		return -EPERM;
+	if (st & GOSYNC_MUTEX_OWNER_DIED) {
+		/*
+		 * Unlocked unrepaired: not recoverable.  Readers stay out
+		 * (WRITER_WAITING stays set); those asleep are woken to
+		 * learn it.
+		 */
+		ret = gosync_mutex_unlock_words(w);
+		gosync_futex_wake_all(&w->readers);
+		return ret;
+	}
 	gosync_rw_readers_go(w);
 	return gosync_mutex_unlock_words(w);
 }
@@ -131,7 +144,7 @@ int gosync_rwmutex_consistent(struct gosync_rwmutex *rw)
 	w = gosync_rw_words(rw, &err);
 	if (!w)
 		return rw ? err : -EINVAL;
-	return gosync_mutex_consistent_words(w);
+	return gosync_mutex_consistent_words((struct gosync_sync *)rw, w);
 }
 
 /* A writer died holding it, and no writer has taken it over yet. */
@@ -168,6 +181,9 @@ static int gosync_rw_rlock(struct gosync_rwmutex *rw, int64_t deadline)
 				return 0;
 			continue;
 		}
+		if (__atomic_load_n(&w->state, __ATOMIC_SEQ_CST) &
+		    GOSYNC_MUTEX_NOTRECOVERABLE)
+			return -ENOTRECOVERABLE;
 		if (gosync_rw_writer_dead(w))
 			return -EOWNERDEAD;
 		if (deadline == GOSYNC_NONBLOCK)

@@ -2,29 +2,33 @@
 /*
  * libgosync: WaitGroup.
  *
- * One 64-bit state word: the counter in the high half, the number of
- * waiters and the kernel's ARMED bit in the low half; and a 32-bit seq
- * word that waiters sleep on.  Add and Done are one CAS (never taking the
- * counter below zero, so a bad Add changes nothing).  The Done that brings
- * the counter to zero resets waiters and ARMED in that same CAS, then
- * bumps seq and wakes it: every waiter counted before the reset is
- * released, and the group is ready for reuse at once.
+ * One 64-bit state word: the counter in the high half; the low half
+ * holds the kernel's ARMED bit, a generation and the number of waiters,
+ * and is the futex word waiters sleep on.  Add and Done are one CAS
+ * (never taking the counter below zero, so a bad Add changes nothing).
+ * The Done that brings the counter to zero, in that same CAS, resets
+ * waiters and ARMED and, if anyone was waiting, moves the generation on;
+ * then it wakes the word.  A waiter is released when the generation it
+ * counted itself in under has moved on, or the counter is zero: every
+ * waiter counted before the reset is released, the group is ready for
+ * reuse at once, and a waiter of the next round can never be released by
+ * the previous round (the release and the reset are one store).
  *
- * Waiters count themselves in and never out: a wait that times out or is
- * interrupted leaves its count until the next reset (which then costs one
- * needless FUTEX_WAKE), and the count saturates instead of overflowing.
- * Taking a count back is what broke reuse at once: a waiter that timed
- * out could not tell its own count from that of a waiter of the next
- * round (the state word can be the same value again after a reset and an
- * Add), and took that one's away, so the next round's Done woke nobody.
- * (models/wg.pml checks both.)
+ * A waiter that times out or is interrupted takes its count back with a
+ * CAS of the whole word, generation included: after a reset and an Add
+ * the counter and the count of waiters may be what it loaded again, but
+ * not the generation, so it cannot take away a waiter of the next round.
+ * (An ABA would need 2^19 complete rounds with waiters between its load
+ * and its CAS.)  Before the generation was in the word, both could
+ * happen: a taken-back count of the next round's waiter lost its wakeup,
+ * and a bump of a separate sequence word after the zeroing CAS could
+ * release a waiter of a round begun in between.  (models/wg.pml.)
  *
- * No lost wakeup (WG pairs in docs/memory-model.md): a waiter loads seq
- * (acquire) before it counts itself in with a CAS on state; the zeroing
- * CAS comes before the seq bump.  Both CASes are on one word, so they are
- * ordered: if the waiter's came first, the bump follows its seq load and
- * FUTEX_WAIT returns at once; if the zeroing came first, the waiter's CAS
- * sees a zero counter and does not wait.
+ * No lost wakeup (WG pair in docs/memory-model.md): counting in and the
+ * zeroing are CASes of the one word, so one sees the other: if the
+ * waiter's came first, the zeroing changes the futex word after the
+ * waiter loaded it, and FUTEX_WAIT returns at once; if the zeroing came
+ * first, the waiter's CAS sees a zero counter and does not wait.
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +38,18 @@
 
 #define WG_COUNTER(s)	((int32_t)((s) >> 32))
 #define WG_WAITERS(s)	((s) & GOSYNC_WG_WAITERS)
+#define WG_GEN(s)	((s) & GOSYNC_WG_GEN)
+#define WG_GEN_ONE	(GOSYNC_WG_GEN & -GOSYNC_WG_GEN)
+
+/* The low half of the state word: what waiters sleep on. */
+static uint32_t *gosync_wg_futex(struct gosync_wg_words *w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint32_t *)&w->state;
+#else
+	return (uint32_t *)&w->state + 1;
+#endif
+}
 
 static struct gosync_wg_words *gosync_wg_words(struct gosync_wg *wg, int *err)
 {
@@ -59,17 +75,25 @@ int gosync_wg_add(struct gosync_wg *wg, int delta)
 			return -EINVAL;		/* Go panics: we change nothing */
 		if (counter > INT32_MAX)
 			return -EOVERFLOW;
-		/* To zero: everyone waiting is released, the group reset. */
-		new = counter ? (uint64_t)counter << 32 | (uint32_t)old : 0;
+		/*
+		 * To zero: everyone waiting is released (the generation
+		 * moves on), the group reset; the generation stays.
+		 */
+		if (counter)
+			new = (uint64_t)counter << 32 | (uint32_t)old;
+		else if (WG_WAITERS(old))
+			new = (WG_GEN(old) + WG_GEN_ONE) & GOSYNC_WG_GEN;
+		else
+			new = WG_GEN(old);
 	} while (!__atomic_compare_exchange_n(&w->state, &old, new, true,
 					      __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
-	if (new || !(old & (GOSYNC_WG_WAITERS | GOSYNC_WG_ARMED)))
+	if (WG_COUNTER(new) || !(old & (GOSYNC_WG_WAITERS | GOSYNC_WG_ARMED)))
 		return 0;
+	/* WG: the word changed in the CAS above; wake those asleep on it. */
 	if (WG_WAITERS(old)) {
-		/* WG: after the zeroing CAS, matches the waiter's seq load. */
-		__atomic_add_fetch(&w->seq, 1, __ATOMIC_SEQ_CST);
-		gosync_futex_wake_all(&w->seq);
+		gosync_step(GOSYNC_STEP_WG_ZEROED);
+		gosync_futex_wake_all(gosync_wg_futex(w));
 	}
 	if (old & GOSYNC_WG_ARMED)
 		ioctl(gosync_wg_fd(wg), GOSYNC_SYNC_IOC_WAKE, 0);
@@ -81,11 +105,30 @@ int gosync_wg_done(struct gosync_wg *wg)
 	return gosync_wg_add(wg, -1);
 }
 
+/*
+ * Stop waiting without having been released: take our count back, with
+ * the generation in the CAS, unless the group was released meanwhile.
+ * Return: 0 released, 1 taken back.
+ */
+static int gosync_wg_leave(struct gosync_wg_words *w, uint64_t gen)
+{
+	uint64_t old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+
+	for (;;) {
+		if (WG_GEN(old) != gen || !WG_COUNTER(old) || !WG_WAITERS(old))
+			return 0;
+		gosync_step(GOSYNC_STEP_WG_GIVING_UP);
+		if (__atomic_compare_exchange_n(&w->state, &old, old - 1, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return 1;
+	}
+}
+
 int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 {
 	struct gosync_wg_words *w;
-	bool counted = false;
-	uint32_t seq = 0;
+	uint64_t old, gen;
 	int err = 0, ret;
 
 	if (!wg || !gosync_deadline_valid(deadline_ns))
@@ -93,47 +136,34 @@ int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 	w = gosync_wg_words(wg, &err);
 	if (!w)
 		return err;
-	for (;;) {
-		uint64_t old;
-
-		/*
-		 * WG: seq before counting ourselves in; matches the bump in
-		 * add.  Once counted, seq moving means released: our count is
-		 * in the state until the reset that bumps it.
-		 */
-		if (!counted)
-			seq = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
-		else if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq)
-			return 0;
-		old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+	/* WG: count in with a CAS while the counter is not zero. */
+	old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+	do {
 		if (!WG_COUNTER(old))
 			return 0;
 		if (deadline_ns == GOSYNC_NONBLOCK)
 			return -EAGAIN;
 		if (gosync_deadline_passed(deadline_ns))
 			return -ETIMEDOUT;
-		/* Count in once per call, saturating. */
-		if (!counted) {
-			uint64_t new = WG_WAITERS(old) == GOSYNC_WG_WAITERS ?
-				       old : old + 1;
-
-			if (!__atomic_compare_exchange_n(&w->state, &old, new,
-							 false, __ATOMIC_SEQ_CST,
-							 __ATOMIC_SEQ_CST))
-				continue;
-			counted = true;
-		}
+		if (WG_WAITERS(old) == GOSYNC_WG_WAITERS)
+			return -EOVERFLOW;
+	} while (!__atomic_compare_exchange_n(&w->state, &old, old + 1, false,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_SEQ_CST));
+	gen = WG_GEN(old);
+	old++;
+	for (;;) {
 		gosync_step(GOSYNC_STEP_WG_COUNTED);
-		ret = gosync_futex_wait(&w->seq, seq, deadline_ns);
-		/* Released: seq moved, or the counter is zero (bump to come). */
-		if (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) != seq ||
-		    !WG_COUNTER(__atomic_load_n(&w->state, __ATOMIC_SEQ_CST)))
+		ret = gosync_futex_wait(gosync_wg_futex(w), (uint32_t)old,
+					deadline_ns);
+		old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+		/* Released: the generation moved on, or the counter is zero. */
+		if (WG_GEN(old) != gen || !WG_COUNTER(old))
 			return 0;
-		if (ret) {
-			/* Timed out or a signal: the count stays (see above). */
-			gosync_step(GOSYNC_STEP_WG_GIVING_UP);
-			return ret;
-		}
-		/* Woken for nothing: still counted, wait again. */
+		/* The word changed for another reason (a waiter, ARMED). */
+		if (!ret)
+			continue;
+		/* Timed out or a signal: leave, unless released meanwhile. */
+		return gosync_wg_leave(w, gen) ? ret : 0;
 	}
 }

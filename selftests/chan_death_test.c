@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "kselftest_harness.h"
+#include "gosync_test.h"
 #include "chan_test.h"
 #include "internal.h"
 
@@ -380,6 +381,116 @@ static void die_once(struct __test_metadata *_metadata, __u32 cap, int k)
 	}
 	gosync_chan_free(slow);
 	gosync_chan_free(fast);
+}
+
+/*
+ * With shmem huge pages on (transparent_hugepage/shmem_enabled =
+ * always), a ring's pages are pieces of a 2 MiB folio, and one fault maps
+ * all of it: a claim on a page the mapping never faulted through itself
+ * must still be released when it dies.  (Before, the death looked only
+ * at the pages faulted one by one, and the channel stayed stuck there.)
+ * The ring's memory is charged for the whole folio, too.
+ */
+#define THP_KNOB "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+/* ShmemHugePages of /proc/meminfo, bytes. */
+static unsigned long shmem_huge_bytes(void)
+{
+	char line[128];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "ShmemHugePages: %lu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb << 10;
+}
+
+static int knob_set(const char *v)
+{
+	FILE *f = fopen(THP_KNOB, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(v, f) < 0 ? -1 : 0;
+	return fclose(f) ? -1 : ret;
+}
+
+TEST_F_TIMEOUT(death, huge_folio_claims_released, 120)
+{
+	struct gosync_chan *big;
+	unsigned long objs, before, after, huge;
+	uint64_t v;
+	pid_t pid;
+	int dev;
+
+	if (access(THP_KNOB, W_OK))
+		SKIP(return, "no shmem huge pages in this kernel");
+	ASSERT_EQ(0, gosync_test_charged(&objs, &before));
+	huge = shmem_huge_bytes();
+	ASSERT_EQ(0, knob_set("always"));
+	/* 4 KiB elements: slot k's word is on page k. */
+	dev = gosync_chan_make(&big, 4000, 1024, 0);
+	knob_set("never");
+	ASSERT_EQ(0, dev);
+	huge = shmem_huge_bytes() - huge;
+	if (!huge) {
+		gosync_chan_free(big);
+		SKIP(return, "no huge page could be allocated");
+	}
+	ASSERT_EQ(0, gosync_test_charged(&objs, &after));
+	TH_LOG("a %llu-byte ring in %lu bytes of huge pages is charged %lu bytes",
+	       (unsigned long long)big->layout.map_size, huge, after - before);
+	EXPECT_LE(huge, after - before) TH_LOG("huge folios not charged in full");
+	for (v = 0; v < 5; v++)		/* the tail at slot 5, page 5 */
+		ASSERT_EQ(0, gosync_chan_send(big, &v, GOSYNC_NONBLOCK));
+	for (v = 0; v < 5; v++)
+		ASSERT_EQ(1, gosync_chan_recv(big, &v, GOSYNC_NONBLOCK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct gosync_chan_header *l = &big->layout;
+		struct gosync_chan_map mq = { 0 };
+		struct gosync_ring r;
+		unsigned char *m;
+		char elem[4000] = "x";
+		__u64 pos;
+
+		/* A 2 MiB-aligned mapping, so the whole folio maps at once. */
+		m = mmap((void *)0x7f0000000000UL, l->map_size,
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE,
+			 gosync_chan_fd(big), 0);
+		if (m == MAP_FAILED)
+			_exit(10);
+		mq.addr = (uintptr_t)m;
+		if (ioctl(gosync_chan_fd(big), GOSYNC_CHAN_IOC_MAP, &mq))
+			_exit(11);
+		(void)*(volatile __u32 *)m;	/* one fault, on page 0 */
+		r = (struct gosync_ring){
+			.tail = (__u64 *)(m + l->off_tail),
+			.head = (__u64 *)(m + l->off_head),
+			.slots = m + l->off_slots, .nslots = l->nslots,
+			.slot_size = l->slot_size, .elem_size = l->elem_size,
+			.owner = mq.owner,
+		};
+		die_at = GOSYNC_STEP_SEND_CLAIMED;
+		die_armed = 1;
+		gosync_test_set_hook(die_hook);
+		gosync_ring_try_send(&r, elem, GOSYNC_SLOT_FULL, &pos);
+		_exit(12);
+	}
+	ASSERT_EQ(0, test_wait(pid));
+	/* The dead claim is passed: the next element arrives. */
+	v = 77;
+	ASSERT_EQ(0, gosync_chan_send(big, &v, test_ms(5000)));
+	v = 0;
+	EXPECT_EQ(1, gosync_chan_recv(big, &v, test_ms(5000)))
+		TH_LOG("the channel is stuck at the dead process's claim");
+	EXPECT_EQ(77, v);
+	gosync_chan_free(big);
 }
 
 TEST_F_TIMEOUT(death, dies_at_every_step, 900)

@@ -495,7 +495,7 @@ TEST_F_TIMEOUT(ur, one_ring_many_channels, 120)
 
 /* ---- the submitter's own calls meeting its own queued commands ---- */
 
-enum own_how { OWN_SEND, OWN_WRITE, OWN_SELECT };
+enum own_how { OWN_SEND, OWN_WRITE, OWN_SELECT, OWN_DEFER };
 
 /*
  * In one thread: queue a receive on an unbuffered channel, then send on
@@ -511,11 +511,19 @@ static int own_receive(void *arg)
 	uint64_t got = 0, v = 21;
 	int ret;
 
-	if (io_uring_queue_init(8, &ring, 0) || gosync_chan_make(&u, 8, 0, 0))
+	/*
+	 * OWN_DEFER: a DEFER_TASKRUN ring runs its completions only inside
+	 * io_uring_enter(), so the kick sets no TIF_NOTIFY_SIGNAL at all.
+	 */
+	if (io_uring_queue_init(8, &ring, how == OWN_DEFER ?
+				IORING_SETUP_SINGLE_ISSUER |
+				IORING_SETUP_DEFER_TASKRUN : 0))
+		return 10;
+	if (gosync_chan_make(&u, 8, 0, 0))
 		return 1;
 	if (submit(&ring, u, false, &got, GOSYNC_FOREVER, 1))
 		return 2;
-	if (how == OWN_SEND) {
+	if (how == OWN_SEND || how == OWN_DEFER) {
 		ret = gosync_chan_send(u, &v, test_ms(5000));
 	} else if (how == OWN_WRITE) {
 		ret = write(gosync_chan_fd(u), &v, 8) == 8 ? 0 : -errno;
@@ -537,6 +545,15 @@ static int own_receive(void *arg)
 TEST_F_TIMEOUT(ur, blocking_send_meets_own_queued_receive, 60)
 {
 	EXPECT_EQ(0, run_bounded(own_receive, (void *)(long)OWN_SEND, 15000));
+}
+
+TEST_F_TIMEOUT(ur, send_meets_own_receive_on_a_defer_taskrun_ring, 60)
+{
+	int r = run_bounded(own_receive, (void *)(long)OWN_DEFER, 15000);
+
+	if (r == 10)
+		SKIP(return, "no IORING_SETUP_DEFER_TASKRUN");
+	EXPECT_EQ(0, r);
 }
 
 TEST_F_TIMEOUT(ur, write_meets_own_queued_receive, 60)
@@ -660,6 +677,67 @@ TEST_F_TIMEOUT(ur, nonblocking_send_not_held_by_stopped_receiver, 60)
 	close(sync[0]);
 	close(sync[1]);
 	gosync_chan_free(u);
+}
+
+/*
+ * A non-blocking select over ten unbuffered send cases, each with a
+ * registered receiver that cannot take (a queued receive of a stopped
+ * process): the select must return EAGAIN within one hand-off bound for
+ * the whole call, not one per case and round (2 s before).
+ */
+static int nonblocking_select(void *arg)
+{
+	struct gosync_chan **u = arg;
+	struct gosync_case c[10];
+	uint64_t v = 1;
+	int64_t start = gosync_now();
+	int ret;
+
+	for (int i = 0; i < 10; i++)
+		c[i] = (struct gosync_case){ .ch = u[i], .op = GOSYNC_SEND, .elem = &v };
+	ret = gosync_select(c, 10, GOSYNC_NONBLOCK);
+	if (ret != -EAGAIN)
+		return 1;
+	return gosync_now() - start < 1000000000LL ? 0 : 2;
+}
+
+TEST_F_TIMEOUT(ur, nonblocking_select_bounded_with_stopped_receivers, 60)
+{
+	struct gosync_chan *u[10];
+	int sync[2], st;
+	pid_t stopped;
+	char c;
+
+	for (int i = 0; i < 10; i++)
+		ASSERT_EQ(0, gosync_chan_make(&u[i], 8, 0, 0));
+	ASSERT_EQ(0, pipe(sync));
+	stopped = fork();
+	ASSERT_LE(0, stopped);
+	if (stopped == 0) {
+		struct io_uring ring;
+		static uint64_t got[10];
+
+		if (io_uring_queue_init(16, &ring, 0))
+			_exit(1);
+		for (int i = 0; i < 10; i++)
+			if (submit(&ring, u[i], false, &got[i], GOSYNC_FOREVER, i))
+				_exit(2);
+		if (write(sync[1], "q", 1) != 1)
+			_exit(3);
+		raise(SIGSTOP);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	ASSERT_EQ(stopped, waitpid(stopped, &st, WUNTRACED));
+	EXPECT_EQ(0, run_bounded(nonblocking_select, u, 30000));
+	kill(stopped, SIGKILL);
+	kill(stopped, SIGCONT);
+	EXPECT_EQ(128 + SIGKILL, test_wait(stopped));
+	close(sync[0]);
+	close(sync[1]);
+	for (int i = 0; i < 10; i++)
+		gosync_chan_free(u[i]);
 }
 
 TEST_HARNESS_MAIN

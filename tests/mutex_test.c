@@ -357,6 +357,8 @@ TEST_F_TIMEOUT(mx, owner_death_one_taker_at_a_time, 120)
 	test_sleep_ms(300);	/* all three blocked */
 	kill(holder, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, test_wait(holder));
+	/* Only its taker may make it consistent: not us, who never took it. */
+	EXPECT_EQ(-EINVAL, gosync_mutex_consistent(self->m));
 	for (int i = 0; i < 3; i++)
 		EXPECT_EQ(0, test_wait(lockers[i]));
 	EXPECT_EQ(1, *most) TH_LOG("%ld lockers were inside at once", *most);

@@ -175,6 +175,18 @@ TEST_F_TIMEOUT(rw, writer_dies_readers_are_told, 60)
 	EXPECT_EQ(0, gosync_rwmutex_unlock(self->rw));
 	EXPECT_EQ(0, gosync_rwmutex_rlock(self->rw, GOSYNC_NONBLOCK));
 	EXPECT_EQ(0, gosync_rwmutex_runlock(self->rw));
+
+	/* Once more, and now unlocked unrepaired: nobody gets in again. */
+	writer = fork();
+	ASSERT_LE(0, writer);
+	if (writer == 0)
+		_exit(gosync_rwmutex_lock(self->rw, GOSYNC_FOREVER) ? 1 : 0);
+	EXPECT_EQ(0, test_wait(writer));
+	EXPECT_EQ(-EOWNERDEAD, gosync_rwmutex_lock(self->rw, test_ms(5000)));
+	EXPECT_EQ(0, gosync_rwmutex_unlock(self->rw));
+	EXPECT_EQ(-ENOTRECOVERABLE, gosync_rwmutex_tryrlock(self->rw));
+	EXPECT_EQ(-ENOTRECOVERABLE, gosync_rwmutex_rlock(self->rw, test_ms(100)));
+	EXPECT_EQ(-ENOTRECOVERABLE, gosync_rwmutex_lock(self->rw, test_ms(100)));
 }
 #endif
 

@@ -211,11 +211,83 @@ TEST_F_TIMEOUT(wg, reuse_while_a_timed_out_waiter_leaves, 60)
 			gosync_sync_words((struct gosync_sync *)self->wg, &err);
 
 		ASSERT_NE(NULL, w);
-		__atomic_add_fetch(&w->seq, 1, __ATOMIC_SEQ_CST);
-		gosync_futex_wake(&w->seq, 1);
+		__atomic_add_fetch((uint32_t *)&w->state, 1, __ATOMIC_SEQ_CST);
+		gosync_futex_wake((uint32_t *)&w->state, 1);
 	}
 	pthread_join(t2, NULL);
 	EXPECT_EQ(0, w2.ret);
+}
+
+/*
+ * The Done that resets the group is held between its reset and its wake
+ * (the hook); meanwhile the group is reused, and a waiter of the new
+ * round starts waiting.  The late wake must not release it: it waits for
+ * its own round.  Once with the previous round's waiter timed out before
+ * the reset, once with it still asleep.
+ */
+static struct {
+	int zeroed, go_on;
+} wz;
+
+static void wg_zeroed_hook(enum gosync_step step)
+{
+	if (step == GOSYNC_STEP_WG_ZEROED &&
+	    !__atomic_load_n(&wz.zeroed, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&wz.zeroed, 1, __ATOMIC_RELEASE);
+		test_wait_flag(&wz.go_on, 10000);
+	}
+}
+
+static void *wg_doner(void *arg)
+{
+	gosync_wg_done(arg);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(wg, late_wake_does_not_release_the_next_round, 60)
+{
+	for (int asleep = 0; asleep < 2; asleep++) {
+		struct waiter w1 = { .wg = self->wg };
+		struct waiter w2 = { .wg = self->wg };
+		pthread_t t1, t2, d;
+
+		memset(&wz, 0, sizeof(wz));
+		ASSERT_EQ(0, gosync_wg_add(self->wg, 1));
+		w1.deadline = asleep ? GOSYNC_FOREVER : test_ms(20);
+		ASSERT_EQ(0, pthread_create(&t1, NULL, wg_waiter, &w1));
+		if (asleep) {
+			while (!__atomic_load_n(&w1.tid, __ATOMIC_ACQUIRE))
+				sched_yield();
+			ASSERT_TRUE(test_wait_asleep_in(w1.tid, SYS_futex, 5000));
+		} else {
+			pthread_join(t1, NULL);
+			ASSERT_EQ(-ETIMEDOUT, w1.ret);
+		}
+		gosync_test_set_hook(wg_zeroed_hook);
+		ASSERT_EQ(0, pthread_create(&d, NULL, wg_doner, self->wg));
+		/* Reset, wake pending: (asleep) or nothing owed (timed out). */
+		test_wait_flag(&wz.zeroed, asleep ? 5000 : 200);
+		EXPECT_EQ(0, gosync_wg_wait(self->wg, GOSYNC_NONBLOCK));
+		ASSERT_EQ(0, gosync_wg_add(self->wg, 1));	/* round 2 */
+		w2.deadline = GOSYNC_FOREVER;
+		ASSERT_EQ(0, pthread_create(&t2, NULL, wg_waiter, &w2));
+		while (!__atomic_load_n(&w2.tid, __ATOMIC_ACQUIRE))
+			sched_yield();
+		ASSERT_TRUE(test_wait_asleep_in(w2.tid, SYS_futex, 5000));
+		__atomic_store_n(&wz.go_on, 1, __ATOMIC_RELEASE);
+		pthread_join(d, NULL);
+		gosync_test_set_hook(NULL);
+		if (asleep) {
+			pthread_join(t1, NULL);
+			EXPECT_EQ(0, w1.ret);
+		}
+		test_sleep_ms(200);
+		EXPECT_FALSE(__atomic_load_n(&w2.done, __ATOMIC_ACQUIRE))
+			TH_LOG("a waiter of round 2 was released by round 1's wake");
+		ASSERT_EQ(0, gosync_wg_done(self->wg));
+		pthread_join(t2, NULL);
+		EXPECT_EQ(0, w2.ret);
+	}
 }
 
 /* Timeouts and signals leave nothing behind that breaks later rounds. */

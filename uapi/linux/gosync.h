@@ -319,21 +319,23 @@ struct gosync_sync_header {
  * The words, at GOSYNC_SYNC_OFF_WORDS.  Who writes: every process using
  * the object, with atomic read-modify-writes; the kernel only as said.
  *
- * WaitGroup: state = counter << 32 | ARMED | waiters.  Add/Done change
- * the counter with one CAS (never below zero); Wait counts itself in
- * waiters and sleeps on seq; the Done that brings the counter to zero
- * clears waiters and ARMED in the same CAS, bumps seq and wakes it.
- * ARMED is set by the kernel's poll when the counter is not zero: that
- * Done then issues GOSYNC_SYNC_IOC_WAKE so pollers see EPOLLIN.
+ * WaitGroup: state = counter << 32 | ARMED | generation | waiters; its
+ * low half is the futex word.  Add/Done change the counter with one CAS
+ * (never below zero); Wait counts itself in waiters and sleeps on the low
+ * half; the Done that brings the counter to zero clears waiters and ARMED
+ * and (with waiters) moves the generation on in the same CAS, then wakes
+ * the word.  ARMED is set by the kernel's poll when the counter is not
+ * zero: that Done then issues GOSYNC_SYNC_IOC_WAKE so pollers see
+ * EPOLLIN.
  */
 struct gosync_wg_words {
 	__u64 state;
-	__u32 seq;		/* futex */
-	__u32 resv;
+	__u64 resv;
 };
 
 #define GOSYNC_WG_ARMED		0x80000000ULL
-#define GOSYNC_WG_WAITERS	0x7fffffffULL
+#define GOSYNC_WG_GEN		0x7ffff000ULL	/* 19 bits */
+#define GOSYNC_WG_WAITERS	0x00000fffULL	/* 4095 at most */
 
 /*
  * Mutex: state is the futex word: the owner id of the mapping that holds
