@@ -18,8 +18,8 @@
  * CAS of the whole word, generation included: after a reset and an Add
  * the counter and the count of waiters may be what it loaded again, but
  * not the generation, so it cannot take away a waiter of the next round.
- * (An ABA would need 2^19 complete rounds with waiters between its load
- * and its CAS.)  Before the generation was in the word, both could
+ * (An ABA would need 2^19 complete rounds with waiters while one waiter
+ * is between two of its looks at the word.)  Before the generation was in the word, both could
  * happen: a taken-back count of the next round's waiter lost its wakeup,
  * and a bump of a separate sequence word after the zeroing CAS could
  * release a waiter of a round begun in between.  (models/wg.pml.)

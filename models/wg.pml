@@ -1,120 +1,246 @@
 /*
- * wg.pml - the WaitGroup of lib/wg.c (gosync_wg_add / _done / _wait), the
- * protocol as changed for finding 10: a waiter counts itself in once per
- * call, never counts itself out, and a timed-out wait leaves its count
- * (a phantom) until the next reset.  seq_cst atomics: sequential
- * consistency.  The kernel's ARMED bit (poll) is not modelled.
+ * wg.pml - the WaitGroup of lib/wg.c (gosync_wg_add / _done / _wait /
+ * gosync_wg_leave).  seq_cst atomics: sequential consistency.
  *
- *   state = counter << 32 | ARMED | waiters;   seq: the futex word
- *   Done/Add to zero: one CAS sets state = 0; if the old waiters != 0:
- *                     seq += 1, FUTEX_WAKE(seq, all)            [WG]
- *   Wait: loop { seq0 = load seq [WG]; s = load state;
- *                counter(s) == 0: return 0;
- *                not yet counted in this call: CAS s -> s + 1 (waiters
- *                saturate at WMAX);
- *                FUTEX_WAIT(seq, seq0);
- *                seq != seq0: return 0;  counter(load state) == 0: return 0;
- *                timed out: return -ETIMEDOUT (the count stays);
- *                else loop }
- * with one change proposed here: a waiter that is counted keeps the seq0
- * it was counted under across the loop (MUT_RELOAD_SEQ0 is the protocol
- * as specified, which loses a wakeup after a spurious futex return).
+ * One 64-bit word: state = counter << 32 | ARMED | gen (19 bits) |
+ * waiters (12 bits); the futex word is its low half (ARMED | gen |
+ * waiters).  Here: counter, and low = ARMED(128) | gen << 3 | waiters.
  *
- * Tasks: D, the group's owner: the counter starts at 1 (an Add(1) before
- * anyone waits); D does Done, Add(1), Done: two rounds.  W1 waits with a
- * deadline (FUTEX_WAIT may time out), W2 without one (it must be woken).
- * Each waiter makes one Wait call, starting at any time.
+ *   Add/Done: one CAS; to zero: waiters != 0: low = gen + 1 (ARMED and
+ *             waiters cleared); else low = gen.  Then, if the old
+ *             waiters != 0: FUTEX_WAKE(low half, all)            [WG]
+ *   Wait:     loop { s = load; counter(s) == 0: return 0; deadline
+ *             passed: -ETIMEDOUT; waiters(s) == MAX: -EOVERFLOW;
+ *             CAS s -> s + 1 (on failure: again with the value seen) }
+ *             gen0 = gen(s); expected = low(s + 1);
+ *             loop { ret = FUTEX_WAIT(low, expected);  s = load;
+ *                    gen(s) != gen0 or counter(s) == 0: return 0;
+ *                    ret == 0 (woken, mismatch, spurious):
+ *                        expected = low(s); again;
+ *                    timed out / signal: gosync_wg_leave: s = load;
+ *                        loop { gen(s) != gen0 or counter(s) == 0 or
+ *                               waiters(s) == 0: return 0;
+ *                               CAS s -> s - 1: return the error;
+ *                               failure: again with the value seen } }
  *
- * Properties: no lost wakeup: a Wait without deadline never sleeps forever
- * once the counter reached zero during its call (invalid end state); no
- * spurious release: Wait returns 0 only if the counter was zero at some
- * point during the call (assertion).
+ * Tasks, separate so that a new round can begin between a zeroing CAS
+ * and its FUTEX_WAKE: D does the Done of round 1 (the counter starts at
+ * 1: an Add(1) before anyone waits); A, independent of D, starts a round
+ * whenever the counter is zero (Add(1), then its Done), ROUNDS - 1 times;
+ * W1 makes one Wait with a deadline (FUTEX_WAIT may time out or be
+ * interrupted, and the deadline may have passed before it counts in),
+ * W2 makes W2CALLS Waits without one; each Wait may start at any time, in
+ * any round or between rounds.  POLL: a third party P (the kernel's
+ * ->poll, gosync_wg_arm) sets ARMED with a CAS while the counter is not
+ * zero, at most NPOLL times: it changes the futex word, so a waiter's
+ * FUTEX_WAIT may return on a mismatch that is no release; the Done that
+ * zeroes with ARMED set issues IOC_WAKE (pollers are not modelled).
  *
- * Options: WMAX (saturation of waiters, default 2; 1 exercises it);
- *          SPURIOUS: FUTEX_WAIT may also return once for no reason
- *          (futex(2) allows spurious wake-ups; one per waiter, or every
- *          sleep could end and lost wakeups would be invisible);
- *          W2TIMED: W2 has a deadline too.
+ * Properties:
+ *  - no lost wakeup: no Wait without deadline asleep at the end (the
+ *    counter of every round reaches zero): invalid end state;
+ *  - no early release: a Wait that returns 0 saw the counter zero during
+ *    its call (ghost sawzero: every zeroing CAS marks the calls in
+ *    progress; a call that starts at counter 0 has it too): assertion;
+ *  - no count left behind: when a Wait returns, its count is not in the
+ *    word (ghost counted: set by its count-in, cleared by a zeroing CAS
+ *    or by its own leave): assertion (not with MUT_NO_TAKEBACK, whose
+ *    timed-out waits leave their count by design, nor with
+ *    NO_COUNT_CHECK).
  *
- * Mutations:
- *   MUT_OLD_WG_LEAVE   the old gosync_wg_leave on timeout: CAS state old
- *                      -> old - 1 if seq unchanged and counter, waiters
- *                      non-zero (finding 10)
- *   MUT_SEQ_AFTER_COUNT  load seq0 after counting in (the WG pair)
- *   MUT_BLIND_COUNT    count in with an atomic add instead of a CAS that
- *                      fails when the counter changed
- *   MUT_NO_BUMP_CHECK  after FUTEX_WAIT, do not compare seq with seq0
- *   MUT_RELOAD_SEQ0    the protocol exactly as specified for finding 10:
- *                      the loop reloads seq0 although the waiter stays
- *                      counted in the round of the old seq0 (a NEW
- *                      finding with SPURIOUS, see README.md)
+ * Options: WMAX (the most waiters; 2; 1 exercises EOVERFLOW);
+ *          SPURIOUS: FUTEX_WAIT may return once per waiter for no reason
+ *          (futex(2) allows it; more would let every sleep end and hide
+ *          lost wakeups);  W1FOREVER: W1 without a deadline;  W2TIMED: W2
+ *          with one;  POLL, NPOLL (2);  ROUNDS (2), W2CALLS (1);
+ *          GEN_MOD: the generation counts modulo GEN_MOD (4: exact for 3
+ *          rounds; the C's is 2^19; at most 16);
+ *          AFTER_DONE: A starts round 2 only after D's Done has returned
+ *          (the first model's single owner task: no round begins between
+ *          a zeroing CAS and its wake); NO_COUNT_CHECK: no assertion on
+ *          counts left behind.  Both only narrow what spin looks for, to
+ *          steer a mutation to the trail it is meant to show.
+ *
+ * Mutations (each must fail):
+ *   MUT_OLD_WG_LEAVE   finding 10: the design before the generation was in
+ *                      the word: state = counter | ARMED | waiters and a
+ *                      separate futex word seq, bumped after the zeroing
+ *                      CAS; every pass of the wait loop loads seq0 and
+ *                      counts in, and after every FUTEX_WAIT the old
+ *                      gosync_wg_leave takes the count back with a CAS of
+ *                      the state word it loaded (seq unchanged, counter and
+ *                      waiters non-zero)
+ *   MUT_SEPARATE_SEQ   the present wait loop, but the generation is the
+ *                      separate seq word bumped after the zeroing CAS
+ *                      (seq0 loaded before counting in) instead of in the
+ *                      same CAS; the leave is the old one (the state word
+ *                      has no generation to compare)
+ *   MUT_NO_TAKEBACK    a wait that times out returns and leaves its count
+ *                      (waiters saturate at WMAX instead of EOVERFLOW);
+ *                      with MUT_SEPARATE_SEQ: the interim design, lib/wg.c
+ *                      before this one
+ *   MUT_LEAVE_NO_GEN_CHECK  the leave's CAS compares only counter and
+ *                      waiters (not gen, not ARMED)
+ *   MUT_NO_GEN_CHECK   after FUTEX_WAIT only a zero counter releases (the
+ *                      generation is not compared)
+ *   MUT_EXPECTED_AFTER_COUNT  FUTEX_WAIT's expected value is loaded after
+ *                      the count-in CAS instead of being its own new value
+ *   MUT_BLIND_COUNT    count in with an atomic add (fetch_add) after the
+ *                      load, not a CAS that fails when the word changed;
+ *                      a zero counter in its result returns 0
  */
 
 #ifndef WMAX
 #define WMAX 2
 #endif
+#ifndef GEN_MOD
+#define GEN_MOD 4
+#endif
+#ifndef ROUNDS
+#define ROUNDS 2
+#endif
+#ifndef W2CALLS
+#define W2CALLS 1
+#endif
+#ifndef NPOLL
+#define NPOLL 2
+#endif
 
-byte counter;
-byte waiters;
-byte seq;
-byte fq;		/* FUTEX_WAIT queue on seq: bit 0 = W1, bit 1 = W2 */
+#if defined(MUT_OLD_WG_LEAVE) || defined(MUT_SEPARATE_SEQ)
+#define SEQ_WORD	/* the generation is the separate word seq */
+#endif
+
+#define ARMED		128
+#define GEN_ONE		8
+#define WAITERS(l)	((l) & 7)
+#define GEN(l)		(((l) >> 3) & 15)
+#define NEXT_GEN(l)	(((GEN(l) + 1) % GEN_MOD) * GEN_ONE)
+
+#ifdef SEQ_WORD
+#define FUTEX_WORD	seq
+#else
+#define FUTEX_WORD	low
+#endif
+
+byte counter;		/* state >> 32 */
+byte low;		/* (uint32_t)state: ARMED | gen << 3 | waiters */
+#ifdef SEQ_WORD
+byte seq;		/* the old designs' futex word */
+#endif
+byte fq;		/* FUTEX_WAIT queue of FUTEX_WORD: bit w = waiter w */
 bit  inwait[2];		/* ghost: waiter w is inside a Wait call */
 bit  sawzero[2];	/* ghost: the counter was zero during that call */
-bit  ddone;
+bit  counted[2];		/* ghost: waiter w's count is in the word */
 bit  spur[2];		/* a spurious wake-up was used */
+#ifdef AFTER_DONE
+bit  ddone;		/* D's Done has returned */
+#endif
 
-/* the zeroing CAS in gosync_wg_add: ghost: every waiter inside a call saw it */
-inline saw_zero() {
+/* the zeroing CAS: every call in progress saw zero; every count is reset */
+inline zeroed() {
 	if :: inwait[0] -> sawzero[0] = 1 :: else fi;
-	if :: inwait[1] -> sawzero[1] = 1 :: else fi
+	if :: inwait[1] -> sawzero[1] = 1 :: else fi;
+	counted[0] = 0;
+	counted[1] = 0
 }
 
-/* gosync_wg_add(wg, delta) */
-inline wg_add(delta) {
-	atomic { oc = counter; ow = waiters };
+/* gosync_wg_add(wg, delta) by task who ('D' or 'A') */
+inline wg_add(who, delta) {
+	atomic { oc = counter; ol = low };
 	do
 	:: atomic {					/* CAS old -> new */
 		if
-		:: counter == oc && waiters == ow ->
-			counter = oc + delta;
+		:: counter == oc && low == ol ->
 			if
-			:: counter == 0 -> waiters = 0; saw_zero();
-				printf("MSC: D: counter %d -> 0, waiters %d -> 0\n", oc, ow)
-			:: else -> printf("MSC: D: counter %d -> %d (waiters %d)\n", oc, counter, ow)
+			:: oc + delta == 0 ->
+				counter = 0;
+#ifdef SEQ_WORD
+				low = 0;
+#else
+				if
+				:: WAITERS(ol) -> low = NEXT_GEN(ol)
+				:: else -> low = GEN(ol) * GEN_ONE
+				fi;
+#endif
+				zeroed();
+				printf("MSC: %c: counter %d -> 0, low (armed %d gen %d waiters %d) -> (gen %d)\n",
+					who, oc, ol / ARMED, GEN(ol), WAITERS(ol), GEN(low))
+			:: else ->
+				counter = oc + delta;
+				printf("MSC: %c: counter %d -> %d (gen %d waiters %d)\n",
+					who, oc, counter, GEN(ol), WAITERS(ol))
 			fi;
 			ok = 1
-		:: else -> oc = counter; ow = waiters; ok = 0
+		:: else -> oc = counter; ol = low; ok = 0
 		fi
 	   };
 	   if :: ok -> break :: else fi
 	od;
 	if
-	:: oc + delta == 0 && ow > 0 ->
-		seq++;					/* WG: after the zeroing CAS */
-		atomic { fq = 0; printf("MSC: D: seq++ and FUTEX_WAKE all\n") }
-	:: oc + delta == 0 && ow == 0 ->
-		printf("MSC: D: waiters 0: no seq bump, no wake\n")
+	:: oc + delta == 0 && WAITERS(ol) ->
+#ifdef SEQ_WORD
+		atomic { seq++;				/* WG: after the zeroing CAS */
+			printf("MSC: %c: seq++ (%d)\n", who, seq) };
+#endif
+		atomic { fq = 0; printf("MSC: %c: FUTEX_WAKE all\n", who) }
+	:: oc + delta == 0 && !WAITERS(ol) ->
+		printf("MSC: %c: waiters 0: no wake\n", who)
 	:: else
 	fi;
-	atomic { oc = 0; ow = 0; ok = 0 }
+	if
+	:: oc + delta == 0 && (ol & ARMED) -> printf("MSC: %c: IOC_WAKE (pollers)\n", who)
+	:: else
+	fi;
+	atomic { oc = 0; ol = 0; ok = 0 }
 }
 
 proctype D() {
-	byte oc, ow;
+	byte oc, ol;
 	bit ok;
-	wg_add(-1);		/* Done: round 1 ends */
-	wg_add(1);		/* Add(1): round 2 */
-	wg_add(-1);		/* Done: round 2 ends */
+	wg_add('D', -1);	/* Done: round 1 ends */
+#ifdef AFTER_DONE
 	ddone = 1
+#endif
 }
 
-/* FUTEX_WAIT(seq, seq0): ret 0 woken / value mismatch, 1 timed out */
-inline futex_wait(s0, TIMED) {
+proctype A() {
+	byte oc, ol, k = 1;
+	bit ok;
+	do
+	:: k < ROUNDS ->
+#ifndef AFTER_DONE
+		counter == 0;	/* the group is free: reuse it */
+#else
+		counter == 0 && ddone;
+#endif
+		wg_add('A', 1);
+		wg_add('A', -1);
+		k++
+	:: else -> break
+	od
+}
+
+#ifdef POLL
+/* the kernel's gosync_wg_arm: CAS in ARMED while the counter is not zero */
+proctype P() {
+	byte n;
+	do
+	:: atomic { n < NPOLL && counter != 0 && (low & ARMED) == 0 ->
+		low = low | ARMED; n++;
+		printf("MSC: P: poll sets ARMED (gen %d waiters %d)\n", GEN(low), WAITERS(low)) }
+	:: break
+	od
+}
+#endif
+
+/* FUTEX_WAIT(FUTEX_WORD, E): ret 0 woken / mismatch / spurious, 1 timed
+ * out or interrupted */
+inline futex_wait(E, TIMED) {
 	atomic {
 		if
-		:: seq == s0 -> fq = fq | (1 << w);
-			printf("MSC: W%d sleeps on seq %d\n", w + 1, s0)
-		:: else
+		:: FUTEX_WORD == E -> fq = fq | (1 << w);
+			printf("MSC: W%d sleeps on %d\n", w + 1, E)
+		:: else -> printf("MSC: W%d: FUTEX_WAIT mismatch (%d, not %d)\n", w + 1, FUTEX_WORD, E)
 		fi
 	};
 	if
@@ -129,135 +255,205 @@ inline futex_wait(s0, TIMED) {
 	fi
 }
 
-#ifdef MUT_OLD_WG_LEAVE
-/* the old gosync_wg_leave(w, seq0): 0 released, 1 taken back */
-inline wg_leave(s0, left) {
-	atomic { oc = counter; ow = waiters };
+/* the count-in CAS s -> s + 1 */
+inline count_in() {
+	atomic {
+		if
+		:: counter == oc && low == ol ->
+#ifdef MUT_NO_TAKEBACK
+			if :: WAITERS(ol) < WMAX -> low = ol + 1 :: else fi;	/* saturating */
+#else
+			low = ol + 1;
+#endif
+			counted[w] = 1; ok = 1;
+			printf("MSC: W%d counts itself in: counter %d, gen %d, waiters %d\n",
+				w + 1, counter, GEN(low), WAITERS(low))
+		:: else -> oc = counter; ol = low; ok = 0
+		fi
+	}
+}
+
+#ifdef SEQ_WORD
+/* the old gosync_wg_leave(w, seq0): left = 1 taken back, 0 released */
+inline old_leave() {
+	atomic { oc = counter; ol = low };
 	do
-	:: if
-	   :: seq != s0 || oc == 0 || ow == 0 -> left = 0; break
-	   :: else ->
+	:: seq != s0 || oc == 0 || WAITERS(ol) == 0 -> left = 0; break
+	:: else ->
 		atomic {
 			if
-			:: counter == oc && waiters == ow -> waiters = ow - 1; ok = 1;
-				printf("MSC: W%d leaves: waiters %d -> %d\n", w + 1, ow, ow - 1)
-			:: else -> oc = counter; ow = waiters; ok = 0
+			:: counter == oc && low == ol -> low = ol - 1; counted[w] = 0; ok = 1;
+				printf("MSC: W%d leaves: counter %d, waiters %d -> %d\n",
+					w + 1, oc, WAITERS(ol), WAITERS(low))
+			:: else -> oc = counter; ol = low; ok = 0
 			fi
 		};
 		if :: ok -> left = 1; break :: else fi
-	   fi
 	od
 }
 #endif
 
-/* gosync_wg_wait(wg, deadline) for waiter w; r: 0 released, 1 -ETIMEDOUT */
-inline wg_wait(TIMED, r) {
-	atomic { inwait[w] = 1; sawzero[w] = (counter == 0) };
-	counted = 0;
+/* gosync_wg_wait(wg, deadline) for waiter w; r: 0 released, 1 -ETIMEDOUT
+ * (or -EINTR), 2 -EOVERFLOW */
+inline wg_wait(TIMED) {
+	atomic { inwait[w] = 1; sawzero[w] = (counter == 0);
+		printf("MSC: W%d calls Wait\n", w + 1) };
+#if defined(MUT_OLD_WG_LEAVE)
+	/* the design of finding 10 */
 	do
-	:: 
-#ifndef MUT_SEQ_AFTER_COUNT
-#if defined(MUT_RELOAD_SEQ0) || defined(MUT_OLD_WG_LEAVE)
-	   s0 = seq;					/* WG: before counting in */
-#else
-	   /* WG: before counting in.  Proposed fix: once counted, keep the
-	    * seq0 the count was made under (a bump since then is a release) */
-	   if :: !counted -> s0 = seq :: else fi;
-#endif
-#endif
-	   atomic { oc = counter; ow = waiters };
+	:: s0 = seq;					/* WG: before counting in */
+	   atomic { oc = counter; ol = low };
+	   if :: oc == 0 -> r = 0; goto wdone :: else fi;
+	   if :: TIMED -> r = 1; goto wdone :: true fi;	/* deadline passed */
+	   if :: WAITERS(ol) == WMAX -> r = 2; goto wdone :: else fi;
+	   count_in();
 	   if
-	   :: oc == 0 -> r = 0; break
+	   :: ok ->
+		futex_wait(s0, TIMED);
+		if :: seq != s0 -> r = 0; goto wdone :: else fi;
+		old_leave();				/* woken for nothing or timed out */
+		if :: !left -> r = 0; goto wdone :: else fi;
+		if :: ret -> r = 1; goto wdone :: else fi
 	   :: else
 	   fi;
+	   atomic { ok = 0; ret = 0; left = 0 }
+	od;
+#elif defined(SEQ_WORD)
+	/* MUT_SEPARATE_SEQ: the present loop over a separate seq word */
+	do
+	:: s0 = seq;					/* WG: before counting in */
+	   atomic { oc = counter; ol = low };
+	   if :: oc == 0 -> r = 0; goto wdone :: else fi;
+	   if :: TIMED -> r = 1; goto wdone :: true fi;
+#ifndef MUT_NO_TAKEBACK
+	   if :: WAITERS(ol) == WMAX -> r = 2; goto wdone :: else fi;
+#endif
+	   count_in();
+	   if :: ok -> break :: else fi
+	od;
+	do
+	:: futex_wait(s0, TIMED);
+	   if :: seq != s0 -> r = 0; goto wdone :: else fi;	/* released */
+	   if :: counter == 0 -> r = 0; goto wdone :: else fi;
 	   if
-	   :: TIMED -> r = 1; break			/* deadline passed */
-	   :: true
-	   fi;
-#ifndef MUT_OLD_WG_LEAVE
-	   if
-	   :: !counted ->
+	   :: ret ->
+#ifdef MUT_NO_TAKEBACK
+		r = 1; goto wdone			/* the count stays */
+#else
+		old_leave();
+		if :: left -> r = 1 :: else -> r = 0 fi;
+		goto wdone
+#endif
+	   :: else
+	   fi
+	od;
+#else
+	/* the present design */
+	atomic { oc = counter; ol = low };
+	do
+	:: oc == 0 -> r = 0; goto wdone
+	:: else ->
+		if :: TIMED -> r = 1; goto wdone :: true fi;	/* deadline passed */
+#ifndef MUT_NO_TAKEBACK
+		if :: WAITERS(ol) == WMAX -> r = 2; goto wdone :: else fi;
 #endif
 #ifndef MUT_BLIND_COUNT
-		atomic {				/* CAS s -> s + 1, saturating */
-			if
-			:: counter == oc && waiters == ow ->
-				if :: ow < WMAX -> waiters = ow + 1 :: else fi;
-				ok = 1;
-				printf("MSC: W%d counts itself in: counter %d, waiters %d\n", w + 1, oc, waiters)
-			:: else -> ok = 0
-			fi
-		};
+		count_in();				/* WG */
+		if :: ok -> break :: else fi
 #else
-		atomic {
-			if :: waiters < WMAX -> waiters++ :: else fi; ok = 1;
-			printf("MSC: W%d counts itself in (add): counter %d, waiters %d\n", w + 1, counter, waiters)
-		};
+		atomic { oc = counter; ol = low; low = low + 1; counted[w] = 1;
+			printf("MSC: W%d counts itself in (add): counter %d, gen %d, waiters %d\n",
+				w + 1, oc, GEN(low), WAITERS(low)) };
+		if :: oc == 0 -> r = 0; goto wdone :: else -> break fi
 #endif
-		if :: !ok -> goto again :: else fi;
-		counted = 1;
-#ifndef MUT_OLD_WG_LEAVE
-	   :: else
-	   fi;
-#endif
-#ifdef MUT_SEQ_AFTER_COUNT
-	   s0 = seq;
-#endif
-	   futex_wait(s0, TIMED);
-#ifndef MUT_NO_BUMP_CHECK
-	   if
-	   :: seq != s0 -> r = 0; break			/* released */
-	   :: else
-	   fi;
-#endif
-#ifndef MUT_OLD_WG_LEAVE
-	   if
-	   :: counter == 0 -> r = 0; break
-	   :: else
-	   fi;
-	   if
-	   :: ret -> r = 1; break			/* timed out: the count stays */
-	   :: else
-	   fi;
-#else
-	   wg_leave(s0, left);
-	   if
-	   :: !left -> r = 0; break
-	   :: else
-	   fi;
-	   if
-	   :: ret -> r = 1; break
-	   :: else
-	   fi;
-#endif
-again:	   atomic { oc = 0; ow = 0; ok = 0; ret = 0 }
 	od;
+	gen0 = GEN(ol);
+#ifndef MUT_EXPECTED_AFTER_COUNT
+	e = ol + 1;					/* low(s + 1) */
+#else
+	atomic { e = low; printf("MSC: W%d loads its expected value %d\n", w + 1, e) };
+#endif
+	do
+	:: futex_wait(e, TIMED);
+	   atomic { oc = counter; ol = low };
+#ifndef MUT_NO_GEN_CHECK
+	   if :: GEN(ol) != gen0 || oc == 0 -> r = 0; goto wdone :: else fi;
+#else
+	   if :: oc == 0 -> r = 0; goto wdone :: else fi;
+#endif
+	   if
+	   :: !ret -> e = ol				/* the word changed: again */
+	   :: else ->
+#ifdef MUT_NO_TAKEBACK
+		r = 1; goto wdone			/* the count stays */
+#else
+		/* gosync_wg_leave(w, gen0) */
+		atomic { oc = counter; ol = low };
+		do
+		:: GEN(ol) != gen0 || oc == 0 || WAITERS(ol) == 0 -> r = 0; goto wdone
+		:: else ->
+			atomic {
+				if
+#ifndef MUT_LEAVE_NO_GEN_CHECK
+				:: counter == oc && low == ol -> low = ol - 1;
+#else
+				:: counter == oc && WAITERS(low) == WAITERS(ol) -> low = low - 1;
+#endif
+					counted[w] = 0; ok = 1;
+					printf("MSC: W%d leaves: counter %d, gen %d, waiters %d -> %d\n",
+						w + 1, oc, GEN(low), WAITERS(ol), WAITERS(low))
+				:: else -> oc = counter; ol = low; ok = 0
+				fi
+			};
+			if :: ok -> r = 1; goto wdone :: else fi
+		od
+#endif
+	   fi
+	od;
+#endif
+wdone:
 	atomic {
 		if
 		:: r == 0 ->
 			printf("MSC: W%d returns 0 (released)\n", w + 1);
-			assert(sawzero[w])		/* no spurious release */
-		:: else -> printf("MSC: W%d returns -ETIMEDOUT\n", w + 1)
+			assert(sawzero[w])		/* no early release */
+		:: r == 1 -> printf("MSC: W%d returns -ETIMEDOUT\n", w + 1)
+		:: else -> printf("MSC: W%d returns -EOVERFLOW\n", w + 1)
 		fi;
-		inwait[w] = 0
+#if !defined(MUT_NO_TAKEBACK) && !defined(NO_COUNT_CHECK)
+		assert(!counted[w]);			/* no count left behind */
+#endif
+		inwait[w] = 0; sawzero[w] = 0;
+		oc = 0; ol = 0; ok = 0; ret = 0; e = 0; gen0 = 0; s0 = 0; left = 0
 	}
 }
 
-proctype Waiter(byte w; bit timed) {
-	byte s0, oc, ow;
-	bit ok, ret, counted, r, left;
-	wg_wait(timed, r)
+proctype Waiter(byte w; bit timed; byte calls) {
+	byte oc, ol, e, gen0, s0, r, k;
+	bit ok, ret, left;
+	do
+	:: k < calls -> wg_wait(timed); k++
+	:: else -> break
+	od
 }
 
 init {
 	atomic {
 		counter = 1;			/* gosync_wg_add(wg, 1) before the waits */
 		run D();
-		run Waiter(0, 1);		/* W1: with a deadline */
-#ifdef W2TIMED
-		run Waiter(1, 1);
+		run A();
+#ifdef W1FOREVER
+		run Waiter(0, 0, 1);
 #else
-		run Waiter(1, 0);		/* W2: forever */
+		run Waiter(0, 1, 1);		/* W1: with a deadline */
+#endif
+#ifdef W2TIMED
+		run Waiter(1, 1, W2CALLS);
+#else
+		run Waiter(1, 0, W2CALLS);	/* W2: forever */
+#endif
+#ifdef POLL
+		run P();
 #endif
 	}
 }
