@@ -161,6 +161,19 @@ static inline bool test_wait_asleep_in(pid_t tid, long nr, long ms)
 	return false;
 }
 
+/* Wait (up to @ms) until thread @tid sleeps in some system call. */
+static inline bool test_wait_asleep(pid_t tid, long ms)
+{
+	for (long waited = 0; waited <= ms; waited++) {
+		long sc;
+
+		if (gosync_test_thread_state(tid, &sc) == 'S' && sc >= 0)
+			return true;
+		test_sleep_ms(1);
+	}
+	return false;
+}
+
 /* Spin (up to @ms) until *@flag is non-zero: true if it became so. */
 static inline bool test_wait_flag(int *flag, long ms)
 {

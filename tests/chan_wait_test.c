@@ -97,15 +97,30 @@ struct blocked {
 	bool send;
 	int ret;
 	uint64_t v;
+	pid_t tid;
 };
 
 static void *block(void *arg)
 {
 	struct blocked *b = arg;
 
+	__atomic_store_n(&b->tid, gettid(), __ATOMIC_RELEASE);
 	b->ret = b->send ? gosync_chan_send(b->ch, &b->v, test_ms(20000)) :
 			   gosync_chan_recv(b->ch, &b->v, test_ms(20000));
 	return NULL;
+}
+
+/*
+ * Signal @t once it sleeps in its wait: a signal that comes before, while
+ * it still spins in user space, only runs the handler (slow guests).
+ */
+static void signal_asleep(struct blocked *b, pthread_t t)
+{
+	while (!__atomic_load_n(&b->tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	test_wait_asleep(b->tid, 10000);
+	test_sleep_ms(20);
+	pthread_kill(t, SIGUSR1);
 }
 
 /* Without SA_RESTART a signal ends the wait with EINTR; nothing is lost. */
@@ -117,8 +132,7 @@ TEST_F(wait, signal_interrupts_with_eintr)
 
 	set_handler(false);
 	ASSERT_EQ(0, pthread_create(&t, NULL, block, &b));
-	test_sleep_ms(100);
-	pthread_kill(t, SIGUSR1);
+	signal_asleep(&b, t);
 	pthread_join(t, NULL);
 	EXPECT_EQ(-EINTR, b.ret);
 
@@ -127,8 +141,7 @@ TEST_F(wait, signal_interrupts_with_eintr)
 		ASSERT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
 	b = (struct blocked){ .ch = self->ch, .send = true, .v = 99 };
 	ASSERT_EQ(0, pthread_create(&t, NULL, block, &b));
-	test_sleep_ms(100);
-	pthread_kill(t, SIGUSR1);
+	signal_asleep(&b, t);
 	pthread_join(t, NULL);
 	EXPECT_EQ(-EINTR, b.ret);
 	for (uint64_t want = 0; want < 2; want++) {
@@ -152,8 +165,7 @@ TEST_F(wait, signal_with_sa_restart_still_eintr)
 
 	set_handler(true);
 	ASSERT_EQ(0, pthread_create(&t, NULL, block, &b));
-	test_sleep_ms(100);
-	pthread_kill(t, SIGUSR1);
+	signal_asleep(&b, t);
 	pthread_join(t, NULL);
 	EXPECT_EQ(-EINTR, b.ret);
 

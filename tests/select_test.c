@@ -128,9 +128,17 @@ static void on_usr1(int sig)
 	(void)sig;
 }
 
+struct nothing {
+	int ret;
+	pid_t tid;
+};
+
 static void *select_nothing(void *arg)
 {
-	*(int *)arg = gosync_select(NULL, 0, GOSYNC_FOREVER);
+	struct nothing *n = arg;
+
+	__atomic_store_n(&n->tid, gettid(), __ATOMIC_RELEASE);
+	n->ret = gosync_select(NULL, 0, GOSYNC_FOREVER);
 	return NULL;
 }
 
@@ -138,17 +146,20 @@ static void *select_nothing(void *arg)
 TEST_F(sel, no_cases)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct nothing n = { 0 };
 	pthread_t t;
-	int ret = 0;
 
 	EXPECT_EQ(-EAGAIN, gosync_select(NULL, 0, GOSYNC_NONBLOCK));
 	EXPECT_EQ(-ETIMEDOUT, gosync_select(NULL, 0, test_ms(20)));
 	sigaction(SIGUSR1, &sa, NULL);
-	ASSERT_EQ(0, pthread_create(&t, NULL, select_nothing, &ret));
-	test_sleep_ms(100);
+	ASSERT_EQ(0, pthread_create(&t, NULL, select_nothing, &n));
+	while (!__atomic_load_n(&n.tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	test_wait_asleep(n.tid, 10000);
+	test_sleep_ms(20);
 	pthread_kill(t, SIGUSR1);
 	pthread_join(t, NULL);
-	EXPECT_EQ(-EINTR, ret);
+	EXPECT_EQ(-EINTR, n.ret);
 }
 
 TEST_F(sel, closed_channels)
