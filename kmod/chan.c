@@ -43,6 +43,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/wait.h>
 
 #include "gosync.h"
@@ -479,10 +480,10 @@ static void gosync_bounce_put(struct gosync_bounce *b)
 }
 
 /*
- * Send @count elements from user memory, in order.  Return: how many were
- * sent when at least one was, else the error of the first.
+ * Send @count elements from @from (user memory), in order.  Return: how
+ * many were sent when at least one was, else the error of the first.
  */
-static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubuf,
+static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 				  u32 count, bool sync, s64 deadline, bool restart)
 {
 	u32 size = ch->layout.elem_size;
@@ -499,7 +500,7 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
 			if (signal_pending(current))
 				break;
 		}
-		if (copy_from_user(b.buf, ubuf + (size_t)i * size, size)) {
+		if (copy_from_iter(b.buf, size, from) != size) {
 			ret = -EFAULT;
 			break;
 		}
@@ -513,11 +514,11 @@ static long gosync_chan_send_user(struct gosync_chan *ch, const char __user *ubu
 }
 
 /*
- * Receive up to @count elements into user memory: wait (until @deadline)
- * for the first, then take what is there without waiting.  Return: how
- * many, 0 when closed and drained, or the error of the first.
+ * Receive up to @count elements into @to (user memory): wait (until
+ * @deadline) for the first, then take what is there without waiting.
+ * Return: how many, 0 when closed and drained, or the error of the first.
  */
-static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
+static long gosync_chan_recv_iter(struct gosync_chan *ch, struct iov_iter *to,
 				  u32 count, s64 deadline, bool restart)
 {
 	u32 size = ch->layout.elem_size;
@@ -528,8 +529,6 @@ static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
 	if (!gosync_bounce_get(&b, size))
 		return -ENOMEM;
 	for (i = 0; i < count; i++) {
-		char __user *dst = ubuf + (size_t)i * size;
-
 		if (i) {
 			cond_resched();
 			if (signal_pending(current))
@@ -540,7 +539,7 @@ static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
 		 * buffer costs nothing.  (Another thread unmapping it before
 		 * the copy below still loses the element: its bug.)
 		 */
-		if (fault_in_writeable(dst, size)) {
+		if (fault_in_iov_iter_writeable(to, size)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -551,7 +550,7 @@ static long gosync_chan_recv_user(struct gosync_chan *ch, char __user *ubuf,
 			ret = gosync_try_recv(ch, b.buf);
 		if (ret != 1)
 			break;
-		if (copy_to_user(dst, b.buf, size)) {
+		if (copy_to_iter(b.buf, size, to) != size) {
 			ret = -EFAULT;
 			break;
 		}
@@ -681,25 +680,30 @@ static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
 {
 	bool send = cmd == GOSYNC_CHAN_IOC_SEND;
 	struct gosync_chan_xfer x;
+	struct iov_iter iter;
+	struct iovec iov;
 	long ret;
 
 	if (copy_from_user(&x, uarg, sizeof(x)))
 		return -EFAULT;
 	if (x.flags & ~(send ? GOSYNC_SEND_FLAGS : GOSYNC_RECV_FLAGS) ||
 	    !gosync_mem_is_zero(x.resv, sizeof(x.resv)) || !x.count ||
-	    x.count > INT_MAX / ch->layout.elem_size)
+	    x.count > MAX_RW_COUNT / ch->layout.elem_size)
 		return -EINVAL;
 	ret = gosync_check_deadline(x.deadline_ns);
 	if (ret)
 		return ret;
+	ret = import_single_range(send ? WRITE : READ, u64_to_user_ptr(x.elem),
+				  (size_t)x.count * ch->layout.elem_size, &iov,
+				  &iter);
+	if (ret)
+		return ret;
 	if (send)
-		return gosync_chan_send_user(ch, u64_to_user_ptr(x.elem),
-					     x.count,
+		return gosync_chan_send_iter(ch, &iter, x.count,
 					     (x.flags & GOSYNC_SEND_SYNC) ||
 					     gosync_chan_unbuffered(ch),
 					     x.deadline_ns, false);
-	return gosync_chan_recv_user(ch, u64_to_user_ptr(x.elem), x.count,
-				     x.deadline_ns, false);
+	return gosync_chan_recv_iter(ch, &iter, x.count, x.deadline_ns, false);
 }
 
 static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
@@ -786,10 +790,11 @@ static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
 
 /* ------------------------------------------------ read, write, poll -- */
 
-static s64 gosync_file_deadline(struct file *file)
+static s64 gosync_file_deadline(struct kiocb *iocb)
 {
-	return file->f_flags & O_NONBLOCK ? GOSYNC_DEADLINE_NONBLOCK :
-					    GOSYNC_DEADLINE_FOREVER;
+	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+	       (iocb->ki_flags & IOCB_NOWAIT) ? GOSYNC_DEADLINE_NONBLOCK :
+						GOSYNC_DEADLINE_FOREVER;
 }
 
 /* Whole elements only; the count is bounded so it fits an int. */
@@ -799,32 +804,47 @@ static long gosync_file_count(struct gosync_chan *ch, size_t bytes)
 
 	if (!bytes || bytes % size)
 		return -EINVAL;
-	return min_t(size_t, bytes / size, INT_MAX / size);
+	return min_t(size_t, bytes / size, MAX_RW_COUNT / size);
 }
 
-static ssize_t gosync_chan_read(struct file *file, char __user *buf,
-				size_t bytes, loff_t *ppos)
+/*
+ * read(2), readv(2), preadv2(2) (RWF_NOWAIT: never wait).  Asynchronous
+ * reads (io_uring's IORING_OP_READ, aio) are refused: io_uring in 6.1
+ * retries a read that would wait after every poll that says ready, from
+ * the submitter's task work, so a read that a channel's readiness cannot
+ * promise (another consumer took the element, a withdrawn position, a
+ * closed channel's grace) would spin there, unkillably.  io_uring has the
+ * channel commands (GOSYNC_URING_SEND/RECV) instead.  The file is
+ * FMODE_NOWAIT so that io_uring asks us rather than looping on its own.
+ */
+static ssize_t gosync_chan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct gosync_chan *ch = file->private_data;
-	long count = gosync_file_count(ch, bytes);
+	struct gosync_chan *ch = iocb->ki_filp->private_data;
+	long count;
 
+	if (!is_sync_kiocb(iocb))
+		return -EOPNOTSUPP;
+	count = gosync_file_count(ch, iov_iter_count(to));
 	if (count < 0)
 		return count;
-	count = gosync_chan_recv_user(ch, buf, count, gosync_file_deadline(file),
+	count = gosync_chan_recv_iter(ch, to, count, gosync_file_deadline(iocb),
 				      true);
 	return count < 0 ? count : count * ch->layout.elem_size;
 }
 
-static ssize_t gosync_chan_write(struct file *file, const char __user *buf,
-				 size_t bytes, loff_t *ppos)
+/* write(2) and friends, as gosync_chan_read_iter(). */
+static ssize_t gosync_chan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct gosync_chan *ch = file->private_data;
-	long count = gosync_file_count(ch, bytes);
+	struct gosync_chan *ch = iocb->ki_filp->private_data;
+	long count;
 
+	if (!is_sync_kiocb(iocb))
+		return -EOPNOTSUPP;
+	count = gosync_file_count(ch, iov_iter_count(from));
 	if (count < 0)
 		return count;
-	count = gosync_chan_send_user(ch, buf, count, gosync_chan_unbuffered(ch),
-				      gosync_file_deadline(file), true);
+	count = gosync_chan_send_iter(ch, from, count, gosync_chan_unbuffered(ch),
+				      gosync_file_deadline(iocb), true);
 	return count < 0 ? count : count * ch->layout.elem_size;
 }
 
@@ -925,8 +945,8 @@ static const struct file_operations gosync_chan_fops = {
 	.release	= gosync_chan_release,
 	.unlocked_ioctl	= gosync_chan_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.read		= gosync_chan_read,
-	.write		= gosync_chan_write,
+	.read_iter	= gosync_chan_read_iter,
+	.write_iter	= gosync_chan_write_iter,
 	.poll		= gosync_chan_poll,
 	.mmap		= gosync_chan_mmap,
 	.show_fdinfo	= gosync_chan_show_fdinfo,
@@ -1004,5 +1024,6 @@ long gosync_chan_create(struct gosync_chan_create __user *uarg)
 	return gosync_install_fd("[gosync-chan]", &gosync_chan_fops, ch,
 				 (req.flags & GOSYNC_CHAN_CLOEXEC ? O_CLOEXEC : 0) |
 				 (req.flags & GOSYNC_CHAN_NONBLOCK ? O_NONBLOCK : 0),
-				 &uarg->fd, &ch->kref, gosync_chan_free);
+				 FMODE_NOWAIT, &uarg->fd, &ch->kref,
+				 gosync_chan_free);
 }

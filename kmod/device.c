@@ -28,6 +28,7 @@ bool gosync_mem_is_zero(const void *p, size_t len)
  * @fops:	the object's file operations
  * @obj:	the object, holding the one reference in @kref
  * @oflags:	O_CLOEXEC and O_NONBLOCK, as asked for
+ * @fmode:	more f_mode bits (FMODE_NOWAIT)
  * @ufd:	where the caller's struct wants the fd
  * @kref:	@obj's reference, which the file takes over
  * @release:	frees @obj when that reference is put
@@ -35,7 +36,7 @@ bool gosync_mem_is_zero(const void *p, size_t len)
  * Return: the fd, or -errno with @obj released.
  */
 int gosync_install_fd(const char *name, const struct file_operations *fops,
-		      void *obj, int oflags, int __user *ufd,
+		      void *obj, int oflags, fmode_t fmode, int __user *ufd,
 		      struct kref *kref, void (*release)(struct kref *kref))
 {
 	struct file *file;
@@ -53,6 +54,7 @@ int gosync_install_fd(const char *name, const struct file_operations *fops,
 		kref_put(kref, release);
 		return PTR_ERR(file);
 	}
+	file->f_mode |= fmode;
 	if (put_user(fd, ufd)) {
 		put_unused_fd(fd);
 		fput(file);		/* releases the object */

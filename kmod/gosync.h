@@ -161,7 +161,7 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg);
 
 bool gosync_mem_is_zero(const void *p, size_t len);
 int gosync_install_fd(const char *name, const struct file_operations *fops,
-		      void *obj, int oflags, int __user *ufd,
+		      void *obj, int oflags, fmode_t fmode, int __user *ufd,
 		      struct kref *kref, void (*release)(struct kref *kref));
 
 #endif /* _GOSYNC_INTERNAL_H */

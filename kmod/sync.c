@@ -260,6 +260,6 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg)
 	if (IS_ERR(so))
 		return PTR_ERR(so);
 	return gosync_install_fd("[gosync-sync]", &gosync_sync_fops, so,
-				 req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0,
+				 req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0, 0,
 				 &uarg->fd, &so->kref, gosync_sync_free);
 }

@@ -753,4 +753,46 @@ TEST_F_TIMEOUT(ur, nonblocking_select_bounded_with_stopped_receivers, 60)
 		gosync_chan_free(u[i]);
 }
 
+/*
+ * IORING_OP_READ / IORING_OP_WRITE on a channel fd: refused
+ * (EOPNOTSUPP; the channel commands are io_uring's way in).  Before, 6.1's
+ * io_uring retried them from the submitter's task work after every poll
+ * that said ready, for ever: a task spinning in the kernel that SIGKILL
+ * could not end (found by the fuzzer).
+ */
+static int plain_rw(void *arg)
+{
+	struct gosync_chan *c;
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	uint64_t v = 5, w = 0;
+	int res[2];
+
+	(void)arg;
+	if (io_uring_queue_init(8, &ring, 0) || gosync_chan_make(&c, 8, 2, 0))
+		return 1;
+	if (gosync_chan_send(c, &v, GOSYNC_NONBLOCK))	/* readable */
+		return 2;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, gosync_chan_fd(c), &w, 8, 0);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_write(sqe, gosync_chan_fd(c), &v, 8, 0);
+	if (io_uring_submit(&ring) != 2)
+		return 3;
+	for (int i = 0; i < 2; i++)
+		res[i] = reap(&ring, NULL);
+	if (res[0] != -EOPNOTSUPP || res[1] != -EOPNOTSUPP)
+		return 4;
+	/* read(2) and write(2) are unchanged. */
+	if (read(gosync_chan_fd(c), &w, 8) != 8 || w != 5 ||
+	    write(gosync_chan_fd(c), &v, 8) != 8)
+		return 5;
+	return 0;
+}
+
+TEST_F_TIMEOUT(ur, plain_read_write_ops_refused, 60)
+{
+	EXPECT_EQ(0, run_bounded(plain_rw, NULL, 15000));
+}
+
 TEST_HARNESS_MAIN
