@@ -5,8 +5,11 @@
 #   make              build gosync.ko, libgosync, selftests, host tests, examples
 #   make run          build, boot the guest, load the module, run the demos
 #   make check        host tests + lint, then every selftest in the guest
-#   make check-debug  the selftests on a KASAN/lockdep/UBSAN kernel (cached)
-#   make check-kcsan  the selftests on a KCSAN (data race) kernel (cached)
+#   make check-debug  the selftests, the fuzzer (coverage-guided, KCOV) and
+#                     trinity on a KASAN/lockdep/UBSAN kernel (cached)
+#   make check-kcsan  the selftests and the fuzzer on a KCSAN (data race)
+#                     kernel (cached)
+#   make fuzz         build the fuzzer (fuzz/, run it with fuzz/run)
 #   make install / modules_install / dkms-install / uninstall
 #
 # Missing Debian packages are installed by scripts/deps (apt-get).
@@ -63,7 +66,7 @@ SAN_tsan	:= -fsanitize=thread
 	check-kcsan run \
 	lint bench bench-guest install modules_install dkms-install uninstall clean
 
-all: module lib selftests tests examples
+all: module lib selftests tests examples fuzz
 
 deps:
 	@scripts/deps build vm lint
@@ -188,22 +191,33 @@ $(B)/examples/%: examples/%.c $(B)/lib/libgosync.a
 	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a \
 		$(TEST_LDLIBS) $(LDLIBS)
 
+# ------------------------------------------------------------------ fuzz --
+include fuzz/fuzz.mk
+
 # ----------------------------------------------------------------- tests --
 lint: module $(LINUX_SRC)/.extracted
 	@scripts/lint
 
+# Each guest tier ends with the fuzzer (fuzz/run), its time set here: on
+# the plain kernel, on the debug kernel (coverage-guided, KCOV; then
+# trinity), on the KCSAN kernel; .ci/run totals their operations.
+FUZZ_check	:= GOSYNC_FUZZ_TIME=120
+FUZZ_debug	:= GOSYNC_FUZZ_TIME=420 GOSYNC_TRINITY=60
+FUZZ_kcsan	:= GOSYNC_FUZZ_TIME=180
+
 check: all $(LINUX_SRC)/.extracted
-	@scripts/check
+	@scripts/check --fuzz "$(FUZZ_check)"
 
 # The checking-kernel tiers: the same selftests on a kernel built (once,
 # cached outside the clone) from Debian's linux-source-6.1 with checkers.
-check-debug check-kcsan: lib selftests
+check-debug check-kcsan: lib selftests fuzz
 	@scripts/deps debug
 	@flavour=$(@:check-%=%) && kdir=$$(scripts/debug-kernel $$flavour) && \
 	rel=$$(scripts/kdir --release "$$kdir") && \
 	scripts/kmod-tree "$(B)/kmod/$$rel" && \
 	$(MAKE) --no-print-directory -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules && \
-	scripts/check --kdir "$$kdir" --guest-only --out $(B)/$@
+	scripts/check --kdir "$$kdir" --guest-only --out $(B)/$@ \
+		--fuzz "$(FUZZ_$(@:check-%=%))"
 
 run: all
 	@scripts/gosync-vm -- scripts/demo
