@@ -242,6 +242,49 @@ TEST_F(mm, remap_file_pages_cannot_bypass_the_rules)
 }
 
 /*
+ * /proc/PID/map_files/START-END opens the file behind a mapping (for
+ * CAP_SYS_ADMIN).  That must be the channel itself, never the memory
+ * file under it: punching a hole in that file or truncating it would
+ * leave the kernel on its pinned pages and every new mapping on fresh
+ * zero pages (found by the fuzzer: a fresh mapping read magic 0).
+ * Whatever the open and the calls return, the mappings and the kernel
+ * still share the ring afterwards.
+ */
+TEST_F(mm, map_files_reach_no_file_under_the_ring)
+{
+	size_t size = self->info.map_size;
+	void *a = map(self->ch, size), *b;
+	char path[128];
+	int fd, ret;
+
+	ASSERT_NE(NULL, a);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+		 (unsigned long)a, (unsigned long)a + size);
+	for (int truncate_it = 0; truncate_it < 2; truncate_it++) {
+		fd = open(path, O_RDWR);
+		if (fd < 0) {
+			TH_LOG("open %s: %s", path, strerror(errno));
+			continue;
+		}
+		ret = truncate_it ? ftruncate(fd, 0) :
+		      fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				0, self->page);
+		TH_LOG("%s through map_files: %s",
+		       truncate_it ? "ftruncate" : "punch a hole",
+		       ret ? strerror(errno) : "done");
+		EXPECT_EQ(-1, ret);
+		close(fd);
+	}
+	EXPECT_TRUE(coherent(self->ch, &self->info, a, owner_of(self->ch, a)));
+	b = map(self->ch, size);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(GOSYNC_CHAN_MAGIC, *(volatile __u32 *)b);
+	EXPECT_TRUE(coherent(self->ch, &self->info, b, owner_of(self->ch, b)));
+	munmap(b, size);
+	munmap(a, size);
+}
+
+/*
  * Releasing what a dead mapping claimed must cost what that mapping could
  * have claimed, not the whole ring: a thousand mappings of a 16 MiB ring
  * that never touched it go away at the cost of a thousand munmaps.  (On
