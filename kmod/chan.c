@@ -797,25 +797,36 @@ static s64 gosync_file_deadline(struct kiocb *iocb)
 						GOSYNC_DEADLINE_FOREVER;
 }
 
-/* Whole elements only; the count is bounded so it fits an int. */
+/*
+ * Whole elements only; the count is bounded so it fits an int.  The VFS
+ * has already cut a longer request to MAX_RW_COUNT bytes, which need not
+ * be whole elements: that one is rounded down, as the VFS would have had
+ * it been a multiple.
+ */
 static long gosync_file_count(struct gosync_chan *ch, size_t bytes)
 {
 	u32 size = ch->layout.elem_size;
 
+	if (bytes >= MAX_RW_COUNT)
+		bytes = MAX_RW_COUNT - MAX_RW_COUNT % size;
 	if (!bytes || bytes % size)
 		return -EINVAL;
-	return min_t(size_t, bytes / size, MAX_RW_COUNT / size);
+	return bytes / size;
 }
 
 /*
- * read(2), readv(2), preadv2(2) (RWF_NOWAIT: never wait).  Asynchronous
- * reads (io_uring's IORING_OP_READ, aio) are refused: io_uring in 6.1
- * retries a read that would wait after every poll that says ready, from
- * the submitter's task work, so a read that a channel's readiness cannot
- * promise (another consumer took the element, a withdrawn position, a
- * closed channel's grace) would spin there, unkillably.  io_uring has the
- * channel commands (GOSYNC_URING_SEND/RECV) instead.  The file is
- * FMODE_NOWAIT so that io_uring asks us rather than looping on its own.
+ * read(2), readv(2), preadv2(2) (RWF_NOWAIT: no wait beyond the bounded
+ * hand-off).  Asynchronous reads (io_uring's IORING_OP_READ, aio) are
+ * refused with EINVAL: io_uring in 6.1 retries a read that would wait
+ * after every poll that says ready, from the submitter's task work, so a
+ * read that a channel's readiness cannot promise (another consumer took
+ * the element, a withdrawn position, a closed channel's grace) would spin
+ * there, unkillably.  The errno matters: io_uring takes EAGAIN, and on a
+ * non-blocking issue EOPNOTSUPP too, as "retry when polled ready", and
+ * its retry bound can be lost on the way through io-wq; EINVAL ends the
+ * request at its first issue.  io_uring has the channel commands
+ * (GOSYNC_URING_SEND/RECV) instead.  The file is FMODE_NOWAIT so that
+ * io_uring asks us at once rather than punting to io-wq first.
  */
 static ssize_t gosync_chan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -823,7 +834,7 @@ static ssize_t gosync_chan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	long count;
 
 	if (!is_sync_kiocb(iocb))
-		return -EOPNOTSUPP;
+		return -EINVAL;
 	count = gosync_file_count(ch, iov_iter_count(to));
 	if (count < 0)
 		return count;
@@ -839,7 +850,7 @@ static ssize_t gosync_chan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	long count;
 
 	if (!is_sync_kiocb(iocb))
-		return -EOPNOTSUPP;
+		return -EINVAL;
 	count = gosync_file_count(ch, iov_iter_count(from));
 	if (count < 0)
 		return count;

@@ -496,7 +496,7 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 	size_t i = 0, size;
 	int ret = 0;
 
-	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size ||
+	if (!ch || !elems || !n || n > GOSYNC_MAX_XFER / ch->layout.elem_size ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
 	size = ch->layout.elem_size;
@@ -533,7 +533,7 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 	size_t i, size;
 	int ret = 0;
 
-	if (!ch || !elems || !n || n > INT_MAX / ch->layout.elem_size ||
+	if (!ch || !elems || !n || n > GOSYNC_MAX_XFER / ch->layout.elem_size ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
 	size = ch->layout.elem_size;

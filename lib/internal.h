@@ -24,6 +24,12 @@
 
 /* The largest standalone ring, as the module's default max_obj_bytes. */
 #define GOSYNC_STANDALONE_MAX_BYTES	(64UL << 20)
+/*
+ * The most bytes of elements one send_n/recv_n moves: the kernel's
+ * MAX_RW_COUNT (INT_MAX rounded down to a 4 KiB page), what its ioctls
+ * accept; the same in every mode.
+ */
+#define GOSYNC_MAX_XFER			0x7ffff000UL
 
 /* ---- device.c ---- */
 

@@ -754,45 +754,95 @@ TEST_F_TIMEOUT(ur, nonblocking_select_bounded_with_stopped_receivers, 60)
 }
 
 /*
- * IORING_OP_READ / IORING_OP_WRITE on a channel fd: refused
- * (EOPNOTSUPP; the channel commands are io_uring's way in).  Before, 6.1's
- * io_uring retried them from the submitter's task work after every poll
- * that said ready, for ever: a task spinning in the kernel that SIGKILL
- * could not end (found by the fuzzer).
+ * IORING_OP_READ / IORING_OP_WRITE (and READV, WRITEV) on a channel fd:
+ * refused at once with EINVAL, whether the channel is ready or not and
+ * whether the request is issued inline or from io-wq (IOSQE_ASYNC); the
+ * channel commands are io_uring's way in.  Before, 6.1's io_uring
+ * retried them from the submitter's task work after every poll that said
+ * ready, for ever: a task spinning in the kernel that SIGKILL could not
+ * end (found by the fuzzer).  Refusing with EOPNOTSUPP was not enough:
+ * io_uring turns that into EAGAIN on a non-blocking issue, so a read on
+ * an empty channel stayed queued as a poll, and the spin came back
+ * through io-wq's re-arming (found by review).
  */
+static int plain_rw_batch(struct io_uring *ring, int fd, bool write_ops)
+{
+	static uint64_t buf[2];
+	struct iovec iov = { .iov_base = buf, .iov_len = 8 };
+	struct io_uring_sqe *sqe;
+	int n = 0;
+
+	for (int async = 0; async < 2; async++) {
+		for (int vec = 0; vec < 2; vec++) {
+			sqe = io_uring_get_sqe(ring);
+			if (write_ops && vec)
+				io_uring_prep_writev(sqe, fd, &iov, 1, 0);
+			else if (write_ops)
+				io_uring_prep_write(sqe, fd, buf, 8, 0);
+			else if (vec)
+				io_uring_prep_readv(sqe, fd, &iov, 1, 0);
+			else
+				io_uring_prep_read(sqe, fd, buf, 8, 0);
+			if (async)
+				sqe->flags |= IOSQE_ASYNC;
+			n++;
+		}
+	}
+	if (io_uring_submit(ring) != n)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int res = reap(ring, NULL);
+
+		if (res != -EINVAL) {
+			fprintf(stderr, "# %s %d: %d, want %d\n",
+				write_ops ? "write" : "read", i, res, -EINVAL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int plain_rw(void *arg)
 {
 	struct gosync_chan *c;
 	struct io_uring ring;
-	struct io_uring_sqe *sqe;
 	uint64_t v = 5, w = 0;
-	int res[2];
+	int fd;
 
 	(void)arg;
-	if (io_uring_queue_init(8, &ring, 0) || gosync_chan_make(&c, 8, 2, 0))
+	if (io_uring_queue_init(16, &ring, 0) || gosync_chan_make(&c, 8, 2, 0))
 		return 1;
-	if (gosync_chan_send(c, &v, GOSYNC_NONBLOCK))	/* readable */
+	fd = gosync_chan_fd(c);
+	/* Empty: reads that would wait; writes that could go. */
+	if (plain_rw_batch(&ring, fd, false) || plain_rw_batch(&ring, fd, true))
 		return 2;
-	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_read(sqe, gosync_chan_fd(c), &w, 8, 0);
-	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_write(sqe, gosync_chan_fd(c), &v, 8, 0);
-	if (io_uring_submit(&ring) != 2)
+	/* Readable and full: reads that could go, writes that would wait. */
+	if (write(fd, &v, 8) != 8 || write(fd, &v, 8) != 8)
 		return 3;
-	for (int i = 0; i < 2; i++)
-		res[i] = reap(&ring, NULL);
-	if (res[0] != -EOPNOTSUPP || res[1] != -EOPNOTSUPP)
+	if (plain_rw_batch(&ring, fd, false) || plain_rw_batch(&ring, fd, true))
 		return 4;
-	/* read(2) and write(2) are unchanged. */
-	if (read(gosync_chan_fd(c), &w, 8) != 8 || w != 5 ||
-	    write(gosync_chan_fd(c), &v, 8) != 8)
-		return 5;
+	/* Nothing taken, nothing put: read(2) and write(2) are unchanged. */
+	for (int i = 0; i < 2; i++)
+		if (read(fd, &w, 8) != 8 || w != 5)
+			return 5;
+	if (write(fd, &v, 8) != 8 || read(fd, &w, 8) != 8)
+		return 6;
+	/* Wakes and new elements after the refusals find nothing queued. */
+	for (int i = 0; i < 200; i++) {
+		struct gosync_chan_wake wk = { .flags = GOSYNC_WAKE_RECV };
+
+		ioctl(fd, GOSYNC_CHAN_IOC_WAKE, &wk);
+	}
+	if (write(fd, &v, 8) != 8 || cqe_within(&ring, 200))
+		return 7;
+	io_uring_queue_exit(&ring);
+	gosync_chan_free(c);
 	return 0;
 }
 
-TEST_F_TIMEOUT(ur, plain_read_write_ops_refused, 60)
+TEST_F_TIMEOUT(ur, plain_read_write_ops_refused, 120)
 {
-	EXPECT_EQ(0, run_bounded(plain_rw, NULL, 15000));
+	EXPECT_EQ(0, run_bounded(plain_rw, NULL, 60000));
 }
 
 TEST_HARNESS_MAIN
