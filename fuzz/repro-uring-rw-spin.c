@@ -19,9 +19,11 @@
  * request to io-wq.  The loop (io_write -> io_queue_async ->
  * io_arm_poll_handler -> gosync_chan_poll -> __io_req_task_work_add)
  * runs inside task_work_run(), so a fatal signal is never acted on.
- * A module-side fix: make the channel file FMODE_NOWAIT with
- * ->read_iter/->write_iter that honour IOCB_NOWAIT (or refuse io_uring
- * read/write on it), so the non-blocking issue really tries.
+ * The module's fix: the channel file is FMODE_NOWAIT with ->read_iter/
+ * ->write_iter, which refuse an asynchronous kiocb with EINVAL at its
+ * first issue (EOPNOTSUPP was not enough: io_uring turns it into EAGAIN
+ * on a non-blocking issue and polls again).  ur.plain_read_write_ops_refused
+ * tests every form.
  *
  * Exit status: 0 the child died, 1 the bug (the child is left spinning:
  * the guest's rmmod then fails, as in the fuzz run).
