@@ -26,10 +26,10 @@
 #define GOSYNC_STANDALONE_MAX_BYTES	(64UL << 20)
 /*
  * The most bytes of elements one send_n/recv_n moves: the kernel's
- * MAX_RW_COUNT (INT_MAX rounded down to a 4 KiB page), what its ioctls
- * accept; the same in every mode.
+ * MAX_RW_COUNT (INT_MAX rounded down to a page; 0x7ffff000 with 4 KiB
+ * pages), what its ioctls accept; the same in every mode.
  */
-#define GOSYNC_MAX_XFER			0x7ffff000UL
+#define GOSYNC_MAX_XFER	((size_t)(INT_MAX & ~(sysconf(_SC_PAGESIZE) - 1)))
 
 /* ---- device.c ---- */
 
