@@ -2272,6 +2272,7 @@ static int op_mmap(struct tctx *t, const struct op *op)
 	m.addr = p;
 	m.len = (len + w->page - 1) & ~(w->page - 1);
 	m.kind = o.fd < 0 ? M_ANON : map_kind_of(o.kind);
+	m.nocopy = m.kind == M_CHAN || m.kind == M_SYNC;	/* VM_DONTCOPY */
 	m.prot = prot;
 	m.lay = o.lay;
 	m.skind = o.skind;
@@ -2490,12 +2491,13 @@ static int op_madvise(struct tctx *t, const struct op *op)
 	}
 	pick_range(w, &m, op->b, &addr, &len);
 	ret = madvise(addr, len, a) ? errno : 0;
+	if (!ret && covers(&m, addr, len) &&
+	    (a == MADV_DOFORK || a == MADV_DONTFORK)) {
+		pthread_mutex_lock(&w->tbl);
+		w->maps[s].nocopy = a == MADV_DONTFORK;
+		pthread_mutex_unlock(&w->tbl);
+	}
 	if (!ret && (m.kind == M_CHAN || m.kind == M_SYNC)) {
-		if (covers(&m, addr, len) && (a == MADV_DOFORK || a == MADV_DONTFORK)) {
-			pthread_mutex_lock(&w->tbl);
-			w->maps[s].dofork = a == MADV_DOFORK;
-			pthread_mutex_unlock(&w->tbl);
-		}
 		/* no split: no vma of ours may start inside the mapping */
 		if (split_at(w, &m, addr, len))
 			fail(t, "madvise(%d) of %zu bytes at +%td split a gosync mapping",
@@ -3352,9 +3354,30 @@ child_run(struct tctx *t, int idx, int k, int how, pid_t parent)
 	if (getppid() != parent)
 		_exit(0);
 	w->in_child = 1;
+	/*
+	 * The parent's thread held every lock across fork(2).  glibc's
+	 * rwlock knows its writer by tid, which the child's thread does not
+	 * share: an unlock here would count as a reader's and leave w->mm
+	 * held for good.  The child is one thread: make the locks anew.
+	 */
+	pthread_rwlock_init(&w->mm, NULL);
+	pthread_mutex_init(&w->tbl, NULL);
+	for (i = 0; i < NRINGS; i++)
+		pthread_mutex_init(&w->rings[i].lock, NULL);
 	for (i = 0; i < NRINGS; i++)
 		ring_exit_locked(w, &w->rings[i]);
 	memset(w->kids, 0, sizeof(w->kids));
+	/*
+	 * fork(2) copied no VM_DONTCOPY vma (a gosync mapping not given
+	 * MADV_DOFORK): here its range is a hole, which the table must not
+	 * call a mapping (a munmap of part of it succeeds).
+	 */
+	for (i = 0; i < NMAPS; i++) {
+		if (w->maps[i].kind == M_NONE || !w->maps[i].nocopy)
+			continue;
+		map_forget(w, i);
+		slot_reserve(w, i, NULL, 0);
+	}
 	t->kcov = NULL;
 	t->hb = &dummy;
 	t->tid = gettid();
@@ -3395,12 +3418,12 @@ static int op_fork(struct tctx *t, const struct op *op)
 		pthread_mutex_lock(&w->rings[i].lock);
 	pthread_mutex_lock(&w->tbl);
 	pid = fork();
+	if (pid == 0)
+		child_run(t, idx, k, how, parent);	/* makes the locks anew */
 	pthread_mutex_unlock(&w->tbl);
 	for (i = 0; i < NRINGS; i++)
 		pthread_mutex_unlock(&w->rings[i].lock);
 	pthread_rwlock_unlock(&w->mm);
-	if (pid == 0)
-		child_run(t, idx, k, how, parent);
 	t->cur = me;
 	if (pid < 0)
 		return errno;

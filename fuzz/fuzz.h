@@ -231,7 +231,7 @@ struct mapent {
 	size_t len;
 	int kind;
 	int prot;
-	int dofork;
+	int nocopy;			/* VM_DONTCOPY: not in a fork's child */
 	int skind;
 	int fd;				/* a dup of the object's fd, or -1 */
 	int reported;			/* a probe already failed on it */
