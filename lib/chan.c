@@ -403,17 +403,22 @@ kernel:
 int gosync_chan_send(struct gosync_chan *ch, const void *elem,
 		     int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_send(ch, elem, deadline_ns, false);
 }
 
 int gosync_chan_send_sync(struct gosync_chan *ch, const void *elem,
 			  int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_send(ch, elem, deadline_ns, true);
 }
 
 int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_op op = { .ch = ch, .elem = elem };
 	int ret = 0;
 
@@ -491,6 +496,7 @@ static size_t gosync_recv_burst(struct gosync_op *op, unsigned char *p,
 int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 		       int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_op op = { .ch = ch };
 	const unsigned char *p = elems;
 	size_t i = 0, size;
@@ -528,6 +534,7 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 		       int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_op op = { .ch = ch };
 	unsigned char *p = elems;
 	size_t i, size;
@@ -652,6 +659,7 @@ void gosync_chan_select_receiving(struct gosync_chan *ch, int delta)
 
 int gosync_chan_close(struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_chan_view *m;
 	int ret = 0;
 
@@ -675,24 +683,44 @@ int gosync_chan_close(struct gosync_chan *ch)
 
 size_t gosync_chan_cap(const struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return ch ? ch->layout.cap : 0;
 }
 
 size_t gosync_chan_elem_size(const struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return ch ? ch->layout.elem_size : 0;
 }
 
 int gosync_chan_fd(const struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return ch ? ch->fd : -EINVAL;
 }
 
 int gosync_chan_uring_fd(const struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	if (!ch)
 		return -EINVAL;
 	return gosync_standalone(ch) ? -EOPNOTSUPP : ch->fd;
+}
+
+unsigned int gosync_chan_flags(const struct gosync_chan *ch)
+{
+	GOSYNC_KEEP_ERRNO;
+	int fdfl;
+
+	if (!ch)
+		return 0;
+	fdfl = fcntl(ch->fd, F_GETFD);
+	return (ch->flags & (GOSYNC_STANDALONE | GOSYNC_NOMAP)) |
+	       (fdfl >= 0 && fdfl & FD_CLOEXEC ? GOSYNC_CLOEXEC : 0);
 }
 
 static int gosync_kernel_info(int fd, struct gosync_chan_info *info)
@@ -703,6 +731,7 @@ static int gosync_kernel_info(int fd, struct gosync_chan_info *info)
 
 size_t gosync_chan_len(const struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_chan_info info;
 
 	if (!ch || !ch->layout.cap)
@@ -779,7 +808,8 @@ static int gosync_chan_adopt_memfd(struct gosync_chan *ch)
 	if (base == MAP_FAILED)
 		return -errno;
 	hdr = base;
-	ret = -EINVAL;
+	/* Sealed like ours but not a ring we can use: a corrupt one. */
+	ret = -EBADMSG;
 	/* magic: acquire, pairs with the creator's release. */
 	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) == GOSYNC_CHAN_MAGIC)
 		ch->layout = *hdr;
@@ -828,6 +858,8 @@ static int gosync_chan_make_standalone(struct gosync_chan *ch,
 
 void gosync_chan_free(struct gosync_chan *ch)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	if (!ch)
 		return;
 	/* A mapping from before a fork is not in this process. */
@@ -841,6 +873,7 @@ void gosync_chan_free(struct gosync_chan *ch)
 int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 		     unsigned int flags)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_chan_create req;
 	struct gosync_chan *ch;
 	int fd, ret;
@@ -884,6 +917,7 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 
 int gosync_chan_from_fd(struct gosync_chan **chp, int fd, unsigned int flags)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_chan_info info;
 	struct gosync_chan *ch;
 	int ret, own;

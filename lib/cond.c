@@ -18,6 +18,7 @@
 int gosync_cond_wait(struct gosync_cond *c, struct gosync_mutex *m,
 		     int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_cond_words *w;
 	int err = 0, ret, relock;
 	uint32_t seq;
@@ -68,10 +69,14 @@ static int gosync_cond_wake(struct gosync_cond *c, int n)
 
 int gosync_cond_signal(struct gosync_cond *c)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_cond_wake(c, 1);
 }
 
 int gosync_cond_broadcast(struct gosync_cond *c)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_cond_wake(c, INT_MAX);
 }

@@ -43,6 +43,7 @@ int gosync_dev_fd(void)
 
 int gosync_info(struct gosync_info *info)
 {
+	GOSYNC_KEEP_ERRNO;
 	int fd;
 
 	if (!info)
@@ -58,6 +59,8 @@ int gosync_info(struct gosync_info *info)
 
 const char *gosync_version(void)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return GOSYNC_STR(GOSYNC_VERSION_MAJOR) "."
 	       GOSYNC_STR(GOSYNC_VERSION_MINOR) "."
 	       GOSYNC_STR(GOSYNC_VERSION_PATCH);

@@ -6,6 +6,7 @@
 #ifndef GOSYNC_INTERNAL_H
 #define GOSYNC_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 
 /*
@@ -30,6 +31,23 @@
  * pages), what its ioctls accept; the same in every mode.
  */
 #define GOSYNC_MAX_XFER	((size_t)(INT_MAX & ~(sysconf(_SC_PAGESIZE) - 1)))
+
+/*
+ * The library leaves errno as it found it (libgosync(7)): it reports
+ * errors as return values only.  Every exported function's first line is
+ * GOSYNC_KEEP_ERRNO, which puts errno back on each return path (after
+ * the return value, -errno included, has been computed).  A function
+ * that runs the caller's code (gosync_once_do) stores what that code
+ * left in gosync_saved_errno, so the caller sees its own change.
+ */
+static inline void gosync_errno_restore(int *saved)
+{
+	errno = *saved;
+}
+
+#define GOSYNC_KEEP_ERRNO						\
+	int gosync_saved_errno						\
+		__attribute__((cleanup(gosync_errno_restore))) = errno
 
 /* ---- device.c ---- */
 

@@ -240,6 +240,7 @@ static struct gosync_mutex_words *gosync_mutex_words(struct gosync_mutex *m,
 
 int gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	int err = 0;
 
@@ -252,6 +253,7 @@ int gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns)
 
 int gosync_mutex_trylock(struct gosync_mutex *m)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	int err = 0;
 
@@ -263,6 +265,7 @@ int gosync_mutex_trylock(struct gosync_mutex *m)
 
 int gosync_mutex_unlock(struct gosync_mutex *m)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	int err = 0;
 
@@ -292,6 +295,7 @@ int gosync_mutex_consistent_words(struct gosync_sync *so,
 
 int gosync_mutex_consistent(struct gosync_mutex *m)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	int err = 0;
 

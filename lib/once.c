@@ -21,6 +21,7 @@
 
 int gosync_once_do(struct gosync_once *once, void (*fn)(void *arg), void *arg)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_sync *so = (struct gosync_sync *)once;
 	struct gosync_once_words *w;
 	int err = 0;
@@ -42,6 +43,7 @@ int gosync_once_do(struct gosync_once *once, void (*fn)(void *arg), void *arg)
 					__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 				continue;
 			fn(arg);
+			gosync_saved_errno = errno;	/* fn's, not ours */
 			/* ONCE: release, pairs with the callers' acquire. */
 			__atomic_store_n(&w->state, GOSYNC_ONCE_DONE,
 					 __ATOMIC_RELEASE);

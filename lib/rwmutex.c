@@ -101,16 +101,21 @@ static int gosync_rw_lock(struct gosync_rwmutex *rw, int64_t deadline,
 
 int gosync_rwmutex_lock(struct gosync_rwmutex *rw, int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_rw_lock(rw, deadline_ns, false);
 }
 
 int gosync_rwmutex_trylock(struct gosync_rwmutex *rw)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_rw_lock(rw, GOSYNC_NONBLOCK, true);
 }
 
 int gosync_rwmutex_unlock(struct gosync_rwmutex *rw)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	int err = 0, ret;
 	uint32_t st;
@@ -138,6 +143,7 @@ int gosync_rwmutex_unlock(struct gosync_rwmutex *rw)
 
 int gosync_rwmutex_consistent(struct gosync_rwmutex *rw)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	int err = 0;
 
@@ -204,16 +210,21 @@ static int gosync_rw_rlock(struct gosync_rwmutex *rw, int64_t deadline)
 
 int gosync_rwmutex_rlock(struct gosync_rwmutex *rw, int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_rw_rlock(rw, deadline_ns);
 }
 
 int gosync_rwmutex_tryrlock(struct gosync_rwmutex *rw)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_rw_rlock(rw, GOSYNC_NONBLOCK);
 }
 
 int gosync_rwmutex_runlock(struct gosync_rwmutex *rw)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
 	uint32_t r;
 	int err = 0;

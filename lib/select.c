@@ -267,6 +267,7 @@ out:
 
 int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	bool kernel = false, standalone = false, kernel_only = false;
 	uint32_t small[16], *order = small;
 	size_t epipe = 0;

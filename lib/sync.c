@@ -255,20 +255,28 @@ int gosync_sync_fd(const struct gosync_sync *so)
 #define GOSYNC_SYNC_KIND(name, KIND)					\
 int gosync_##name##_make(struct gosync_##name **p, unsigned int flags)	\
 {									\
+	GOSYNC_KEEP_ERRNO;						\
+								\
 	return gosync_sync_make((struct gosync_sync **)p, KIND, flags);	\
 }									\
 int gosync_##name##_from_fd(struct gosync_##name **p, int fd,		\
 			    unsigned int flags)				\
 {									\
+	GOSYNC_KEEP_ERRNO;						\
+								\
 	return gosync_sync_from_fd((struct gosync_sync **)p, KIND, fd,	\
 				   flags);				\
 }									\
 int gosync_##name##_fd(const struct gosync_##name *p)			\
 {									\
+	GOSYNC_KEEP_ERRNO;						\
+								\
 	return gosync_sync_fd((const struct gosync_sync *)p);		\
 }									\
 void gosync_##name##_free(struct gosync_##name *p)			\
 {									\
+	GOSYNC_KEEP_ERRNO;						\
+								\
 	gosync_sync_free((struct gosync_sync *)p);			\
 }
 

@@ -20,6 +20,7 @@ void (*gosync_test_hook)(enum gosync_step step);
 
 int64_t gosync_now(void)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -28,6 +29,7 @@ int64_t gosync_now(void)
 
 int64_t gosync_after(int64_t ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	int64_t now = gosync_now();
 
 	if (ns <= 0)

@@ -58,6 +58,7 @@ static struct gosync_wg_words *gosync_wg_words(struct gosync_wg *wg, int *err)
 
 int gosync_wg_add(struct gosync_wg *wg, int delta)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_wg_words *w;
 	uint64_t old, new;
 	int64_t counter;
@@ -102,6 +103,8 @@ int gosync_wg_add(struct gosync_wg *wg, int delta)
 
 int gosync_wg_done(struct gosync_wg *wg)
 {
+	GOSYNC_KEEP_ERRNO;
+
 	return gosync_wg_add(wg, -1);
 }
 
@@ -127,6 +130,7 @@ static int gosync_wg_leave(struct gosync_wg_words *w, uint64_t gen)
 
 int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 {
+	GOSYNC_KEEP_ERRNO;
 	struct gosync_wg_words *w;
 	uint64_t old, gen;
 	int err = 0, ret;

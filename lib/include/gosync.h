@@ -158,6 +158,11 @@ int  gosync_cond_broadcast(struct gosync_cond *c);
 size_t gosync_chan_len(const struct gosync_chan *ch);
 size_t gosync_chan_cap(const struct gosync_chan *ch);
 size_t gosync_chan_elem_size(const struct gosync_chan *ch);
+/*
+ * The mode the handle got: GOSYNC_STANDALONE or not, GOSYNC_NOMAP, and
+ * GOSYNC_CLOEXEC when its fd has FD_CLOEXEC now; 0 for NULL.
+ */
+unsigned int gosync_chan_flags(const struct gosync_chan *ch);
 
 #ifdef __cplusplus
 }
