@@ -192,18 +192,18 @@ void gosync_sleep_until(s64 deadline)
 /*
  * A wait ends because signal_pending(): either a signal, or task work
  * queued for us (TIF_NOTIFY_SIGNAL, e.g. an io_uring completion) that
- * must run before we can sleep.  The ioctls return -ERESTARTNOHAND: EINTR
- * if a handler runs, whatever SA_RESTART says (as epoll_wait(2) does),
- * and an invisible restart otherwise (task work only, or a stop);
- * read(2) and write(2) return -ERESTARTSYS, restarting under SA_RESTART
- * as a pipe does.  Deadlines are absolute, so a restart keeps them.
- * (Deciding EINTR here from task_sigpending() instead raced with a signal
- * that came while task work was pending: its handler then ran and the
- * call restarted anyway.)
+ * must run before we can sleep.  Every wait (ioctls, read(2), write(2))
+ * returns -ERESTARTSYS: EINTR if a handler without SA_RESTART runs, and
+ * a restart otherwise (SA_RESTART, task work only, a stop), as on a
+ * pipe; the library's standalone waits follow the same rule (futex_waitv
+ * restarts the same way).  Deadlines are absolute and nothing is half
+ * done when a wait ends, so a restart is exact.  (Deciding EINTR here
+ * from task_sigpending() instead raced with a signal that came while
+ * task work was pending.)
  */
-int gosync_signal_ret(bool restart)
+int gosync_signal_ret(void)
 {
-	return restart ? -ERESTARTSYS : -ERESTARTNOHAND;
+	return -ERESTARTSYS;
 }
 
 /* Did a wait end for a signal or task work (see gosync_signal_ret)? */
@@ -218,12 +218,9 @@ bool gosync_is_restart(int ret)
  * between, until @deadline (absolute CLOCK_MONOTONIC ns) or a signal.
  * @try runs with the task state set: it must not sleep or fault.
  *
- * When a signal handler has to run, the ioctls end with EINTR whatever
- * SA_RESTART says (as epoll_wait(2) and timed futex waits do, so kernel
- * and standalone mode agree); read(2) and write(2) pass @restart and
- * restart under SA_RESTART, as on a pipe.  Both are safe to restart:
- * deadlines are absolute and nothing is half done when a wait ends.  The
- * deadline is looked at before signals: task work that keeps arriving
+ * A signal ends the wait with -ERESTARTSYS (gosync_signal_ret()): EINTR
+ * for a handler without SA_RESTART, a restart otherwise.  The deadline
+ * is looked at before signals: task work that keeps arriving
  * must not keep a wait past its deadline.
  *
  * A sender runs its own queued io_uring receives on this channel
@@ -233,10 +230,10 @@ bool gosync_is_restart(int ret)
  * on an IORING_SETUP_DEFER_TASKRUN ring, only in io_uring_enter()).
  *
  * Return: what @try returned, -EAGAIN (GOSYNC_DEADLINE_NONBLOCK),
- * -ETIMEDOUT, -ERESTARTNOHAND or -ERESTARTSYS (@restart).
+ * -ETIMEDOUT or -ERESTARTSYS.
  */
 static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
-			    s64 deadline, bool restart, gosync_try_fn try,
+			    s64 deadline, gosync_try_fn try,
 			    void *arg)
 {
 	ktime_t expires = ns_to_ktime(deadline);
@@ -277,7 +274,7 @@ static int gosync_chan_wait(struct gosync_chan *ch, struct gosync_side *side,
 			continue;
 		}
 		if (signal_pending(current)) {
-			ret = gosync_signal_ret(restart);
+			ret = gosync_signal_ret();
 			break;
 		}
 		if (ret == -EBUSY || gosync_chan_closed(ch)) {
@@ -368,7 +365,7 @@ static int gosync_handoff_ret(struct gosync_send *s, int ret)
 }
 
 static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
-				bool sync, s64 deadline, bool restart, int self,
+				bool sync, s64 deadline, int self,
 				s64 handoff_until)
 {
 	struct gosync_send s = {
@@ -396,13 +393,12 @@ static int gosync_chan_send_one(struct gosync_chan *ch, const void *elem,
 		deadline = handoff_until != GOSYNC_DEADLINE_NONBLOCK &&
 			   handoff_until < bound ? handoff_until : bound;
 	}
-	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
-			       gosync_try_send, &s);
+	ret = gosync_chan_wait(ch, &ch->send, deadline, gosync_try_send, &s);
 	if (ret || !sync)
 		return gosync_handoff_ret(&s, ret);
 
-	ret = gosync_chan_wait(ch, &ch->send, deadline, restart,
-			       gosync_try_delivered, &s);
+	ret = gosync_chan_wait(ch, &ch->send, deadline, gosync_try_delivered,
+			       &s);
 	if (!ret)
 		return 0;
 	if (!gosync_ring_withdraw(&ch->ring, s.pos))
@@ -484,7 +480,7 @@ static void gosync_bounce_put(struct gosync_bounce *b)
  * many were sent when at least one was, else the error of the first.
  */
 static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
-				  u32 count, bool sync, s64 deadline, bool restart)
+				  u32 count, bool sync, s64 deadline)
 {
 	u32 size = ch->layout.elem_size;
 	struct gosync_bounce b;
@@ -504,7 +500,7 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 			ret = -EFAULT;
 			break;
 		}
-		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, restart, 0,
+		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, 0,
 					   GOSYNC_DEADLINE_FOREVER);
 		if (ret)
 			break;
@@ -519,7 +515,7 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
  * Return: how many, 0 when closed and drained, or the error of the first.
  */
 static long gosync_chan_recv_iter(struct gosync_chan *ch, struct iov_iter *to,
-				  u32 count, s64 deadline, bool restart)
+				  u32 count, s64 deadline)
 {
 	u32 size = ch->layout.elem_size;
 	struct gosync_bounce b;
@@ -545,7 +541,7 @@ static long gosync_chan_recv_iter(struct gosync_chan *ch, struct iov_iter *to,
 		}
 		if (!i)
 			ret = gosync_chan_wait(ch, &ch->recv, deadline,
-					       restart, gosync_try_recv, b.buf);
+					       gosync_try_recv, b.buf);
 		else
 			ret = gosync_try_recv(ch, b.buf);
 		if (ret != 1)
@@ -670,7 +666,7 @@ int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self,
 			s64 deadline)
 {
 	return gosync_chan_send_one(ch, elem, true, GOSYNC_DEADLINE_NONBLOCK,
-				    false, self, deadline);
+				    self, deadline);
 }
 
 /* ------------------------------------------------------------- ioctls -- */
@@ -702,8 +698,8 @@ static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
 		return gosync_chan_send_iter(ch, &iter, x.count,
 					     (x.flags & GOSYNC_SEND_SYNC) ||
 					     gosync_chan_unbuffered(ch),
-					     x.deadline_ns, false);
-	return gosync_chan_recv_iter(ch, &iter, x.count, x.deadline_ns, false);
+					     x.deadline_ns);
+	return gosync_chan_recv_iter(ch, &iter, x.count, x.deadline_ns);
 }
 
 static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
@@ -838,8 +834,7 @@ static ssize_t gosync_chan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	count = gosync_file_count(ch, iov_iter_count(to));
 	if (count < 0)
 		return count;
-	count = gosync_chan_recv_iter(ch, to, count, gosync_file_deadline(iocb),
-				      true);
+	count = gosync_chan_recv_iter(ch, to, count, gosync_file_deadline(iocb));
 	return count < 0 ? count : count * ch->layout.elem_size;
 }
 
@@ -855,7 +850,7 @@ static ssize_t gosync_chan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	if (count < 0)
 		return count;
 	count = gosync_chan_send_iter(ch, from, count, gosync_chan_unbuffered(ch),
-				      gosync_file_deadline(iocb), true);
+				      gosync_file_deadline(iocb));
 	return count < 0 ? count : count * ch->layout.elem_size;
 }
 

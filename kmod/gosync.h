@@ -110,7 +110,7 @@ struct io_uring_cmd;
 long gosync_chan_create(struct gosync_chan_create __user *uarg);
 
 /* How a wait that found signal_pending() ends: a restart code. */
-int gosync_signal_ret(bool restart);
+int gosync_signal_ret(void);
 bool gosync_is_restart(int ret);
 
 /* Sleep until woken, a signal or the deadline (task state already set). */

@@ -224,7 +224,7 @@ static void gosync_sel_enlist(struct gosync_sel *sel, bool join)
 		sel->cases[i].self = join && sel->cases[i].registered;
 }
 
-/* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -ERESTARTNOHAND. */
+/* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -ERESTARTSYS. */
 static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 {
 	int ret;
@@ -259,7 +259,7 @@ static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 			break;
 		}
 		if (signal_pending(current)) {
-			ret = gosync_signal_ret(false);
+			ret = gosync_signal_ret();
 			break;
 		}
 		set_current_state(TASK_INTERRUPTIBLE);

@@ -173,15 +173,16 @@ static int gosync_select_sleep(struct futex_waitv *words, size_t nwords,
 	ts.tv_nsec = until % 1000000000;
 	if (!nwords) {
 		/* Nothing to wait for but the deadline or a signal. */
-		uint32_t never = 0;
+		static uint32_t never;
 
-		ret = syscall(SYS_futex, &never, FUTEX_WAIT_BITSET |
-			      FUTEX_PRIVATE_FLAG, 0, &ts, NULL,
-			      FUTEX_BITSET_MATCH_ANY);
-	} else {
-		ret = syscall(SYS_futex_waitv, words, nwords, 0, &ts,
-			      CLOCK_MONOTONIC);
+		words[0] = (struct futex_waitv){
+			.uaddr = (uintptr_t)&never,
+			.flags = FUTEX_32 | FUTEX_PRIVATE_FLAG,
+		};
+		nwords = 1;
 	}
+	/* Restarts under SA_RESTART, ends with EINTR otherwise (wait.c). */
+	ret = syscall(SYS_futex_waitv, words, nwords, 0, &ts, CLOCK_MONOTONIC);
 	if (ret >= 0 || errno == EAGAIN || errno == ETIMEDOUT)
 		return 0;
 	return errno == EINTR ? -EINTR : -errno;

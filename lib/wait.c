@@ -14,6 +14,10 @@
 
 #include "internal.h"
 
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
 #ifdef GOSYNC_TEST_HOOKS
 void (*gosync_test_hook)(enum gosync_step step);
 #endif
@@ -49,20 +53,24 @@ bool gosync_deadline_passed(int64_t deadline_ns)
 
 int gosync_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
+	struct futex_waitv w = {
+		.val = val, .uaddr = (uintptr_t)word, .flags = FUTEX_32,
+	};
 	struct timespec ts;
 	long ret;
 
 	/*
-	 * FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.  Always
-	 * pass one (GOSYNC_FOREVER is ~292 years away): a timed futex wait
-	 * ends with EINTR when a signal handler runs, SA_RESTART or not,
-	 * which is what every gosync wait promises.
+	 * futex_waitv() with one word, not FUTEX_WAIT_BITSET: a timed
+	 * FUTEX_WAIT ends with EINTR when any handler runs, but futex_waitv
+	 * restarts under SA_RESTART (-ERESTARTSYS), as the module's waits and
+	 * a select over several words do: one signal rule for every wait
+	 * (libgosync(7)).  The deadline is absolute CLOCK_MONOTONIC
+	 * (GOSYNC_FOREVER is ~292 years away), so a restart keeps it.
 	 */
 	ts.tv_sec = deadline_ns / 1000000000;
 	ts.tv_nsec = deadline_ns % 1000000000;
-	ret = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL,
-		      FUTEX_BITSET_MATCH_ANY);
-	if (ret == 0 || errno == EAGAIN)
+	ret = syscall(SYS_futex_waitv, &w, 1, 0, &ts, CLOCK_MONOTONIC);
+	if (ret >= 0 || errno == EAGAIN)
 		return 0;
 	return errno == ETIMEDOUT ? -ETIMEDOUT : -EINTR;
 }

@@ -2,7 +2,8 @@
 /*
  * Waiting in every mode: close releases every blocked sender (EPIPE) and
  * receiver (closed) in other processes; a signal interrupts a wait with
- * EINTR, SA_RESTART or not, without losing or duplicating an element; a
+ * EINTR without SA_RESTART and restarts it with SA_RESTART, without
+ * losing or duplicating an element; a
  * peer killed while blocked leaves the channel working for everyone
  * else.
  */
@@ -152,25 +153,23 @@ TEST_F(wait, signal_interrupts_with_eintr)
 }
 
 /*
- * SA_RESTART does not restart a gosync wait (as epoll_wait): the caller
- * sees EINTR and calls again with the same absolute deadline.  Forever
- * included.
+ * SA_RESTART restarts a gosync wait, as read(2) on a pipe: the handler
+ * runs and the wait goes on with the same absolute deadline, ending as it
+ * would have without the signal (signal_rule_test.c covers every wait).
  */
-TEST_F(wait, signal_with_sa_restart_still_eintr)
+TEST_F(wait, signal_with_sa_restart_goes_on)
 {
 	struct blocked b = { .ch = self->ch };
 	pthread_t t;
 	uint64_t v = 4242;
 	int r;
 
+#ifdef __SANITIZE_THREAD__
+	SKIP(return, "TSan defers signal handlers past a restarted wait");
+#endif
 	set_handler(true);
 	ASSERT_EQ(0, pthread_create(&t, NULL, block, &b));
 	signal_asleep(&b, t);
-	pthread_join(t, NULL);
-	EXPECT_EQ(-EINTR, b.ret);
-
-	/* A caller that simply retries gets the element sent later. */
-	ASSERT_EQ(0, pthread_create(&t, NULL, block, &b));
 	test_sleep_ms(100);
 	ASSERT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
 	pthread_join(t, NULL);
