@@ -26,6 +26,7 @@
 #define TICKS	20
 #define JOBS	30
 #define LINES	10
+#define BATCH	16
 
 static void producer(struct gosync_chan *ch, int n, int every_us, int base)
 {
@@ -112,7 +113,7 @@ int main(void)
 		waits++;
 		for (int i = 0; i < n; i++) {
 			struct gosync_chan *ch = evs[i].data.u32 ? jobs : ticks;
-			int64_t v;
+			int64_t batch[BATCH];
 			char buf[256];
 			ssize_t r;
 
@@ -135,9 +136,16 @@ int main(void)
 				}
 				continue;
 			}
-			/* Drain until -EAGAIN (the next edge) or closed (0). */
-			while ((ret = gosync_chan_recv(ch, &v, GOSYNC_NONBLOCK)) == 1)
-				(*(ch == ticks ? &got_ticks : &got_jobs))++;
+			/*
+			 * Edge-triggered: take batches until -EAGAIN (empty
+			 * and open: the next send makes the next edge) or 0
+			 * (closed and drained).  A short batch is not enough:
+			 * a close that comes with the last elements makes one
+			 * edge only, and the 0 comes from the next call.
+			 */
+			while ((ret = gosync_chan_recv_n(ch, batch, BATCH,
+							 GOSYNC_NONBLOCK)) > 0)
+				*(ch == ticks ? &got_ticks : &got_jobs) += ret;
 			if (ret == 0) {
 				epoll_ctl(ep, EPOLL_CTL_DEL, gosync_chan_fd(ch), NULL);
 				open--;

@@ -200,6 +200,71 @@ TEST_F(ev, epoll_et_short_batch_counts_as_drained)
 	close(ep);
 }
 
+/*
+ * A close that comes with the last elements makes one edge only
+ * (EPOLLIN | EPOLLHUP): the batch that takes them is short, no edge
+ * follows, and only the next call says closed (0).  So an edge-triggered
+ * consumer calls until -EAGAIN or 0, as gosync_chan_recv_n(3) says; the
+ * loop below is that consumer, against a producer in another process.
+ */
+TEST_F(ev, epoll_et_close_with_the_last_elements)
+{
+	struct epoll_event e = { .events = EPOLLIN | EPOLLET };
+	struct gosync_chan *ch;
+	uint64_t v, out[16];
+	int ep, fd, ret, got = 0, edges = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, gosync_chan_make(&ch, sizeof(uint64_t), 4, 0));
+	fd = gosync_chan_fd(ch);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e));
+	for (v = 0; v < 4; v++)
+		ASSERT_EQ(0, gosync_chan_send(ch, &v, GOSYNC_NONBLOCK));
+	ASSERT_EQ(0, gosync_chan_close(ch));
+	ASSERT_EQ(1, epoll_wait(ep, &e, 1, 5000));
+	EXPECT_EQ(EPOLLIN | EPOLLHUP, e.events & (EPOLLIN | EPOLLHUP));
+	EXPECT_EQ(4, gosync_chan_recv_n(ch, out, 16, GOSYNC_NONBLOCK));
+	/* short, yet no further edge comes: waiting for one hangs */
+	EXPECT_EQ(0, epoll_wait(ep, &e, 1, 300));
+	EXPECT_EQ(0, gosync_chan_recv_n(ch, out, 16, GOSYNC_NONBLOCK));
+	gosync_chan_free(ch);
+
+	/* The documented consumer, the producer in another process. */
+	for (int round = 0; round < 20; round++) {
+		ASSERT_EQ(0, gosync_chan_make(&ch, sizeof(uint64_t), 4, 0));
+		fd = gosync_chan_fd(ch);
+		e.events = EPOLLIN | EPOLLET;
+		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			for (v = 0; v < 10; v++)
+				if (gosync_chan_send(ch, &v, test_ms(20000)))
+					_exit(1);
+			_exit(gosync_chan_close(ch) ? 1 : 0);
+		}
+		got = 0;
+		for (;;) {
+			ASSERT_EQ(1, epoll_wait(ep, &e, 1, 20000))
+				TH_LOG("round %d: no edge after %d elements", round, got);
+			edges++;
+			while ((ret = gosync_chan_recv_n(ch, out, 16,
+							 GOSYNC_NONBLOCK)) > 0)
+				got += ret;
+			if (ret == 0)
+				break;
+			ASSERT_EQ(-EAGAIN, ret);
+		}
+		EXPECT_EQ(10, got);
+		EXPECT_EQ(0, test_wait(pid));
+		ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL));
+		gosync_chan_free(ch);
+	}
+	close(ep);
+}
+
 /* Level-triggered epoll on the send side: woken when room appears. */
 TEST_F(ev, epoll_out_woken_by_fast_path_recv)
 {
