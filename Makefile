@@ -270,11 +270,12 @@ install: lib
 		$(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 uapi/linux/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/
 	for d in man/man*; do \
+		[ -d "$$d" ] || continue; \
 		install -d $(DESTDIR)$(MANDIR)/$${d#man/} || exit 1; \
 		for f in $$d/*.$${d#man/man}; do \
 			if [ -L "$$f" ]; then \
 				ln -sfn "$$(readlink "$$f")" $(DESTDIR)$(MANDIR)/$${f#man/}; \
-			else \
+			elif [ -e "$$f" ]; then \
 				install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/$${d#man/}/; \
 			fi || exit 1; \
 		done; \
