@@ -256,10 +256,11 @@ bench-guest: all $(BENCH_BINS)
 	bench/run --out bench/results/guest --readme README.md --readme-only
 
 # --------------------------------------------------------------- install --
+# An alias man page is a relative symlink to a page in its own directory
+# (Debian policy, and 'man -l' resolves it from anywhere, unlike '.so'): it
+# is installed as that same link, never as a copy of its target.
 install: lib
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux \
-		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4 \
-		$(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux
 	install -m 0755 $(B)/lib/libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so.$(SOVERSION)
 	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so
@@ -268,11 +269,17 @@ install: lib
 	install -m 0644 lib/include/gosync.h lib/include/gosync_uring.h \
 		$(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 uapi/linux/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/
-	for s in 3 4 7; do \
-		for f in man/man$$s/*.$$s; do \
-			[ -e "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man$$s/; \
+	for d in man/man*; do \
+		[ -d "$$d" ] || continue; \
+		install -d $(DESTDIR)$(MANDIR)/$${d#man/} || exit 1; \
+		for f in $$d/*.$${d#man/man}; do \
+			if [ -L "$$f" ]; then \
+				ln -sfn "$$(readlink "$$f")" $(DESTDIR)$(MANDIR)/$${f#man/}; \
+			elif [ -e "$$f" ]; then \
+				install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/$${d#man/}/; \
+			fi || exit 1; \
 		done; \
-	done; true
+	done
 
 modules_install: module
 	@kdir=$$(scripts/kdir) && rel=$$(scripts/kdir --release "$$kdir") && \
@@ -294,7 +301,9 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/gosync.pc \
 	      $(DESTDIR)$(INCLUDEDIR)/gosync.h $(DESTDIR)$(INCLUDEDIR)/gosync_uring.h \
 	      $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h
-	for f in man/man*/*.[347]; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done
+	for d in man/man*; do \
+		for f in $$d/*.$${d#man/man}; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done; \
+	done
 
 clean:
 	rm -rf $(B)
