@@ -97,7 +97,29 @@ $(B)/lib/libgosync.so: $(B)/lib/libgosync.so.$(VERSION)
 	ln -sf libgosync.so.$(VERSION) $(B)/lib/libgosync.so.$(SOVERSION)
 	ln -sf libgosync.so.$(VERSION) $@
 
-$(B)/lib/libgosync.a: $(LIB_OBJS)
+# The static archive exports what the shared library does and nothing
+# more: the library's files call each other through global names
+# (gosync_futex_wait, gosync_dev_fd, ...) that -fvisibility=hidden keeps
+# out of the .so but not out of a static link, where they would clash
+# with a program's own.  So every object is linked into one (ld -r),
+# which resolves those calls, and every symbol the version map does not
+# list as global is then made local.  The cost: a static program gets
+# the whole library, not only the files it uses.  The Makefile is a
+# prerequisite: a build tree whose archive an older recipe made (one
+# member per file, internals global) must not keep it.
+LD		?= ld
+OBJCOPY		?= objcopy
+
+$(B)/lib/libgosync.syms: lib/libgosync.map
+	@mkdir -p $(@D)
+	sed -n '/global:/,/local:/s/^[[:space:]]*\(gosync_[a-z0-9_]*\);.*/\1/p' $< > $@
+
+$(B)/lib/libgosync-static.o: $(LIB_OBJS) $(B)/lib/libgosync.syms Makefile
+	$(LD) -r -o $@.all $(LIB_OBJS)
+	$(OBJCOPY) --keep-global-symbols=$(B)/lib/libgosync.syms $@.all $@
+	rm -f $@.all
+
+$(B)/lib/libgosync.a: $(B)/lib/libgosync-static.o
 	rm -f $@
 	$(AR) rcs $@ $^
 

@@ -39,7 +39,8 @@ static int produce(struct gosync_chan *ch, uint64_t n)
 		struct msg m = { .seq = i, .check = check_of(i) };
 		int ret;
 
-		snprintf(m.text, sizeof(m.text), "msg %" PRIu64, i);
+		/* For show: 32 bits of the number fit the text; seq has all. */
+		snprintf(m.text, sizeof(m.text), "msg %" PRIu32, (uint32_t)i);
 		ret = gosync_chan_send(ch, &m, GOSYNC_FOREVER);
 		if (ret) {
 			fprintf(stderr, "producer: send: %s\n", strerror(-ret));

@@ -9,6 +9,9 @@
  * thread per source.  Needs the module (channel fds are pollable in kernel
  * mode only).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* accept4() */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
