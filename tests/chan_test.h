@@ -145,9 +145,16 @@ static inline char gosync_test_thread_state(pid_t tid, long *syscall)
 	return st;
 }
 
+/* The system call every futex wait of the library sleeps in. */
+#ifdef SYS_futex_waitv
+#define GOSYNC_TEST_SYS_WAIT	SYS_futex_waitv
+#else
+#define GOSYNC_TEST_SYS_WAIT	449
+#endif
+
 /*
  * Wait (up to @ms) until thread @tid of this process sleeps in system call
- * @nr (e.g. SYS_futex): true if it does.
+ * @nr (e.g. GOSYNC_TEST_SYS_WAIT): true if it does.
  */
 static inline bool test_wait_asleep_in(pid_t tid, long nr, long ms)
 {
