@@ -266,51 +266,61 @@ static int gosync_try_armed(struct gosync_op *op, struct gosync_wait *w,
 
 /*
  * Standalone: retry @try until it stops saying "would block", sleeping on
- * @w's futex in between, until the deadline or a signal.
+ * @w's futex in between, until the deadline or a signal.  Counted among
+ * @w's waiters from the first sleep to the end, every retry included: a
+ * receiver woken by a non-blocking sync send must still count when that
+ * send looks for receivers (gosync_try_delivered), or the send gives up
+ * on a receiver that is about to take its element (models/handoff.pml,
+ * MUT_LEAVE_BEFORE_RETRY).
  */
 static int gosync_wait(struct gosync_op *op, struct gosync_wait *w,
 		       int64_t deadline, gosync_try_fn try)
 {
-	bool recv_side = w == op->m->recv;
+	bool recv_side = w == op->m->recv, counted = false;
 	int ret;
 
 	for (;;) {
 		uint32_t ev = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
 		int64_t until = deadline;
-		int slept;
 
 		ret = try(op);
 		if (!gosync_would_block(ret))
-			return ret;
-		if (deadline == GOSYNC_NONBLOCK)
-			return gosync_try_armed(op, w, try);
-		if (gosync_deadline_passed(deadline))
-			return -ETIMEDOUT;
-
-		if (recv_side)
-			gosync_recv_waiters_add(op, 1);
-		else
-			__atomic_add_fetch(&w->waiters, 1, __ATOMIC_SEQ_CST);
+			break;
+		if (deadline == GOSYNC_NONBLOCK) {
+			ret = gosync_try_armed(op, w, try);
+			break;
+		}
+		if (gosync_deadline_passed(deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (!counted) {
+			if (recv_side)
+				gosync_recv_waiters_add(op, 1);
+			else
+				__atomic_add_fetch(&w->waiters, 1, __ATOMIC_SEQ_CST);
+			counted = true;
+		}
 		gosync_arm(w);					/* F */
 		ret = try(op);
-		if (gosync_would_block(ret)) {
-			/* Contention, not emptiness: nobody will wake us. */
-			if (ret == -EBUSY)
-				until = gosync_after(100000) < deadline ?
-					gosync_after(100000) : deadline;
-			slept = gosync_futex_wait(&w->futex, ev, until);
-		} else {
-			slept = 0;
+		if (!gosync_would_block(ret))
+			break;
+		/* Contention, not emptiness: nobody will wake us. */
+		if (ret == -EBUSY)
+			until = gosync_after(100000) < deadline ?
+				gosync_after(100000) : deadline;
+		if (gosync_futex_wait(&w->futex, ev, until) == -EINTR) {
+			ret = -EINTR;
+			break;
 		}
+	}
+	if (counted) {
 		if (recv_side)
 			gosync_recv_waiters_add(op, -1);
 		else
 			__atomic_sub_fetch(&w->waiters, 1, __ATOMIC_SEQ_CST);
-		if (!gosync_would_block(ret))
-			return ret;
-		if (slept == -EINTR)
-			return -EINTR;
 	}
+	return ret;
 }
 
 static int gosync_kernel_xfer(struct gosync_chan *ch, unsigned long cmd,

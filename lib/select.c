@@ -72,22 +72,45 @@ static void gosync_shuffle(uint32_t *order, size_t n)
 	}
 }
 
+/* Count the select in (1) or out (-1) as a receiver of its channels. */
+static void gosync_count_receiving(struct gosync_case *cases, size_t n,
+				   const bool *registers, int delta)
+{
+	for (size_t i = 0; i < n; i++)
+		if (registers[i])
+			gosync_chan_select_receiving(cases[i].ch, delta);
+}
+
 /*
  * One round: -EAGAIN if no case fired, else the index (>= 0), or -EPIPE
- * with *@epipe set to the case, or another -errno.
+ * with *@epipe set to the case, or another -errno.  @registers (NULL:
+ * the select is not counted as a receiver) says which cases count the
+ * select in; @self, per case, whether its channel is one of them.  A
+ * standalone unbuffered send case hands off and may wait for its
+ * receiver: the select counts itself out meanwhile, as the kernel's does,
+ * or a select sending to us the same way would wait for us.
  */
 static int gosync_round(struct gosync_case *cases, size_t n, uint32_t *order,
-			const uint32_t *self, size_t *epipe)
+			const uint32_t *self, const bool *registers,
+			size_t *epipe)
 {
 	gosync_shuffle(order, n);
 	for (size_t k = 0; k < n; k++) {
 		struct gosync_case *c = &cases[order[k]];
+		bool out;
 		int ok = 0, ret;
 
 		if (!c->ch)
 			continue;
+		out = registers && c->op == GOSYNC_SEND &&
+		      gosync_chan_cap(c->ch) == 0;
+		if (out)
+			gosync_count_receiving(cases, n, registers, -1);
 		ret = gosync_chan_select_try(c->ch, c->op, c->elem,
-					     self ? self[order[k]] : 0, &ok);
+					     self && !out ? self[order[k]] : 0,
+					     &ok);
+		if (out)
+			gosync_count_receiving(cases, n, registers, 1);
 		if (ret == 1) {
 			c->ok = ok;
 			return order[k];
@@ -212,16 +235,19 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 			    cases[k].ch == cases[i].ch)
 				self[i] = 1;
 
+	/*
+	 * Counted in as a receiver from the first round that may sleep to
+	 * the end, the retry after a wake included: a non-blocking send
+	 * woken us for must still find us counted (chan.c, gosync_wait).
+	 */
+	gosync_count_receiving(cases, n, registers, 1);
 	for (;;) {
-		int slept = 0;
+		int slept;
 
 		if (gosync_deadline_passed(deadline)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
-		for (size_t i = 0; i < n; i++)
-			if (registers[i])
-				gosync_chan_select_receiving(cases[i].ch, 1);
 		/* The words' values first, then arm (F), then the last round. */
 		nwords = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -243,22 +269,19 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 			nwords++;
 		}
 		gosync_arm_all(cases, n);			/* F */
-		ret = gosync_round(cases, n, order, self, &epipe);
-		if (ret == -EAGAIN)
-			slept = gosync_select_sleep(words, nwords, deadline);
-		for (size_t i = 0; i < n; i++)
-			if (registers[i])
-				gosync_chan_select_receiving(cases[i].ch, -1);
+		ret = gosync_round(cases, n, order, self, registers, &epipe);
 		if (ret != -EAGAIN)
 			break;			/* fired, EPIPE, or an error */
+		slept = gosync_select_sleep(words, nwords, deadline);
 		if (slept) {
 			ret = slept;
 			break;
 		}
-		ret = gosync_round(cases, n, order, NULL, &epipe);
+		ret = gosync_round(cases, n, order, self, registers, &epipe);
 		if (ret != -EAGAIN)
 			break;
 	}
+	gosync_count_receiving(cases, n, registers, -1);
 out:
 	free(registers);
 	free(self);
@@ -303,7 +326,7 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 			return -ENOMEM;
 	}
 
-	ret = gosync_round(cases, n, order, NULL, &epipe);
+	ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
 	/*
 	 * Spin before waiting, as a single send or receive does; but not
 	 * when a case only the kernel can serve (its round is not the whole
@@ -314,13 +337,13 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 		     gosync_spin_iters() : 0;
 	     ret == -EAGAIN && gosync_spin_on(i, deadline_ns); i--) {
 		gosync_cpu_relax();
-		ret = gosync_round(cases, n, order, NULL, &epipe);
+		ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
 	}
 	if (ret == -EAGAIN && deadline_ns == GOSYNC_NONBLOCK &&
 	    !(kernel && kernel_only)) {
 		/* An edge-triggered poller must hear of the next event. */
 		gosync_arm_all(cases, n);			/* F */
-		ret = gosync_round(cases, n, order, NULL, &epipe);
+		ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
 	} else if (ret == -EAGAIN && !kernel) {
 		/* Standalone channels, or none at all. */
 		ret = gosync_select_standalone(cases, n, deadline_ns, order);

@@ -589,7 +589,10 @@ inline recv_waiters_add(d) {
 #define K_FINISH(side, t)						\
 	atomic { wq[side] = wq[side] & ~TBIT(t); woken = woken & ~TBIT(t) }
 
-/* gosync_chan_wait(ch, &ch->recv, FOREVER, ..., gosync_try_recv) */
+#ifndef MUT_LEAVE_BEFORE_RETRY
+/* gosync_chan_wait(ch, &ch->recv, FOREVER, ..., gosync_try_recv); the
+ * library's standalone gosync_wait has the same shape: counted in once,
+ * every retry made while still counted, counted out at the end */
 inline k_wait_recv(t, ret, e, TIMED) {
 	k_try_recv(ret, e);
 	if
@@ -610,6 +613,32 @@ inline k_wait_recv(t, ret, e, TIMED) {
 	:: else
 	fi
 }
+#else
+/* the library's standalone gosync_wait before its fix: after each sleep
+ * it counted out (waking senders) and made the retry uncounted, counting
+ * in again for the next pass */
+inline k_wait_recv(t, ret, e, TIMED) {
+	k_try_recv(ret, e);
+	do
+	:: WOULD_BLOCK(ret) ->
+		recv_waiters_add(1);
+		K_PREPARE_ARM(RECV, t);
+		k_try_recv(ret, e);
+		if
+		:: WOULD_BLOCK(ret) && TIMED -> ret = R_ETIMEDOUT
+		:: WOULD_BLOCK(ret) -> K_SLEEP(t, TIMED)
+		:: else
+		fi;
+		K_FINISH(RECV, t);
+		recv_waiters_add(-1);
+		if
+		:: ret == R_ETIMEDOUT || !WOULD_BLOCK(ret) -> break
+		:: else -> k_try_recv(ret, e)
+		fi
+	:: else -> break
+	od
+}
+#endif
 
 /* gosync_chan_wait(ch, &ch->send, deadline, ..., gosync_try_send) */
 inline k_wait_send(t, st, e, ret, p, TIMED, NB) {

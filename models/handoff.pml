@@ -20,13 +20,22 @@
  *
  * Properties: each element is either received exactly once and its send
  * reports success, or never received and its send reports failure (never
- * both, never neither); nobody blocks forever.
+ * both, never neither); nobody blocks forever.  With S2_AFTER_BLOCKED, S2
+ * starts only once a receiver is counted blocked, and with R1 (which
+ * blocks until closed) and no S1 to compete, S2 must succeed: Go's
+ * select { case ch <- v: default: } takes the case whenever a receiver
+ * is ready.
  *
  * Mutations:
  *   MUT_BLIND_WITHDRAW        withdraw stores SKIP without the CAS that
  *                             fails when a receiver took the element
  *   MUT_GIVEUP_NO_WITHDRAW    a send that gives up reports failure without
  *                             withdrawing
+ *   MUT_LEAVE_BEFORE_RETRY    (chan.pml) a woken receiver counts itself out
+ *                             before its retry (the standalone library
+ *                             before its fix): S2, after R1 blocked, sees
+ *                             no receiver left and gives up (with
+ *                             S2_AFTER_BLOCKED)
  * Experiment (finds NO error, see README.md; not in check):
  *   MUT_WITHDRAW_NO_PASS_HEAD withdraw leaves the SKIP at the head for a
  *                             consumer to pass
@@ -99,6 +108,12 @@ inline sync_send(t, e, NB, TIMED) {
 proctype Sender(byte t; bit nb; bit timed) {
 	byte ret, p, tp, wp, wo, ws, i, act;
 	bit tc, ok, res;
+#ifdef S2_AFTER_BLOCKED
+	if
+	:: nb -> rwaiters > 0		/* a receiver is blocked now */
+	:: else
+	fi;
+#endif
 	sync_send(t, t + 1, nb, timed);
 	atomic { pdone++; ndone++ }
 }
@@ -162,7 +177,12 @@ active proctype Final() {
 		assert((rcv[e] == 1 && sok[e]) || (rcv[e] == 0 && !sok[e]));
 		e++
 	:: else -> break
-	od
+	od;
+#if defined(S2_AFTER_BLOCKED) && defined(NO_S1) && !defined(NO_R1) && \
+    !defined(HAVE_R2) && !defined(S2TIMED)
+	/* S2 began with R1 blocked: the hand-off must have happened */
+	assert(sok[2])
+#endif
 }
 
 init {
