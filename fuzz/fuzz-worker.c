@@ -244,7 +244,7 @@ int64_t pick_deadline(struct tctx *t, uint64_t w, struct dl *dl)
 		dl_forever(t, dl, 1000000 + (int64_t)(x % 4000000));
 		break;
 	case 61:
-		/* SA_RESTART first (no effect on an ioctl but EINTR), then EINTR */
+		/* SA_RESTART first (the wait restarts), then one without: EINTR */
 		d = GOSYNC_DEADLINE_FOREVER;
 		if (t->timers)
 			arm(t->trestart, 500000 + (int64_t)(x % 1500000), 0);

@@ -339,6 +339,17 @@ static int gosync_kernel_xfer(struct gosync_chan *ch, unsigned long cmd,
 	return ret < 0 ? -errno : ret;
 }
 
+/*
+ * A hand-off that did not happen ends with -EAGAIN when it gave up: no
+ * receiver left, its bound passed, or a signal came (a non-blocking send
+ * does not wait for those), as the kernel's gosync_handoff_ret().
+ */
+static bool gosync_handoff_gave_up(const struct gosync_op *op, int ret)
+{
+	return ret == -ENOMSG ||
+	       (op->nonblock && (ret == -ETIMEDOUT || ret == -EINTR));
+}
+
 /* Standalone sync send: deposit, then wait until a receiver took it. */
 static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 {
@@ -361,7 +372,7 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 		deadline = gosync_after(GOSYNC_HANDOFF_NS);
 	}
 	ret = gosync_wait(op, m->send, deadline, gosync_try_send);
-	if (ret == -ENOMSG || (op->nonblock && ret == -ETIMEDOUT))
+	if (gosync_handoff_gave_up(op, ret))
 		return -EAGAIN;
 	if (ret)
 		return ret;
@@ -369,7 +380,7 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 	if (!ret || !gosync_ring_withdraw(&m->ring, op->pos))
 		return 0;
 	gosync_wake_if_armed(op->ch, m->send, GOSYNC_WAKE_SEND);
-	if (ret == -ENOMSG || (op->nonblock && ret == -ETIMEDOUT))
+	if (gosync_handoff_gave_up(op, ret))
 		return -EAGAIN;
 	return ret;
 }
@@ -823,6 +834,8 @@ static int gosync_chan_adopt_memfd(struct gosync_chan *ch)
 	/* magic: acquire, pairs with the creator's release. */
 	if (__atomic_load_n(&hdr->magic, __ATOMIC_ACQUIRE) == GOSYNC_CHAN_MAGIC)
 		ch->layout = *hdr;
+	if (__atomic_load_n(&hdr->magic, __ATOMIC_RELAXED) == GOSYNC_SYNC_MAGIC)
+		ret = -EINVAL;		/* a sync object's: not a channel */
 	if (ch->layout.magic != GOSYNC_CHAN_MAGIC ||
 	    ch->layout.abi_version != GOSYNC_ABI_VERSION ||
 	    !(ch->layout.flags & GOSYNC_CHAN_HDR_STANDALONE) ||

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/time_types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -181,7 +182,7 @@ static int gosync_select_kernel(struct gosync_case *cases, size_t n,
 static int gosync_select_sleep(struct futex_waitv *words, size_t nwords,
 			       int64_t deadline)
 {
-	struct timespec ts;
+	struct __kernel_timespec ts;	/* futex_waitv's, on every arch */
 	int64_t until = deadline;
 	long ret;
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/time_types.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -51,12 +52,16 @@ bool gosync_deadline_passed(int64_t deadline_ns)
 	return deadline_ns != GOSYNC_FOREVER && gosync_now() >= deadline_ns;
 }
 
+/* Set once futex_waitv() turned out to be missing (before 5.16, seccomp). */
+static int gosync_no_waitv;
+
 int gosync_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
 	struct futex_waitv w = {
 		.val = val, .uaddr = (uintptr_t)word, .flags = FUTEX_32,
 	};
-	struct timespec ts;
+	struct __kernel_timespec ts;
+	struct timespec old;
 	long ret;
 
 	/*
@@ -65,14 +70,33 @@ int gosync_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns)
 	 * restarts under SA_RESTART (-ERESTARTSYS), as the module's waits and
 	 * a select over several words do: one signal rule for every wait
 	 * (libgosync(7)).  The deadline is absolute CLOCK_MONOTONIC
-	 * (GOSYNC_FOREVER is ~292 years away), so a restart keeps it.
+	 * (GOSYNC_FOREVER is ~292 years away), so a restart keeps it.  It
+	 * takes a 64-bit timespec on every architecture.
 	 */
 	ts.tv_sec = deadline_ns / 1000000000;
 	ts.tv_nsec = deadline_ns % 1000000000;
-	ret = syscall(SYS_futex_waitv, &w, 1, 0, &ts, CLOCK_MONOTONIC);
-	if (ret >= 0 || errno == EAGAIN)
+	if (!__atomic_load_n(&gosync_no_waitv, __ATOMIC_RELAXED)) {
+		ret = syscall(SYS_futex_waitv, &w, 1, 0, &ts, CLOCK_MONOTONIC);
+		if (ret >= 0 || errno == EAGAIN)
+			return 0;
+		if (errno == ETIMEDOUT || errno == EINTR)
+			return errno == EINTR ? -EINTR : -ETIMEDOUT;
+		if (errno != ENOSYS && errno != EPERM)
+			return -errno;
+		__atomic_store_n(&gosync_no_waitv, 1, __ATOMIC_RELAXED);
+	}
+	/*
+	 * Without futex_waitv (libgosync(7)): FUTEX_WAIT_BITSET, after which
+	 * a handler ends a wait with EINTR whatever SA_RESTART says.
+	 */
+	old.tv_sec = ts.tv_sec;
+	old.tv_nsec = ts.tv_nsec;
+	ret = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &old, NULL,
+		      FUTEX_BITSET_MATCH_ANY);
+	if (ret == 0 || errno == EAGAIN)
 		return 0;
-	return errno == ETIMEDOUT ? -ETIMEDOUT : -EINTR;
+	return errno == ETIMEDOUT ? -ETIMEDOUT :
+	       errno == EINTR ? -EINTR : -errno;
 }
 
 void gosync_futex_wake_all(uint32_t *word)

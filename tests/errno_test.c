@@ -97,6 +97,13 @@ TEST_F(err, channel_calls_succeeding_and_failing)
 	EXPECT_EQ(0U, KEEPS(gosync_chan_flags(NULL)));
 	EXPECT_EQ(0U, KEEPS(gosync_chan_len(NULL)));
 
+	/* success: a make, the flags of a real handle */
+	ASSERT_EQ(0, KEEPS(gosync_chan_make(&c, 8, 1, variant->flags)));
+	EXPECT_EQ(variant->flags & (GOSYNC_STANDALONE | GOSYNC_NOMAP),
+		  KEEPS(gosync_chan_flags(c)));
+	KEEPS_VOID(gosync_chan_free(c));
+	c = NULL;
+
 	/* success, then the empty and full ends */
 	EXPECT_EQ(-EAGAIN, KEEPS(gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK)));
 	EXPECT_EQ(-ETIMEDOUT, KEEPS(gosync_chan_recv(self->ch, &v, test_ms(5))));
@@ -196,6 +203,7 @@ TEST_F(err, sync_object_calls)
 	KEEPS_VOID(gosync_wg_free(wg));
 
 	ASSERT_EQ(0, KEEPS(gosync_mutex_make(&m, sflags)));
+	EXPECT_LE(0, KEEPS(gosync_mutex_fd(m)));
 	EXPECT_GT(0, KEEPS(gosync_mutex_from_fd(&m2, 0, sflags)));
 	ASSERT_EQ(0, KEEPS(gosync_mutex_from_fd(&m2, gosync_mutex_fd(m), sflags)));
 	EXPECT_EQ(0, KEEPS(gosync_mutex_lock(m, GOSYNC_FOREVER)));
@@ -209,6 +217,7 @@ TEST_F(err, sync_object_calls)
 	EXPECT_GT(0, KEEPS(gosync_mutex_unlock(m2)));	/* not locked */
 
 	ASSERT_EQ(0, KEEPS(gosync_cond_make(&c, sflags)));
+	EXPECT_LE(0, KEEPS(gosync_cond_fd(c)));
 	EXPECT_GT(0, KEEPS(gosync_cond_from_fd(&c2, 0, sflags)));
 	ASSERT_EQ(0, KEEPS(gosync_cond_from_fd(&c2, gosync_cond_fd(c), sflags)));
 	ASSERT_EQ(0, gosync_mutex_lock(m, GOSYNC_FOREVER));
@@ -222,6 +231,7 @@ TEST_F(err, sync_object_calls)
 	KEEPS_VOID(gosync_mutex_free(m));
 
 	ASSERT_EQ(0, KEEPS(gosync_rwmutex_make(&rw, sflags)));
+	EXPECT_LE(0, KEEPS(gosync_rwmutex_fd(rw)));
 	EXPECT_GT(0, KEEPS(gosync_rwmutex_from_fd(&rw2, 0, sflags)));
 	ASSERT_EQ(0, KEEPS(gosync_rwmutex_from_fd(&rw2, gosync_rwmutex_fd(rw),
 						  sflags)));
@@ -242,6 +252,7 @@ TEST_F(err, sync_object_calls)
 	KEEPS_VOID(gosync_rwmutex_free(rw));
 
 	ASSERT_EQ(0, KEEPS(gosync_once_make(&once, sflags)));
+	EXPECT_LE(0, KEEPS(gosync_once_fd(once)));
 	EXPECT_GT(0, KEEPS(gosync_once_from_fd(&once2, 0, sflags)));
 	ASSERT_EQ(0, KEEPS(gosync_once_from_fd(&once2, gosync_once_fd(once),
 					       sflags)));
@@ -323,6 +334,14 @@ TEST_F(err, the_fd_in_each_mode)
 	ASSERT_EQ((ssize_t)sizeof(junk), pwrite(fd, junk, sizeof(junk), 0));
 	EXPECT_EQ(-EBADMSG, KEEPS(gosync_chan_from_fd(&c2, fd, 0)));
 	EXPECT_EQ(NULL, c2);
+	/* a sync object's memfd is the wrong kind, not a corrupt ring */
+	{
+		struct gosync_mutex *m = NULL;
+
+		ASSERT_EQ(0, gosync_mutex_make(&m, GOSYNC_STANDALONE));
+		EXPECT_EQ(-EINVAL, gosync_chan_from_fd(&c2, gosync_mutex_fd(m), 0));
+		gosync_mutex_free(m);
+	}
 	EXPECT_EQ(0, gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK));
 	v = 0;
 	EXPECT_EQ(1, gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK));

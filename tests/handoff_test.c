@@ -250,6 +250,55 @@ TEST_F_TIMEOUT(ho, by_a_select_to_a_process_in_a_select, 300)
 	run(_metadata, self, R_SELECT, true, true, TRIES);
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+static void *signal_later(void *arg)
+{
+	test_sleep_ms(20);
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	return NULL;
+}
+
+/*
+ * A signal that comes while a non-blocking hand-off waits for a receiver
+ * that cannot take it (stopped) ends it with -EAGAIN, as its bound would,
+ * in both modes: a non-blocking send does not report EINTR.
+ */
+TEST_F(ho, signal_during_a_hand_off_eagain)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 }, old;
+	struct rx r = { .ch = self->ch, .kind = R_RECV, .sh = self->sh, .n = 1 };
+	pthread_t me = pthread_self(), t;
+	uint64_t v;
+	pid_t pid;
+
+	memset(self->sh, 0, sizeof(*self->sh));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		receiver(&r);
+		_exit(0);
+	}
+	while (!__atomic_load_n(&self->sh->ready, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ASSERT_TRUE(asleep(pid, __atomic_load_n(&self->sh->ready, __ATOMIC_ACQUIRE)));
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, &old));
+	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &me));
+	EXPECT_EQ(-EAGAIN, send_nonblock(self->ch, false, 7));
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	kill(pid, SIGCONT);
+	/* the receiver still gets what is sent next, and nothing before */
+	ASSERT_EQ(0, gosync_chan_send(self->ch, &(uint64_t){ 8 }, test_ms(20000)));
+	EXPECT_EQ(0, test_wait(pid));
+	EXPECT_EQ(8U, self->sh->sum);
+	EXPECT_EQ(-EAGAIN, gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK));
+}
+
 /* And with nobody blocked: -EAGAIN at once, nothing left behind. */
 TEST_F(ho, nobody_blocked_eagain)
 {
