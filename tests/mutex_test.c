@@ -213,7 +213,7 @@ static void handoff_hook(enum gosync_step step)
 	} else if (step == GOSYNC_STEP_MUTEX_HANDOFF_MISSED) {
 		/* B: the hand-off woke nobody; take it back once A sleeps. */
 		__atomic_store_n(&hf.missed, 1, __ATOMIC_RELEASE);
-		test_wait_asleep_in(hf.a, SYS_futex, 5000);
+		test_wait_asleep_in(hf.a, SYS_futex_waitv, 5000);
 	}
 }
 

@@ -195,7 +195,7 @@ TEST_F_TIMEOUT(wg, reuse_while_a_timed_out_waiter_leaves, 60)
 	ASSERT_EQ(0, pthread_create(&t2, NULL, wg_waiter, &w2));
 	while (!__atomic_load_n(&w2.tid, __ATOMIC_ACQUIRE))
 		sched_yield();
-	ASSERT_TRUE(test_wait_asleep_in(w2.tid, SYS_futex, 5000));
+	ASSERT_TRUE(test_wait_asleep_in(w2.tid, SYS_futex_waitv, 5000));
 	/* W1 finishes leaving, then the new round ends. */
 	__atomic_store_n(&wr.go_on, 1, __ATOMIC_RELEASE);
 	pthread_join(t1, NULL);
@@ -258,7 +258,7 @@ TEST_F_TIMEOUT(wg, late_wake_does_not_release_the_next_round, 60)
 		if (asleep) {
 			while (!__atomic_load_n(&w1.tid, __ATOMIC_ACQUIRE))
 				sched_yield();
-			ASSERT_TRUE(test_wait_asleep_in(w1.tid, SYS_futex, 5000));
+			ASSERT_TRUE(test_wait_asleep_in(w1.tid, SYS_futex_waitv, 5000));
 		} else {
 			pthread_join(t1, NULL);
 			ASSERT_EQ(-ETIMEDOUT, w1.ret);
@@ -273,7 +273,7 @@ TEST_F_TIMEOUT(wg, late_wake_does_not_release_the_next_round, 60)
 		ASSERT_EQ(0, pthread_create(&t2, NULL, wg_waiter, &w2));
 		while (!__atomic_load_n(&w2.tid, __ATOMIC_ACQUIRE))
 			sched_yield();
-		ASSERT_TRUE(test_wait_asleep_in(w2.tid, SYS_futex, 5000));
+		ASSERT_TRUE(test_wait_asleep_in(w2.tid, SYS_futex_waitv, 5000));
 		__atomic_store_n(&wz.go_on, 1, __ATOMIC_RELEASE);
 		pthread_join(d, NULL);
 		gosync_test_set_hook(NULL);
