@@ -70,7 +70,7 @@ struct gosync_sync {
 	void *words;
 	wait_queue_head_t wq;
 	struct ida owners;
-	struct mutex owned_lock;
+	struct mutex owned_lock;	/* owned, and each mapping's owned count */
 	struct list_head owned;
 	struct gosync_user *user;
 };
