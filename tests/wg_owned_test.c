@@ -95,7 +95,8 @@ static bool waiter_start(struct waiter *w, pthread_t *t)
 
 /*
  * A worker process: add_owned(@owned), @dones Dones, then (@how) pause,
- * block in a channel receive on @ch, or exit.  flags[0] says it got there.
+ * block in a channel receive on @ch, or exit when flags[1] says so.
+ * flags[0] says it got there.
  */
 enum { PAUSE, RECV, EXIT };
 
@@ -113,8 +114,11 @@ static pid_t worker(struct gosync_wg *wg, int *flags, int owned, int dones,
 		if (gosync_wg_done(wg))
 			_exit(11);
 	__atomic_store_n(&flags[0], 1, __ATOMIC_RELEASE);
-	if (how == EXIT)
+	if (how == EXIT) {
+		/* Once the waiter is asleep: flags[1]. */
+		test_wait_flag(&flags[1], 10000);
 		_exit(0);
+	}
 	if (how == RECV)
 		gosync_chan_recv(ch, &v, GOSYNC_FOREVER);
 	for (;;)
@@ -138,13 +142,13 @@ static void owned_death(struct __test_metadata *_metadata,
 	ASSERT_TRUE(test_wait_flag(&self->flags[0], 5000));
 	if (how == RECV)
 		test_sleep_ms(100);	/* into its receive */
-	if (how != EXIT)
-		EXPECT_EQ(owned - dones, wg_counter(self->wg));
+	EXPECT_EQ(owned - dones, wg_counter(self->wg));
 	ASSERT_TRUE(waiter_start(&w, &t));
 	if (how != EXIT) {
 		kill(pid, SIGKILL);
 		EXPECT_EQ(128 + SIGKILL, test_wait(pid));
 	} else {
+		__atomic_store_n(&self->flags[1], 1, __ATOMIC_RELEASE);
 		EXPECT_EQ(0, test_wait(pid));
 	}
 	pthread_join(t, NULL);
