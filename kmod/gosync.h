@@ -18,7 +18,8 @@
 
 /* Feature bits this build of the module reports in GOSYNC_IOC_INFO. */
 #define GOSYNC_FEATURES		(GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT | \
-				 GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC)
+				 GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC | \
+				 GOSYNC_FEAT_WG_OWNED)
 
 /* ---- limits.c: module parameters and per-user accounting ---- */
 
@@ -79,6 +80,11 @@ struct gosync_shm {
  * @died:	the object's hook, called once the mapping is gone (exit,
  *		kill, munmap) with @owner still reserved: release what it held
  * @shm:	the region it maps
+ * @owned:	sync.c: a waitgroup's counts that @mm owns through this
+ *		mapping (GOSYNC_SYNC_IOC_WG_ADD_OWNED), paid by @died; under
+ *		the object's owned_lock
+ * @owned_node:	sync.c: in the object's list of mappings with @owned
+ *		non-zero (empty otherwise); under the object's owned_lock
  * @touched:	the region's pages this mapping faulted in (bitmap)
  */
 struct gosync_mapping {
@@ -89,6 +95,8 @@ struct gosync_mapping {
 	struct ida *ids;
 	void (*died)(struct gosync_mapping *map);
 	struct gosync_shm *shm;
+	u32 owned;
+	struct list_head owned_node;
 	unsigned long touched[];
 };
 
@@ -98,6 +106,7 @@ void gosync_shm_destroy(struct gosync_shm *shm);
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 		    struct ida *ids, void (*died)(struct gosync_mapping *map));
 long gosync_shm_ioctl_map(struct file *file, void __user *uarg);
+struct gosync_mapping *gosync_shm_mapping_at(struct file *file, u64 addr);
 bool gosync_mapping_next_slots(struct gosync_mapping *map, unsigned int *page,
 			       u64 off_slots, u32 slot_size, u32 nslots,
 			       u32 *first, u32 *last);

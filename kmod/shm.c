@@ -153,6 +153,7 @@ static struct gosync_mapping *gosync_mapping_new(struct gosync_shm *shm,
 	map->ids = ids;
 	map->died = died;
 	map->shm = shm;
+	INIT_LIST_HEAD(&map->owned_node);
 	map->objfile = get_file(objfile);
 	return map;
 }
@@ -308,14 +309,30 @@ bool gosync_mapping_next_slots(struct gosync_mapping *map, unsigned int *page,
 }
 
 /*
+ * The caller's mapping of @file's object that starts at @addr, or NULL.
+ * The caller holds current->mm's mmap lock, which keeps it alive.
+ */
+struct gosync_mapping *gosync_shm_mapping_at(struct file *file, u64 addr)
+{
+	struct vm_area_struct *vma;
+	struct gosync_mapping *map;
+
+	mmap_assert_locked(current->mm);
+	vma = vma_lookup(current->mm, addr);
+	if (!vma || vma->vm_ops != &gosync_shm_vm_ops || vma->vm_start != addr)
+		return NULL;
+	map = vma->vm_private_data;
+	return map->objfile->private_data == file->private_data ? map : NULL;
+}
+
+/*
  * GOSYNC_CHAN_IOC_MAP and GOSYNC_SYNC_IOC_MAP: the owner id of the
  * caller's mapping of @file's object that starts at req.addr.
  */
 long gosync_shm_ioctl_map(struct file *file, void __user *uarg)
 {
 	struct gosync_chan_map req;
-	struct gosync_mapping *map = NULL;
-	struct vm_area_struct *vma;
+	struct gosync_mapping *map;
 	long ret = -EINVAL;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
@@ -324,11 +341,8 @@ long gosync_shm_ioctl_map(struct file *file, void __user *uarg)
 		return -EINVAL;
 
 	mmap_read_lock(current->mm);
-	vma = vma_lookup(current->mm, req.addr);
-	if (vma && vma->vm_ops == &gosync_shm_vm_ops)
-		map = vma->vm_private_data;
-	if (map && vma->vm_start == req.addr &&
-	    map->objfile->private_data == file->private_data) {
+	map = gosync_shm_mapping_at(file, req.addr);
+	if (map) {
 		req.owner = map->owner;
 		ret = 0;
 	}

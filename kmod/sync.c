@@ -11,7 +11,16 @@
  *    held OWNER_DIED and resets a Once it was running.  It cannot wake
  *    their futex waiters (no futex call is exported to modules): those
  *    waiters look again every GOSYNC_SYNC_POLL_MS in kernel mode;
- *  - makes a waitgroup's fd pollable: readable when the counter is zero.
+ *  - makes a waitgroup's fd pollable: readable when the counter is zero;
+ *  - keeps a waitgroup's owned counts (GOSYNC_SYNC_IOC_WG_ADD_OWNED): how
+ *    many of the counter's counts each address space owns, on the
+ *    mapping it added them through.  Their Done comes here
+ *    (GOSYNC_SYNC_IOC_WG_DONE_OWNED); when the mapping goes away (exit,
+ *    kill, munmap) the kernel pays what is left.  The counter itself is
+ *    the same word as for plain counts, changed with the same CAS as the
+ *    library's Add: plain Add/Done stay one atomic in userspace.  Only
+ *    the owned counts are kernel state; the word is never trusted to
+ *    agree with them (a payment never takes the counter below zero).
  *
  * No lost poll wakeup for a waitgroup: ->poll sets ARMED in the state
  * word with a CAS that fails if the counter is already zero; the Done
@@ -22,12 +31,17 @@
  * Like channels, the kernel trusts nothing on the page: each loop over a
  * word is bounded, and a scribbled word can only break that object.
  *
- * Locking: none of ours; the wait queue's own lock.
+ * Locking: owned_lock (a waitgroup's owned counts and the list of the
+ * mappings that have some) nests inside the mmap lock (an ADD looks its
+ * mapping up under it; ->close, which calls our died hook, runs under
+ * it); the wait queue's own lock.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/idr.h>
 #include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -45,6 +59,8 @@
  * @words:	the kind's words on the page
  * @wq:		pollers (a waitgroup's)
  * @owners:	owner ids of the live mappings
+ * @owned_lock:	a waitgroup's owned counts: each mapping's, and @owned
+ * @owned:	the mappings with owned counts (gosync_mapping.owned_node)
  * @user:	who is charged
  */
 struct gosync_sync {
@@ -54,6 +70,8 @@ struct gosync_sync {
 	void *words;
 	wait_queue_head_t wq;
 	struct ida owners;
+	struct mutex owned_lock;	/* owned, and each mapping's owned count */
+	struct list_head owned;
 	struct gosync_user *user;
 };
 
@@ -64,6 +82,7 @@ static void gosync_sync_free(struct kref *kref)
 	gosync_shm_destroy(&so->shm);
 	gosync_uncharge(so->user, GOSYNC_SYNC_SIZE);
 	ida_destroy(&so->owners);
+	mutex_destroy(&so->owned_lock);
 	kfree(so);
 }
 
@@ -105,12 +124,92 @@ static bool gosync_once_owner_died(u32 old, u32 owner, u32 *new)
 	return true;
 }
 
+#define GOSYNC_WG_GEN_ONE	(GOSYNC_WG_GEN & -GOSYNC_WG_GEN)
+
+/*
+ * Add @delta to a waitgroup's counter with the library's CAS
+ * (gosync_wg_add() in lib/wg.c): the one that reaches zero resets
+ * waiters and ARMED and, with waiters, moves the generation on.  A
+ * fully ordered cmpxchg64, like the library's seq_cst CAS [WG]; the
+ * kernel cannot FUTEX_WAKE, so futex waiters see a zeroing of ours at
+ * their next look (their 100 ms slice), or when the ioctl's caller wakes
+ * them; pollers are woken here.  @clamp: a payment of a dead owner's
+ * counts stops at zero (the counter may have been paid by a plain Done
+ * too: a misuse, or a scribble) instead of failing.  *@oldp is the word
+ * the CAS replaced.  Return: 0, -EINVAL (below zero, nothing changed),
+ * -EOVERFLOW, -EIO (a negative counter, or a peer that kept changing the
+ * word through every try).
+ */
+static int gosync_wg_change(struct gosync_sync *so, s64 delta, bool clamp,
+			    u64 *oldp)
+{
+	u64 *state = &((struct gosync_wg_words *)so->words)->state;
+	u64 old = READ_ONCE(*state), new, seen;
+	unsigned int tries;
+
+	for (tries = 0; tries < GOSYNC_SYNC_TRIES; tries++) {
+		s64 counter = (s32)(old >> 32);
+
+		if (counter < 0)
+			return -EIO;
+		counter += delta;
+		if (counter < 0) {
+			if (!clamp)
+				return -EINVAL;
+			counter = 0;
+		}
+		if (counter > S32_MAX)
+			return -EOVERFLOW;
+		if (counter)
+			new = (u64)counter << 32 | (u32)old;
+		else if (old & GOSYNC_WG_WAITERS)
+			new = ((old & GOSYNC_WG_GEN) + GOSYNC_WG_GEN_ONE) &
+			      GOSYNC_WG_GEN;
+		else
+			new = old & GOSYNC_WG_GEN;
+		seen = cmpxchg64(state, old, new);
+		if (seen == old) {
+			*oldp = old;
+			if (!counter && (old & GOSYNC_WG_ARMED))
+				wake_up_all(&so->wq);
+			return 0;
+		}
+		old = seen;
+		if (!(tries % 64))
+			cond_resched();
+	}
+	return -EIO;
+}
+
+/*
+ * A mapping with owned counts is gone (its process exited or was
+ * killed, or unmapped it): pay them.  Its waiters asleep on the futex
+ * see the zero at their next slice.
+ */
+static void gosync_wg_owner_died(struct gosync_sync *so,
+				 struct gosync_mapping *map)
+{
+	u64 old;
+
+	mutex_lock(&so->owned_lock);
+	if (map->owned) {
+		list_del_init(&map->owned_node);
+		/* Whatever it returns, the counts are no one's any more. */
+		gosync_wg_change(so, -(s64)map->owned, true, &old);
+		map->owned = 0;
+	}
+	mutex_unlock(&so->owned_lock);
+}
+
 /* A mapping is gone: what its owner held is released. */
 static void gosync_sync_died(struct gosync_mapping *map)
 {
 	struct gosync_sync *so = map->objfile->private_data;
 
 	switch (so->kind) {
+	case GOSYNC_SYNC_WG:
+		gosync_wg_owner_died(so, map);
+		break;
 	case GOSYNC_SYNC_MUTEX:
 	case GOSYNC_SYNC_RWMUTEX:
 		gosync_sync_update(&((struct gosync_mutex_words *)so->words)->state,
@@ -173,6 +272,93 @@ static long gosync_sync_ioctl_info(struct gosync_sync *so, void __user *uarg)
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* GOSYNC_SYNC_IOC_WG_ADD_OWNED: counts owned by the caller's mapping. */
+static long gosync_wg_add_owned(struct file *file, struct gosync_sync *so,
+				struct gosync_wg_owned *req)
+{
+	struct gosync_mapping *map;
+	long ret = -EINVAL;
+	u64 old;
+
+	if (req->delta < 1)
+		return -EINVAL;
+	mmap_read_lock(current->mm);
+	map = gosync_shm_mapping_at(file, req->addr);
+	/* (A fork that could not copy the record shares it: not ours.) */
+	if (!map || map->mm != current->mm)
+		goto unlock_mm;
+	mutex_lock(&so->owned_lock);
+	ret = -EOVERFLOW;
+	if (map->owned > S32_MAX - req->delta)
+		goto unlock;
+	ret = gosync_wg_change(so, req->delta, false, &old);
+	if (ret)
+		goto unlock;
+	if (!map->owned)
+		list_add(&map->owned_node, &so->owned);
+	map->owned += req->delta;
+	req->state = old;
+unlock:
+	mutex_unlock(&so->owned_lock);
+unlock_mm:
+	mmap_read_unlock(current->mm);
+	return ret;
+}
+
+/*
+ * GOSYNC_SYNC_IOC_WG_DONE_OWNED: pay one of the caller's owned counts,
+ * from whichever of its mappings holds one; none: req->paid = 0.
+ */
+static long gosync_wg_done_owned(struct gosync_sync *so,
+				 struct gosync_wg_owned *req)
+{
+	struct gosync_mapping *map;
+	unsigned int seen = 0;
+	long ret = 0;
+	u64 old;
+
+	if (req->delta != 1 || req->addr)
+		return -EINVAL;
+	mutex_lock(&so->owned_lock);
+	list_for_each_entry(map, &so->owned, owned_node) {
+		if (map->mm != current->mm) {
+			/* One per mapping: bounded; long only if many map it. */
+			if (!(++seen % 256))
+				cond_resched();
+			continue;
+		}
+		ret = gosync_wg_change(so, -1, false, &old);
+		if (ret)
+			break;
+		if (!--map->owned)
+			list_del_init(&map->owned_node);
+		req->state = old;
+		req->paid = 1;
+		break;
+	}
+	mutex_unlock(&so->owned_lock);
+	return ret;
+}
+
+static long gosync_wg_ioctl_owned(struct file *file, struct gosync_sync *so,
+				  unsigned int cmd, void __user *uarg)
+{
+	struct gosync_wg_owned req;
+	long ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (so->kind != GOSYNC_SYNC_WG || req.flags || req.paid || req.state ||
+	    req.resv0 || !gosync_mem_is_zero(req.resv, sizeof(req.resv)))
+		return -EINVAL;
+	ret = cmd == GOSYNC_SYNC_IOC_WG_ADD_OWNED ?
+	      gosync_wg_add_owned(file, so, &req) :
+	      gosync_wg_done_owned(so, &req);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
 static long gosync_sync_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -189,6 +375,9 @@ static long gosync_sync_ioctl(struct file *file, unsigned int cmd,
 			return -EINVAL;
 		wake_up_all(&so->wq);
 		return 0;
+	case GOSYNC_SYNC_IOC_WG_ADD_OWNED:
+	case GOSYNC_SYNC_IOC_WG_DONE_OWNED:
+		return gosync_wg_ioctl_owned(file, so, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -235,6 +424,8 @@ static struct gosync_sync *gosync_sync_alloc(u32 kind)
 	hdr->magic = GOSYNC_SYNC_MAGIC;
 	init_waitqueue_head(&so->wq);
 	ida_init(&so->owners);
+	mutex_init(&so->owned_lock);
+	INIT_LIST_HEAD(&so->owned);
 	kref_init(&so->kref);
 	return so;
 

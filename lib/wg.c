@@ -29,9 +29,27 @@
  * waiter's came first, the zeroing changes the futex word after the
  * waiter loaded it, and FUTEX_WAIT returns at once; if the zeroing came
  * first, the waiter's CAS sees a zero counter and does not wait.
+ *
+ * Owned counts (kernel mode, gosync_wg_add_owned): the kernel keeps how
+ * many of the counter's counts this process owns and pays them when it
+ * dies; the counter is the same word, changed by the kernel with the
+ * same CAS.  A Done pays an owned count while this process has one,
+ * through the kernel (which says whether it had one: if not, the Done is
+ * a plain one after all), so the fast path stays one atomic for every
+ * process that has no owned count.  Which processes may have one is this
+ * process's hint below: raised before the kernel adds an owned count
+ * (so no Done after that add can miss it), lowered only after the kernel
+ * paid one, and zero in a forked child (which owns none): never below
+ * what the kernel holds for this process, at worst above it (counts
+ * paid when a handle was freed), which costs system calls only.  The
+ * kernel cannot wake a futex, so in kernel mode a waiter sleeps in
+ * slices (GOSYNC_SYNC_POLL_NS) and looks again: a dead owner's counts
+ * paid by the kernel release it within one (models/wg.pml, OWNED).
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "internal.h"
@@ -54,6 +72,75 @@ static uint32_t *gosync_wg_futex(struct gosync_wg_words *w)
 static struct gosync_wg_words *gosync_wg_words(struct gosync_wg *wg, int *err)
 {
 	return gosync_sync_words((struct gosync_sync *)wg, err);
+}
+
+/*
+ * The owned-count hint: how many owned counts this process may hold,
+ * over every waitgroup.  A forked child holds none: the fork handler
+ * (registered by the first gosync_wg_add_owned, in a child that is one
+ * thread still) clears it.
+ */
+static int64_t gosync_wg_owned_hint;
+static pthread_once_t gosync_wg_owned_once = PTHREAD_ONCE_INIT;
+
+static void gosync_wg_owned_forget(void)
+{
+	__atomic_store_n(&gosync_wg_owned_hint, 0, __ATOMIC_SEQ_CST);
+}
+
+static void gosync_wg_owned_register(void)
+{
+	pthread_atfork(NULL, NULL, gosync_wg_owned_forget);
+}
+
+static bool gosync_wg_maybe_owned(void)
+{
+	return __atomic_load_n(&gosync_wg_owned_hint, __ATOMIC_SEQ_CST) > 0;
+}
+
+static void gosync_wg_hint_add(int64_t n)
+{
+	__atomic_add_fetch(&gosync_wg_owned_hint, n, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * After the kernel's Done CAS replaced @old: wake as gosync_wg_add()
+ * does (the kernel cannot FUTEX_WAKE; it woke the pollers itself).
+ */
+static void gosync_wg_woke(struct gosync_wg_words *w, uint64_t old)
+{
+	if (WG_COUNTER(old) == 1 && WG_WAITERS(old)) {
+		gosync_step(GOSYNC_STEP_WG_ZEROED);
+		gosync_futex_wake_all(gosync_wg_futex(w));
+	}
+}
+
+int gosync_wg_add_owned(struct gosync_wg *wg, int delta)
+{
+	GOSYNC_KEEP_ERRNO;
+	struct gosync_sync *so = (struct gosync_sync *)wg;
+	struct gosync_wg_owned req;
+	int err = 0;
+
+	if (!wg || delta < 1)
+		return -EINVAL;
+	if (!gosync_sync_kernel(so))
+		return -EOPNOTSUPP;
+	/* This process's mapping: the one whose death pays the counts. */
+	if (!gosync_wg_words(wg, &err))
+		return err;
+	memset(&req, 0, sizeof(req));
+	req.addr = (uintptr_t)so->base;
+	req.delta = delta;
+	pthread_once(&gosync_wg_owned_once, gosync_wg_owned_register);
+	/* Before the add: a Done after it must ask the kernel. */
+	gosync_wg_hint_add(delta);
+	if (ioctl(so->fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req) < 0) {
+		err = errno == ENOTTY ? -EOPNOTSUPP : -errno;
+		gosync_wg_hint_add(-(int64_t)delta);
+		return err;
+	}
+	return 0;
 }
 
 int gosync_wg_add(struct gosync_wg *wg, int delta)
@@ -101,10 +188,42 @@ int gosync_wg_add(struct gosync_wg *wg, int delta)
 	return 0;
 }
 
+/*
+ * An owned count of this process's, if the kernel has one: 1 paid, 0
+ * none (a plain Done then), or -errno.
+ */
+static int gosync_wg_done_owned(struct gosync_wg *wg)
+{
+	struct gosync_sync *so = (struct gosync_sync *)wg;
+	struct gosync_wg_owned req;
+	struct gosync_wg_words *w;
+	int err = 0;
+
+	w = gosync_wg_words(wg, &err);
+	if (!w)
+		return err;
+	memset(&req, 0, sizeof(req));
+	req.delta = 1;
+	if (ioctl(so->fd, GOSYNC_SYNC_IOC_WG_DONE_OWNED, &req) < 0)
+		return -errno;
+	if (!req.paid)
+		return 0;
+	gosync_wg_hint_add(-1);
+	gosync_wg_woke(w, req.state);
+	return 1;
+}
+
 int gosync_wg_done(struct gosync_wg *wg)
 {
 	GOSYNC_KEEP_ERRNO;
 
+	if (wg && gosync_wg_maybe_owned() &&
+	    gosync_sync_kernel((struct gosync_sync *)wg)) {
+		int ret = gosync_wg_done_owned(wg);
+
+		if (ret)
+			return ret < 0 ? ret : 0;
+	}
 	return gosync_wg_add(wg, -1);
 }
 
@@ -158,12 +277,17 @@ int gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns)
 	old++;
 	for (;;) {
 		gosync_step(GOSYNC_STEP_WG_COUNTED);
+		/* Kernel mode: slices, to see a dead owner's counts paid. */
 		ret = gosync_futex_wait(gosync_wg_futex(w), (uint32_t)old,
-					deadline_ns);
+					gosync_sync_slice((struct gosync_sync *)wg,
+							  deadline_ns));
 		old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
 		/* Released: the generation moved on, or the counter is zero. */
 		if (WG_GEN(old) != gen || !WG_COUNTER(old))
 			return 0;
+		/* A slice ended, not the wait. */
+		if (ret == -ETIMEDOUT && !gosync_deadline_passed(deadline_ns))
+			ret = 0;
 		/* The word changed for another reason (a waiter, ARMED). */
 		if (!ret)
 			continue;

@@ -61,6 +61,14 @@
  *          counts left behind.  Both only narrow what spin looks for, to
  *          steer a mutation to the trail it is meant to show.
  *
+ * OWNED (kernel mode, gosync_wg_add_owned): D's count is owned by its
+ * process, which may be killed before its Done, or between the kernel's
+ * zeroing CAS of its Done (GOSYNC_SYNC_IOC_WG_DONE_OWNED) and the
+ * library's FUTEX_WAKE; dead or exited, its mapping goes away and the
+ * kernel pays what it still owns with a CAS and no wake.  The waiters
+ * then rely on their slices.  Property added: no count is paid twice
+ * (no CAS takes the counter below zero: the Done of A's round would).
+ *
  * Mutations (each must fail):
  *   MUT_OLD_WG_LEAVE   finding 10: the design before the generation was in
  *                      the word: state = counter | ARMED | waiters and a
@@ -85,6 +93,10 @@
  *                      generation is not compared)
  *   MUT_EXPECTED_AFTER_COUNT  FUTEX_WAIT's expected value is loaded after
  *                      the count-in CAS instead of being its own new value
+ *   MUT_NO_SLICE       OWNED, but the waiters sleep without a slice (a
+ *                      plain FUTEX_WAIT to the deadline, as before)
+ *   MUT_DIED_PAYS_PAID OWNED, but the kernel's Done does not take the
+ *                      count off D's owned counts: its death pays again
  *   MUT_BLIND_COUNT    count in with an atomic add (fetch_add) after the
  *                      load, not a CAS that fails when the word changed;
  *                      a zero counter in its result returns 0
@@ -135,6 +147,10 @@ bit  spur[2];		/* a spurious wake-up was used */
 #ifdef AFTER_DONE
 bit  ddone;		/* D's Done has returned */
 #endif
+#ifdef OWNED
+bit  owned = 1;		/* kernel: D's owned count not yet paid */
+bit  kslice;		/* D died: the waiters' slices may end */
+#endif
 
 /* the zeroing CAS: every call in progress saw zero; every count is reset */
 inline zeroed() {
@@ -146,7 +162,17 @@ inline zeroed() {
 
 /* gosync_wg_add(wg, delta) by task who ('D' or 'A') */
 inline wg_add(who, delta) {
-	atomic { oc = counter; ol = low };
+	wg_cas(who, delta);
+	wg_wake(who, delta)
+}
+
+/* its CAS (also the kernel's, kmod/sync.c gosync_wg_change) */
+inline wg_cas(who, delta) {
+	atomic { oc = counter; ol = low;
+#ifdef OWNED
+		assert(oc + delta >= 0)		/* no count paid twice */
+#endif
+	};
 	do
 	:: atomic {					/* CAS old -> new */
 		if
@@ -171,11 +197,18 @@ inline wg_add(who, delta) {
 					who, oc, counter, GEN(ol), WAITERS(ol))
 			fi;
 			ok = 1
-		:: else -> oc = counter; ol = low; ok = 0
+		:: else -> oc = counter; ol = low; ok = 0;
+#ifdef OWNED
+			assert(oc + delta >= 0)
+#endif
 		fi
 	   };
 	   if :: ok -> break :: else fi
-	od;
+	od
+}
+
+/* after the CAS: the wakes (the library's, never the kernel's) */
+inline wg_wake(who, delta) {
 	if
 	:: oc + delta == 0 && WAITERS(ol) ->
 #ifdef SEQ_WORD
@@ -194,10 +227,63 @@ inline wg_add(who, delta) {
 	atomic { oc = 0; ol = 0; ok = 0 }
 }
 
+#ifdef OWNED
+/*
+ * kmod/sync.c gosync_wg_owner_died: D's mapping is gone; the kernel pays
+ * what D still owns, never below zero (a CAS of its own, no FUTEX_WAKE:
+ * the kernel cannot).  From D's death on, the waiters' 100 ms slices
+ * (gosync_sync_slice) may end a FUTEX_WAIT.
+ */
+inline owner_died() {
+	kslice = 1;
+	printf("MSC: D dies: the kernel pays %d owned\n", owned);
+	do
+	:: owned == 0 -> break
+	:: else ->
+		atomic {
+			oc = counter; ol = low;
+			if
+			:: oc == 0 -> ok = 1	/* nothing left to pay */
+			:: else ->
+				counter = oc - 1;
+				if
+				:: counter == 0 ->
+					if
+					:: WAITERS(ol) -> low = NEXT_GEN(ol)
+					:: else -> low = GEN(ol) * GEN_ONE
+					fi;
+					zeroed();
+					printf("MSC: kernel: counter %d -> 0 (gen %d), no futex wake\n", oc, GEN(low))
+				:: else -> printf("MSC: kernel: counter %d -> %d\n", oc, counter)
+				fi;
+				ok = 1
+			fi
+		};
+		owned = 0	/* (one count: the loop runs once) */
+	od
+}
+#endif
+
 proctype D() {
 	byte oc, ol;
 	bit ok;
+#ifndef OWNED
 	wg_add('D', -1);	/* Done: round 1 ends */
+#else
+	/* D's count is owned (gosync_wg_add_owned before the waits) */
+	if
+	:: printf("MSC: D is killed before its Done\n")
+	:: wg_cas('D', -1);	/* its Done: the kernel's CAS (DONE_OWNED) ... */
+#ifndef MUT_DIED_PAYS_PAID
+	   owned = 0;		/* ... and owned - 1 under owned_lock */
+#endif
+	   if
+	   :: wg_wake('D', -1)	/* the library wakes the futex */
+	   :: printf("MSC: D is killed between its zeroing and its wake\n")
+	   fi
+	fi;
+	owner_died();		/* exit or kill: the mapping goes away */
+#endif
 #ifdef AFTER_DONE
 	ddone = 1
 #endif
@@ -247,6 +333,18 @@ inline futex_wait(E, TIMED) {
 	:: (fq & (1 << w)) == 0 -> ret = 0
 	:: atomic { TIMED && (fq & (1 << w)) -> fq = fq & ~(1 << w); ret = 1;
 		printf("MSC: W%d times out\n", w + 1) }
+#if defined(OWNED) && !defined(MUT_NO_SLICE)
+	/*
+	 * A slice ends (not the deadline: the C turns that -ETIMEDOUT
+	 * into another pass); only once the kernel could have changed the
+	 * word unwoken, and only when the pass would see the release (a
+	 * slice that sees nothing sleeps again: a stutter), so that a
+	 * count nobody pays still shows as a waiter asleep at the end.
+	 */
+	:: atomic { (fq & (1 << w)) && kslice && (counter == 0 || GEN(low) != gen0) ->
+		fq = fq & ~(1 << w); ret = 0;
+		printf("MSC: W%d: its slice ends\n", w + 1) }
+#endif
 #ifdef SPURIOUS
 	:: atomic { (fq & (1 << w)) && !spur[w] -> fq = fq & ~(1 << w); ret = 0;
 		spur[w] = 1;	/* once: more would hide lost wakeups */

@@ -118,4 +118,110 @@ TEST_F(so, object_ioctls_bad_input)
 	close(fd);
 }
 
+static long wg_owned(int fd, unsigned long cmd, struct gosync_wg_owned *req)
+{
+	return gosync_test_ioctl(fd, cmd, req);
+}
+
+/*
+ * The owned-count ioctls: every bad input is EINVAL and changes nothing;
+ * an ADD is paid by a DONE once, or by the kernel when the mapping it
+ * was made through goes away; a DONE with nothing owned is paid = 0.
+ */
+TEST_F(so, wg_owned_ioctls)
+{
+	int fd = sync_create(self->dev, GOSYNC_SYNC_WG, 0);
+	int mfd = sync_create(self->dev, GOSYNC_SYNC_MUTEX, 0);
+	struct gosync_wg_owned req;
+	struct gosync_wg_words *w, *w2;
+	void *base, *base2, *mbase;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, mfd);
+	base = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	base2 = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	mbase = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, base);
+	ASSERT_NE(MAP_FAILED, base2);
+	ASSERT_NE(MAP_FAILED, mbase);
+	w = (void *)((char *)base + GOSYNC_SYNC_OFF_WORDS);
+	w2 = (void *)((char *)base2 + GOSYNC_SYNC_OFF_WORDS);
+
+#define GOOD_ADD() (memset(&req, 0, sizeof(req)), req.addr = (uintptr_t)base, req.delta = 1)
+	GOOD_ADD();
+	req.flags = 1;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	GOOD_ADD();
+	req.resv0 = 1;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	GOOD_ADD();
+	req.resv[1] = 1;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	GOOD_ADD();
+	req.paid = 1;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	GOOD_ADD();
+	req.state = 1;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	GOOD_ADD();
+	req.delta = 0;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	req.delta = -1;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	GOOD_ADD();
+	req.addr = (uintptr_t)base + 4096;	/* not a mapping's start */
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	req.addr = (uintptr_t)mbase;		/* another object's mapping */
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	req.addr = (uintptr_t)mbase;		/* not a waitgroup */
+	EXPECT_EQ(-EINVAL, wg_owned(mfd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	EXPECT_EQ(-EFAULT, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, NULL));
+	EXPECT_EQ(0ULL, __atomic_load_n(&w->state, __ATOMIC_SEQ_CST));
+
+	/* DONE: delta 1, addr 0; nothing owned: paid 0, nothing changed. */
+	memset(&req, 0, sizeof(req));
+	req.delta = 2;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_DONE_OWNED, &req));
+	req.delta = 1;
+	req.addr = (uintptr_t)base;
+	EXPECT_EQ(-EINVAL, wg_owned(fd, GOSYNC_SYNC_IOC_WG_DONE_OWNED, &req));
+	req.addr = 0;
+	EXPECT_EQ(0, wg_owned(fd, GOSYNC_SYNC_IOC_WG_DONE_OWNED, &req));
+	EXPECT_EQ(0U, req.paid);
+
+	/* ADD 3 through base; a DONE pays one; munmap pays the rest. */
+	GOOD_ADD();
+	req.delta = 3;
+	ASSERT_EQ(0, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	EXPECT_EQ(3ULL << 32, __atomic_load_n(&w2->state, __ATOMIC_SEQ_CST));
+	memset(&req, 0, sizeof(req));
+	req.delta = 1;
+	ASSERT_EQ(0, wg_owned(fd, GOSYNC_SYNC_IOC_WG_DONE_OWNED, &req));
+	EXPECT_EQ(1U, req.paid);
+	EXPECT_EQ(3ULL << 32, req.state);
+	EXPECT_EQ(2ULL << 32, __atomic_load_n(&w2->state, __ATOMIC_SEQ_CST));
+	/* Too many: the counter or the owned counts would pass 2^31 - 1. */
+	GOOD_ADD();
+	req.delta = INT32_MAX;
+	EXPECT_EQ(-EOVERFLOW, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	EXPECT_EQ(2ULL << 32, __atomic_load_n(&w2->state, __ATOMIC_SEQ_CST));
+	/* A scribbled (negative) counter: EIO, nothing changed. */
+	__atomic_store_n(&w2->state, 0x80000000ULL << 32, __ATOMIC_SEQ_CST);
+	GOOD_ADD();
+	EXPECT_EQ(-EIO, wg_owned(fd, GOSYNC_SYNC_IOC_WG_ADD_OWNED, &req));
+	__atomic_store_n(&w2->state, 2ULL << 32, __ATOMIC_SEQ_CST);
+	munmap(base, GOSYNC_SYNC_SIZE);
+	EXPECT_EQ(0ULL, __atomic_load_n(&w2->state, __ATOMIC_SEQ_CST));
+	/* Nothing owned any more. */
+	memset(&req, 0, sizeof(req));
+	req.delta = 1;
+	EXPECT_EQ(0, wg_owned(fd, GOSYNC_SYNC_IOC_WG_DONE_OWNED, &req));
+	EXPECT_EQ(0U, req.paid);
+#undef GOOD_ADD
+	munmap(base2, GOSYNC_SYNC_SIZE);
+	munmap(mbase, GOSYNC_SYNC_SIZE);
+	close(mfd);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

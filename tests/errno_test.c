@@ -199,6 +199,15 @@ TEST_F(err, sync_object_calls)
 	EXPECT_EQ(0, KEEPS(gosync_wg_done(wg2)));
 	EXPECT_GT(0, KEEPS(gosync_wg_done(wg2)));	/* negative counter */
 	EXPECT_EQ(0, KEEPS(gosync_wg_wait(wg, GOSYNC_FOREVER)));
+	/* Owned counts: kernel mode only, their Done a system call. */
+	if (variant->kernel) {
+		EXPECT_EQ(0, KEEPS(gosync_wg_add_owned(wg, 1)));
+		EXPECT_EQ(-EINVAL, KEEPS(gosync_wg_add_owned(wg, 0)));
+		EXPECT_EQ(0, KEEPS(gosync_wg_done(wg2)));
+		EXPECT_EQ(0, KEEPS(gosync_wg_wait(wg, GOSYNC_NONBLOCK)));
+	} else {
+		EXPECT_EQ(-EOPNOTSUPP, KEEPS(gosync_wg_add_owned(wg, 1)));
+	}
 	KEEPS_VOID(gosync_wg_free(wg2));
 	KEEPS_VOID(gosync_wg_free(wg));
 

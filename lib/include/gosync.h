@@ -115,6 +115,7 @@ int  gosync_wg_from_fd(struct gosync_wg **wg, int fd, unsigned int flags);
 int  gosync_wg_fd(const struct gosync_wg *wg);
 void gosync_wg_free(struct gosync_wg *wg);
 int  gosync_wg_add(struct gosync_wg *wg, int delta);
+int  gosync_wg_add_owned(struct gosync_wg *wg, int delta);
 int  gosync_wg_done(struct gosync_wg *wg);
 int  gosync_wg_wait(struct gosync_wg *wg, int64_t deadline_ns);
 

@@ -28,6 +28,7 @@
 #define GOSYNC_FEAT_SELECT	0x2ULL	/* GOSYNC_IOC_SELECT */
 #define GOSYNC_FEAT_URING	0x4ULL	/* IORING_OP_URING_CMD on channels */
 #define GOSYNC_FEAT_SYNC	0x8ULL	/* waitgroup, mutex, rwmutex, once, cond */
+#define GOSYNC_FEAT_WG_OWNED	0x10ULL	/* GOSYNC_SYNC_IOC_WG_*_OWNED */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -326,7 +327,10 @@ struct gosync_sync_header {
  * and (with waiters) moves the generation on in the same CAS, then wakes
  * the word.  ARMED is set by the kernel's poll when the counter is not
  * zero: that Done then issues GOSYNC_SYNC_IOC_WAKE so pollers see
- * EPOLLIN.
+ * EPOLLIN.  The kernel also changes the counter with the same CAS (and
+ * the same zeroing) for owned counts (GOSYNC_SYNC_IOC_WG_ADD_OWNED):
+ * their Done, and their payment when the owner dies; it never wakes the
+ * futex, so in kernel mode waiters look again at least every 100 ms.
  */
 struct gosync_wg_words {
 	__u64 state;
@@ -336,6 +340,45 @@ struct gosync_wg_words {
 #define GOSYNC_WG_ARMED		0x80000000ULL
 #define GOSYNC_WG_GEN		0x7ffff000ULL	/* 19 bits */
 #define GOSYNC_WG_WAITERS	0x00000fffULL	/* 4095 at most */
+
+/**
+ * struct gosync_wg_owned - an owned count of a waitgroup
+ * @addr:	in: ADD: the start of the caller's mapping of the object;
+ *		DONE: must be 0
+ * @delta:	in: ADD: 1..2^31 - 1, added to the counter; DONE: must be 1
+ * @flags:	in: must be 0
+ * @state:	out: the state word just before the kernel's CAS (DONE:
+ *		the caller wakes the futex waiters if that CAS zeroed a
+ *		counter of 1 with waiters counted; the kernel cannot)
+ * @paid:	out: DONE: 1 when an owned count of the caller's was paid,
+ *		0 when it owns none here (nothing changed: a plain Done is
+ *		the caller's to make); ADD: 0
+ * @resv0:	in: must be 0; out: 0
+ * @resv:	in: must be 0; out: 0
+ *
+ * GOSYNC_SYNC_IOC_WG_ADD_OWNED adds @delta to the counter of a waitgroup,
+ * owned by the calling process (its address space): when its mapping
+ * @addr goes away (exit, kill, munmap) with owned counts left, the kernel
+ * pays them (never taking the counter below zero).  GOSYNC_SYNC_IOC_WG_
+ * DONE_OWNED pays one owned count of the caller's, from any of its
+ * mappings of the object.  The kernel keeps the owned counts: the state
+ * word is the same as for plain counts.  A child made by fork owns none.
+ * Errors: EINVAL (not a waitgroup, flags, reserved fields, @delta, no
+ * mapping of this object at @addr in the caller; DONE: the counter is
+ * already zero, nothing changed), EOVERFLOW (the counter, or the
+ * caller's owned counts, would pass 2^31 - 1), EIO (the state word is
+ * corrupt: a process wrote garbage over its mapping, or kept changing
+ * it), EFAULT.
+ */
+struct gosync_wg_owned {
+	__u64 addr;
+	__s32 delta;
+	__u32 flags;
+	__u64 state;
+	__u32 paid;
+	__u32 resv0;
+	__u64 resv[2];
+};
 
 /*
  * Mutex: state is the futex word: the owner id of the mapping that holds
@@ -420,6 +463,9 @@ struct gosync_sync_info {
 #define GOSYNC_SYNC_IOC_MAP	_IOWR(GOSYNC_IOC_MAGIC, 0x41, struct gosync_chan_map)
 /* Wake the object's pollers (a waitgroup's counter reached zero). */
 #define GOSYNC_SYNC_IOC_WAKE	_IO(GOSYNC_IOC_MAGIC, 0x42)
+/* A waitgroup's counts owned by the calling process (struct gosync_wg_owned). */
+#define GOSYNC_SYNC_IOC_WG_ADD_OWNED	_IOWR(GOSYNC_IOC_MAGIC, 0x43, struct gosync_wg_owned)
+#define GOSYNC_SYNC_IOC_WG_DONE_OWNED	_IOWR(GOSYNC_IOC_MAGIC, 0x44, struct gosync_wg_owned)
 #define GOSYNC_IOC_SELECT	_IOWR(GOSYNC_IOC_MAGIC, 0x02, struct gosync_select)
 #define GOSYNC_IOC_CHAN_CREATE	_IOWR(GOSYNC_IOC_MAGIC, 0x01, struct gosync_chan_create)
 
