@@ -685,7 +685,7 @@ static void bench_select(const char *impl, int k, long n)
 		struct gosync_case c[8];
 
 		for (int i = 0; i < k; i++)
-			c[i] = (struct gosync_case){ ch[i], GOSYNC_RECV, &vals[i], 0 };
+			c[i] = (struct gosync_case){ .ch = ch[i], .op = GOSYNC_RECV, .elem = &vals[i] };
 		for (long m = 0; m < n / k * k; m++)
 			if (gosync_select(c, k, GOSYNC_FOREVER) < 0)
 				die("select", EIO);

@@ -141,8 +141,8 @@ static int cancel(void)
 	for (int w = 0; w < WORKERS; w++) {
 		if (fork() == 0) {
 			struct gosync_case c[2] = {
-				{ work, GOSYNC_RECV, &job, 0 },
-				{ done, GOSYNC_RECV, &x, 0 },
+				{ .ch = work, .op = GOSYNC_RECV, .elem = &job },
+				{ .ch = done, .op = GOSYNC_RECV, .elem = &x },
 			};
 
 			/* Take jobs until done is closed. */
@@ -168,7 +168,7 @@ static int select_timeout(void)
 {
 	struct gosync_chan *reply = chan(sizeof(int64_t), 1);
 	int64_t v;
-	struct gosync_case c = { reply, GOSYNC_RECV, &v, 0 };
+	struct gosync_case c = { .ch = reply, .op = GOSYNC_RECV, .elem = &v };
 	int ret = gosync_select(&c, 1, gosync_after(50 * 1000000LL));
 
 	printf("select timeout: no reply within 50 ms: %s\n", strerror(-ret));

@@ -87,8 +87,8 @@ int main(void)
 	/* Hand out the jobs while collecting results as they come. */
 	for (int64_t j = 1; j <= JOBS; j++) {
 		struct gosync_case c[2] = {
-			{ jobs, GOSYNC_SEND, &j, 0 },
-			{ results, GOSYNC_RECV, &r, 0 },
+			{ .ch = jobs, .op = GOSYNC_SEND, .elem = &j },
+			{ .ch = results, .op = GOSYNC_RECV, .elem = &r },
 		};
 
 		want += j * j;

@@ -893,7 +893,9 @@ static int op_dev_info(struct tctx *t, const struct op *op)
 
 		if (r->abi_version != GOSYNC_ABI_VERSION ||
 		    r->features != (GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT |
-				    GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC) ||
+				    GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC |
+				    GOSYNC_FEAT_WG_OWNED |
+				    GOSYNC_FEAT_SELECT_FD) ||
 		    r->flags)
 			fail(t, "IOC_INFO: abi %u features %#llx flags %#x",
 			     r->abi_version, (unsigned long long)r->features,
@@ -958,10 +960,15 @@ static int op_select(struct tctx *t, const struct op *op)
 		}
 		prev = c->fd;
 		c->op = (x >> 16) % 20 < 9 ? GOSYNC_SELECT_SEND :
-			(x >> 16) % 20 < 19 ? GOSYNC_SELECT_RECV :
-			(uint32_t)(x >> 24) % 4 * 3;
+			(x >> 16) % 20 < 18 ? GOSYNC_SELECT_RECV :
+			(x >> 16) % 20 < 19 ? GOSYNC_SELECT_FDREADY :
+			(uint32_t)(x >> 24) % 4 * 4;
 		need = 65536;
 		c->elem = (uintptr_t)pick_ptr(t, x >> 20, need, NULL);
+		/* Poll events, now and then with bits beyond the 16. */
+		if (c->op == GOSYNC_SELECT_FDREADY)
+			c->events = (x >> 48) % 8 ? (x >> 24) & 0xffff :
+				    x >> 24;
 		if ((x >> 40) % 64 == 0)
 			c->flags = 1U << ((x >> 46) % 32);
 		c->result = (int32_t)(x >> 32);

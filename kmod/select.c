@@ -24,10 +24,27 @@
  * the element over and is committed to that case until the receiver took
  * it (it fires) or no other receiver is left (it is withdrawn, and the
  * select goes on).
+ *
+ * An fd case (GOSYNC_SELECT_FDREADY) waits for any pollable file, as
+ * poll(2) does: the select holds a reference to the file from resolving
+ * to the end, joins every wait queue the file's ->poll registers on with
+ * the queue proc (gosync_sel_queue_proc(), once, before the first round
+ * that may sleep, beside the channels' queues), and its try is a
+ * vfs_poll() without a queue proc.  Its wake function sets sel->woken
+ * like a channel's, but a generic file's waker has no barrier of ours
+ * (no E): so gosync_sel_fd_wake() orders the waker's event before the
+ * flag (W, smp_wmb(), as fs/select.c's __pollwake()) and the select
+ * clears the flag with a full barrier before its round (X,
+ * smp_store_mb()): a wake whose flag the clearing overwrote came from an
+ * event that round sees.  Like poll(2), the select polls synchronously
+ * in its own task and holds the files, so no queue it is on goes away
+ * under it (POLLFREE is for waiters that outlive the poller); the entries
+ * are removed before gosync_sel_run() returns, on every path.
  */
 #include <linux/file.h>
 #include <linux/hrtimer.h>
 #include <linux/pagemap.h>
+#include <linux/poll.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -40,10 +57,31 @@
 struct gosync_sel;
 
 /**
+ * struct gosync_sel_fdwait - a select's entry on one wait queue of a file
+ * @wait:	on @wqh, woken by gosync_sel_fd_wake()
+ * @wqh:	the queue the file's ->poll gave
+ * @events:	the case's events (as a poll key)
+ * @sel:	the select to wake
+ * @next:	the case's next entry
+ */
+struct gosync_sel_fdwait {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *wqh;
+	__poll_t events;
+	struct gosync_sel *sel;
+	struct gosync_sel_fdwait *next;
+};
+
+/**
  * struct gosync_sel_case - one case, resolved
- * @file:	the channel's file (a reference), or NULL: never ready
- * @ch:		the channel
+ * @file:	the channel's file, or an fd case's (a reference), or NULL:
+ *		never ready
+ * @ch:		the channel (NULL for an fd case)
  * @recv:	a receive case (else a send case)
+ * @fdready:	an fd case (GOSYNC_SELECT_FDREADY)
+ * @events:	an fd case's events, EPOLLERR and EPOLLHUP included
+ * @fdwaits:	an fd case's entries on its file's wait queues
+ * @nfdwaits:	how many (at most GOSYNC_SELECT_FD_WAITS)
  * @elem:	the user's element
  * @self:	receiver registrations of this select on @ch (0 or 1), made
  *		by the first receive case of each channel
@@ -56,6 +94,10 @@ struct gosync_sel_case {
 	struct file *file;
 	struct gosync_chan *ch;
 	bool recv;
+	bool fdready;
+	__poll_t events;
+	struct gosync_sel_fdwait *fdwaits;
+	u32 nfdwaits;
 	void __user *elem;
 	int self;
 	bool registers;
@@ -74,6 +116,9 @@ struct gosync_sel {
 	bool enlisted;		/* on the wait queues, registered */
 	bool poll_soon;		/* a busy ring or a closed one's grace */
 	int woken;
+	poll_table pt;		/* fd cases: joins their queues, or only polls */
+	struct gosync_sel_case *polling;	/* the fd case pt joins for */
+	int fd_error;		/* what joining a file's queues met */
 	u32 index;		/* the case that fired, or failed with EPIPE */
 	int result;		/* its result */
 };
@@ -87,6 +132,123 @@ static int gosync_sel_wake(wait_queue_entry_t *wait, unsigned int mode,
 	/* Before the wake: a select about to sleep sees it (wait_woken()). */
 	WRITE_ONCE(c->sel->woken, 1);
 	return default_wake_function(wait, mode, sync, key);
+}
+
+/* An fd case's file woke one of its queues. */
+static int gosync_sel_fd_wake(wait_queue_entry_t *wait, unsigned int mode,
+			      int sync, void *key)
+{
+	struct gosync_sel_fdwait *w = container_of(wait,
+						   struct gosync_sel_fdwait,
+						   wait);
+
+	/* Events the case does not wait for need no round (as poll(2)). */
+	if (key && !(key_to_poll(key) & w->events))
+		return 0;
+	/*
+	 * W: the waker's event before the flag; matches X in
+	 * gosync_sel_wait().  No barrier of ours is on a file's wake path,
+	 * and taking the queue's lock orders nothing before it.
+	 */
+	smp_wmb();
+	WRITE_ONCE(w->sel->woken, 1);
+	return default_wake_function(wait, mode, sync, key);
+}
+
+/* vfs_poll()'s queue proc: one more entry for the case being joined. */
+static void gosync_sel_queue_proc(struct file *file, wait_queue_head_t *wqh,
+				  poll_table *pt)
+{
+	struct gosync_sel *sel = container_of(pt, struct gosync_sel, pt);
+	struct gosync_sel_case *c = sel->polling;
+	struct gosync_sel_fdwait *w;
+
+	if (sel->fd_error)
+		return;
+	/* A file registers on one or two queues; a bound keeps it finite. */
+	if (c->nfdwaits >= GOSYNC_SELECT_FD_WAITS) {
+		sel->fd_error = -ENOMEM;
+		return;
+	}
+	w = kmalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w) {
+		sel->fd_error = -ENOMEM;
+		return;
+	}
+	init_waitqueue_func_entry(&w->wait, gosync_sel_fd_wake);
+	w->wait.private = current;
+	w->wqh = wqh;
+	w->events = c->events;
+	w->sel = sel;
+	w->next = c->fdwaits;
+	c->fdwaits = w;
+	c->nfdwaits++;
+	add_wait_queue(wqh, &w->wait);
+}
+
+/*
+ * Join the wait queues of every fd case's file, before the rounds that
+ * may sleep.  Return: 0, or -ENOMEM (gosync_sel_fd_leave() undoes a part
+ * joined).
+ */
+static int gosync_sel_fd_join(struct gosync_sel *sel)
+{
+	u32 i;
+
+	for (i = 0; i < sel->n; i++) {
+		struct gosync_sel_case *c = &sel->cases[i];
+
+		if (!c->fdready || !c->file)
+			continue;
+		init_poll_funcptr(&sel->pt, gosync_sel_queue_proc);
+		sel->pt._key = c->events;
+		sel->polling = c;
+		/* What it says now does not count: the rounds look again. */
+		vfs_poll(c->file, &sel->pt);
+		if (sel->fd_error)
+			return sel->fd_error;
+		if ((i & 63) == 63)
+			cond_resched();
+	}
+	return 0;
+}
+
+/* Leave every queue gosync_sel_fd_join() joined. */
+static void gosync_sel_fd_leave(struct gosync_sel *sel)
+{
+	u32 i;
+
+	for (i = 0; i < sel->n; i++) {
+		struct gosync_sel_case *c = &sel->cases[i];
+
+		while (c->fdwaits) {
+			struct gosync_sel_fdwait *w = c->fdwaits;
+
+			c->fdwaits = w->next;
+			remove_wait_queue(w->wqh, &w->wait);
+			kfree(w);
+		}
+		c->nfdwaits = 0;
+		if ((i & 63) == 63)
+			cond_resched();
+	}
+}
+
+/* An fd case: fired (its revents in sel->result), or -EAGAIN. */
+static int gosync_sel_try_fd(struct gosync_sel *sel, struct gosync_sel_case *c)
+{
+	__poll_t mask;
+
+	if (!c->file)
+		return -EAGAIN;
+	/* Only look: the queues were joined once (gosync_sel_fd_join()). */
+	init_poll_funcptr(&sel->pt, NULL);
+	sel->pt._key = c->events;
+	mask = vfs_poll(c->file, &sel->pt) & c->events;
+	if (!mask)
+		return -EAGAIN;
+	sel->result = mangle_poll(mask);
+	return 0;
 }
 
 /* Add (or take back) this select's receiver registrations. */
@@ -105,6 +267,8 @@ static int gosync_sel_try(struct gosync_sel *sel, struct gosync_sel_case *c)
 	u32 size;
 	int ret;
 
+	if (c->fdready)
+		return gosync_sel_try_fd(sel, c);
 	if (!c->ch)
 		return -EAGAIN;
 	size = gosync_chan_elem(c->ch);
@@ -224,7 +388,48 @@ static void gosync_sel_enlist(struct gosync_sel *sel, bool join)
 		sel->cases[i].self = join && sel->cases[i].registered;
 }
 
-/* Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -ERESTARTSYS. */
+/*
+ * Rounds and sleeps, on every queue already: return as gosync_sel_round(),
+ * or -ETIMEDOUT, -ERESTARTSYS.
+ */
+static int gosync_sel_wait(struct gosync_sel *sel, s64 deadline)
+{
+	int ret;
+
+	for (;;) {
+		/*
+		 * A round that fired nothing and found itself woken does not
+		 * sleep: a peer waking a case's queue in a loop (a stream of
+		 * GOSYNC_CHAN_IOC_WAKE) would keep us here for as long as it
+		 * goes on.  Every round is a scheduling point.
+		 */
+		cond_resched();
+		/* X: cleared before the round looks; matches W. */
+		smp_store_mb(sel->woken, 0);
+		sel->poll_soon = false;
+		gosync_sel_arm(sel);				/* F */
+		ret = gosync_sel_round(sel);
+		if (ret != -EAGAIN)
+			return ret;
+		/* The deadline first: task work that keeps coming must not hold it. */
+		if (ktime_get_ns() >= deadline)
+			return -ETIMEDOUT;
+		if (signal_pending(current))
+			return gosync_signal_ret();
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!READ_ONCE(sel->woken))
+			/* No event ends a busy ring or a grace: poll. */
+			gosync_sleep_until(sel->poll_soon ?
+					   min_t(s64, deadline, ktime_get_ns() +
+						 NSEC_PER_MSEC) : deadline);
+		__set_current_state(TASK_RUNNING);
+	}
+}
+
+/*
+ * Return: as gosync_sel_round(), or -EAGAIN, -ETIMEDOUT, -ERESTARTSYS,
+ * -ENOMEM.  Every wait queue entry is gone when it returns.
+ */
 static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 {
 	int ret;
@@ -239,37 +444,10 @@ static int gosync_sel_run(struct gosync_sel *sel, s64 deadline)
 	}
 
 	gosync_sel_enlist(sel, true);
-	for (;;) {
-		/*
-		 * A round that fired nothing and found itself woken does not
-		 * sleep: a peer waking a case's queue in a loop (a stream of
-		 * GOSYNC_CHAN_IOC_WAKE) would keep us here for as long as it
-		 * goes on.  Every round is a scheduling point.
-		 */
-		cond_resched();
-		WRITE_ONCE(sel->woken, 0);
-		sel->poll_soon = false;
-		gosync_sel_arm(sel);				/* F */
-		ret = gosync_sel_round(sel);
-		if (ret != -EAGAIN)
-			break;
-		/* The deadline first: task work that keeps coming must not hold it. */
-		if (ktime_get_ns() >= deadline) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		if (signal_pending(current)) {
-			ret = gosync_signal_ret();
-			break;
-		}
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (!READ_ONCE(sel->woken))
-			/* No event ends a busy ring or a grace: poll. */
-			gosync_sleep_until(sel->poll_soon ?
-					   min_t(s64, deadline, ktime_get_ns() +
-						 NSEC_PER_MSEC) : deadline);
-		__set_current_state(TASK_RUNNING);
-	}
+	ret = gosync_sel_fd_join(sel);
+	if (!ret)
+		ret = gosync_sel_wait(sel, deadline);
+	gosync_sel_fd_leave(sel);
 	gosync_sel_enlist(sel, false);
 	return ret;
 }
@@ -327,11 +505,21 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 		struct gosync_sel_case *c = &sel->cases[i];
 
 		if (uc[i].flags || (uc[i].op != GOSYNC_SELECT_SEND &&
-				    uc[i].op != GOSYNC_SELECT_RECV))
+				    uc[i].op != GOSYNC_SELECT_RECV &&
+				    uc[i].op != GOSYNC_SELECT_FDREADY))
 			return -EINVAL;
 		c->sel = sel;
 		c->recv = uc[i].op == GOSYNC_SELECT_RECV;
-		c->elem = u64_to_user_ptr(uc[i].elem);
+		c->fdready = uc[i].op == GOSYNC_SELECT_FDREADY;
+		if (c->fdready) {
+			/* struct pollfd's events: 16 bits, the rest is future. */
+			if (uc[i].events > U16_MAX)
+				return -EINVAL;
+			c->events = demangle_poll(uc[i].events) | EPOLLERR |
+				    EPOLLHUP;
+		} else {
+			c->elem = u64_to_user_ptr(uc[i].elem);
+		}
 		init_waitqueue_func_entry(&c->wait, gosync_sel_wake);
 		c->wait.private = current;
 		if (uc[i].fd == -1)
@@ -341,6 +529,12 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 		c->file = fget(uc[i].fd);
 		if (!c->file)
 			return -EBADF;
+		if (c->fdready) {
+			/* poll(2) calls such a file always ready: a mistake here. */
+			if (!file_can_poll(c->file))
+				return -EINVAL;
+			continue;
+		}
 		c->ch = gosync_chan_of(c->file);
 		if (!c->ch)
 			return -EINVAL;

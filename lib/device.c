@@ -57,6 +57,30 @@ int gosync_info(struct gosync_info *info)
 	return 0;
 }
 
+/*
+ * The module's feature bits, asked once (a module cannot change under an
+ * open fd of its device): >= 0, or -errno of gosync_dev_fd()/the ioctl.
+ */
+int64_t gosync_dev_features(void)
+{
+	static int64_t features = -1;
+	int64_t f = __atomic_load_n(&features, __ATOMIC_RELAXED);
+	struct gosync_info info;
+	int fd;
+
+	if (f >= 0)
+		return f;
+	fd = gosync_dev_fd();
+	if (fd < 0)
+		return fd;
+	memset(&info, 0, sizeof(info));
+	if (ioctl(fd, GOSYNC_IOC_INFO, &info) < 0)
+		return -errno;
+	f = (int64_t)(info.features & INT64_MAX);
+	__atomic_store_n(&features, f, __ATOMIC_RELAXED);
+	return f;
+}
+
 const char *gosync_version(void)
 {
 	GOSYNC_KEEP_ERRNO;

@@ -53,6 +53,8 @@ static inline void gosync_errno_restore(int *saved)
 
 /* The process-wide fd of /dev/gosync, opened on first use; or -errno. */
 int gosync_dev_fd(void);
+/* The module's GOSYNC_FEAT_* bits (asked once), or -errno. */
+int64_t gosync_dev_features(void);
 
 /* ---- wait.c: time, futexes, fork ---- */
 

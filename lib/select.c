@@ -24,6 +24,11 @@
  *
  * A select that waits to receive counts as a blocked receiver of those
  * channels, so that unbuffered sends (other selects' too) see it.
+ *
+ * Fd cases (GOSYNC_FDREADY) are the kernel's alone: with one in the set
+ * the whole select, a non-blocking one too, goes to GOSYNC_IOC_SELECT
+ * without a first round here, which could only pick among the channel
+ * cases and so would not be uniform among all the ready ones.
  */
 #include <errno.h>
 #include <limits.h>
@@ -155,8 +160,13 @@ static int gosync_select_kernel(struct gosync_case *cases, size_t n,
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		kc[i].fd = cases[i].ch ? gosync_chan_fd(cases[i].ch) : -1;
 		kc[i].op = cases[i].op;
+		if (cases[i].op == GOSYNC_FDREADY) {
+			kc[i].fd = cases[i].fd;
+			kc[i].events = cases[i].events;
+			continue;
+		}
+		kc[i].fd = cases[i].ch ? gosync_chan_fd(cases[i].ch) : -1;
 		kc[i].elem = (uintptr_t)cases[i].elem;
 	}
 	memset(&sel, 0, sizeof(sel));
@@ -169,6 +179,7 @@ static int gosync_select_kernel(struct gosync_case *cases, size_t n,
 	if (ret >= 0 || ret == -EPIPE) {
 		struct gosync_case *c = &cases[sel.index];
 
+		/* An fd case's result is its revents. */
 		c->ok = ret == -EPIPE ? -EPIPE :
 			c->op == GOSYNC_SEND ? 1 : kc[sel.index].result;
 		if (c->op == GOSYNC_RECV && c->ok == 0)
@@ -294,6 +305,7 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 {
 	GOSYNC_KEEP_ERRNO;
 	bool kernel = false, standalone = false, kernel_only = false;
+	bool fds = false;
 	uint32_t small[16], *order = small;
 	size_t epipe = 0;
 	int ret;
@@ -304,6 +316,13 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	for (size_t i = 0; i < n; i++) {
 		struct gosync_chan *ch = cases[i].ch;
 
+		if (cases[i].op == GOSYNC_FDREADY) {
+			/* struct pollfd's events: 16 bits (as the kernel). */
+			if (ch || cases[i].events > 0xffff || cases[i].fd < -1)
+				return cases[i].fd < -1 ? -EBADF : -EINVAL;
+			fds = true;
+			continue;
+		}
 		if (cases[i].op != GOSYNC_SEND && cases[i].op != GOSYNC_RECV)
 			return -EINVAL;
 		if (!ch)
@@ -321,13 +340,23 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	/* One select waits in one place: the kernel, or futexes. */
 	if (kernel && standalone)
 		return -EINVAL;
+	if (fds) {
+		/* Only the kernel polls files: not beside futexes, nor without it. */
+		int64_t f = standalone ? -EOPNOTSUPP : gosync_dev_features();
+
+		if (f == -ENODEV || (f >= 0 && !(f & GOSYNC_FEAT_SELECT_FD)))
+			f = -EOPNOTSUPP;
+		if (f < 0)
+			return f;
+		kernel = kernel_only = true;
+	}
 	if (n > 16) {
 		order = malloc(n * sizeof(*order));
 		if (!order)
 			return -ENOMEM;
 	}
 
-	ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
+	ret = fds ? -EAGAIN : gosync_round(cases, n, order, NULL, NULL, &epipe);
 	/*
 	 * Spin before waiting, as a single send or receive does; but not
 	 * when a case only the kernel can serve (its round is not the whole

@@ -5,10 +5,14 @@
  * result reported for the case that fired and for a send on a closed
  * channel; a select woken for nothing over and over still yields the CPU;
  * a non-blocking select's unbuffered send reaches a receiver blocked in
- * the kernel.
+ * the kernel.  Fd cases: the layout old binaries know, the feature bit,
+ * events beyond 16 bits, revents in result, a restart under SA_RESTART.
  */
+#include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
@@ -90,7 +94,7 @@ TEST_F(sio, bad_input)
 	s.cases = 16;
 	EXPECT_EQ(-EFAULT, gosync_test_ioctl(self->dev, GOSYNC_IOC_SELECT, &s));
 
-	c.op = 3;
+	c.op = 4;
 	EXPECT_EQ(-EINVAL, sel(self->dev, &c, 1, -1, NULL));
 	c.op = GOSYNC_SELECT_RECV;
 	c.flags = 1;
@@ -109,6 +113,80 @@ TEST_F(sio, bad_input)
 	close(p[1]);
 	/* Only /dev/gosync selects. */
 	EXPECT_EQ(-ENOTTY, gosync_test_ioctl(self->a, GOSYNC_IOC_SELECT, &s));
+}
+
+/* An fd case's events share elem's place: the case is 24 bytes still. */
+_Static_assert(sizeof(struct gosync_select_case) == 24, "case size");
+_Static_assert(offsetof(struct gosync_select_case, events) ==
+	       offsetof(struct gosync_select_case, elem), "events offset");
+_Static_assert(offsetof(struct gosync_select_case, result) == 16,
+	       "result offset");
+
+TEST_F(sio, fd_case_input_and_result)
+{
+	struct gosync_info info = { 0 };
+	uint64_t v;
+	struct gosync_select_case c[2] = {
+		{ .fd = self->a, .op = GOSYNC_SELECT_RECV, .elem = (uintptr_t)&v },
+		{ .op = GOSYNC_SELECT_FDREADY, .events = POLLIN },
+	};
+	struct gosync_select out;
+	int p[2];
+
+	ASSERT_EQ(0, gosync_test_ioctl(self->dev, GOSYNC_IOC_INFO, &info));
+	EXPECT_TRUE(info.features & GOSYNC_FEAT_SELECT_FD);
+	ASSERT_EQ(0, pipe(p));
+	c[1].fd = p[0];
+	EXPECT_EQ(-EAGAIN, sel(self->dev, c, 2, -1, NULL));
+	c[1].events = 0x10000;
+	EXPECT_EQ(-EINVAL, sel(self->dev, c, 2, -1, NULL));
+	c[1].events = 1ULL << 40;
+	EXPECT_EQ(-EINVAL, sel(self->dev, c, 2, -1, NULL));
+	c[1].events = POLLIN;
+	c[1].flags = 1;
+	EXPECT_EQ(-EINVAL, sel(self->dev, c, 2, -1, NULL));
+	c[1].flags = 0;
+	/* /dev/gosync itself has no poll. */
+	c[1].fd = self->dev;
+	EXPECT_EQ(-EINVAL, sel(self->dev, c, 2, -1, NULL));
+	c[1].fd = p[0];
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	c[1].result = -9;
+	EXPECT_EQ(1, sel(self->dev, c, 2, GOSYNC_DEADLINE_FOREVER, &out));
+	EXPECT_EQ(1, out.index);
+	/* Only what was asked for (POLLRDNORM was not), as poll(2). */
+	EXPECT_EQ(POLLIN, c[1].result);
+	/* Events 0: only an error or a hang-up fires it, as in poll(2). */
+	c[1].events = 0;
+	EXPECT_EQ(-ETIMEDOUT, sel(self->dev, c, 2, 0, NULL));
+	close(p[1]);
+	EXPECT_EQ(1, sel(self->dev, c, 2, GOSYNC_DEADLINE_FOREVER, &out));
+	EXPECT_EQ(POLLHUP, c[1].result);
+	close(p[0]);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* SA_RESTART: a signal restarts the ioctl (same deadline), and it fires. */
+TEST_F(sio, fd_case_restarts_under_sa_restart)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval it = { .it_value = { 0, 20000 } };
+	struct gosync_select_case c = { .op = GOSYNC_SELECT_FDREADY,
+					.events = POLLIN };
+	int p[2];
+
+	ASSERT_EQ(0, pipe(p));
+	c.fd = p[0];
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	EXPECT_EQ(-ETIMEDOUT, sel(self->dev, &c, 1,
+				  gosync_now() + 200 * 1000000LL, NULL));
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST_F(sio, fired_case_and_result)

@@ -3,10 +3,11 @@
  * The library reports errors as return values and leaves errno as it
  * found it (libgosync(7)): every exported call, on its success and on
  * its failure paths (bad arguments, EAGAIN, ETIMEDOUT, EINTR, EPIPE,
- * EBUSY, a fd that is no channel), in every mode.  Also what a handle's
+ * EBUSY, a fd that is no channel, fd cases of select), in every mode.  Also what a handle's
  * flags say, and what a channel's fd does in each mode.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/time.h>
@@ -151,6 +152,31 @@ TEST_F(err, select_calls)
 		{ .ch = NULL, .op = GOSYNC_SEND, .elem = &v },
 	};
 
+	struct gosync_case fc[2] = {
+		{ .ch = self->ch, .op = GOSYNC_RECV, .elem = &r },
+		{ .op = GOSYNC_FDREADY, .fd = -1, .events = POLLOUT },
+	};
+	int p[2];
+
+	/* Fd cases: kernel mode only; a bad fd; a pipe's write end. */
+	ASSERT_EQ(0, pipe(p));
+	if (variant->kernel) {
+		EXPECT_EQ(-EAGAIN, KEEPS(gosync_select(fc, 2, GOSYNC_NONBLOCK)));
+		fc[1].fd = p[1];
+		EXPECT_EQ(1, KEEPS(gosync_select(fc, 2, GOSYNC_NONBLOCK)));
+		EXPECT_TRUE(fc[1].ok & POLLOUT);
+		fc[1].fd = -2;
+		EXPECT_EQ(-EBADF, KEEPS(gosync_select(fc, 2, GOSYNC_NONBLOCK)));
+		fc[1].fd = p[0];
+		fc[1].events = POLLIN;
+		EXPECT_EQ(-ETIMEDOUT, KEEPS(gosync_select(fc, 2, test_ms(5))));
+	} else {
+		EXPECT_EQ(-EOPNOTSUPP,
+			  KEEPS(gosync_select(fc, 2, GOSYNC_NONBLOCK)));
+		EXPECT_EQ(-EOPNOTSUPP, KEEPS(gosync_select(fc, 2, test_ms(5))));
+	}
+	close(p[0]);
+	close(p[1]);
 	EXPECT_EQ(-EAGAIN, KEEPS(gosync_select(cs, 2, GOSYNC_NONBLOCK)));
 	EXPECT_EQ(-ETIMEDOUT, KEEPS(gosync_select(cs, 2, test_ms(5))));
 	EXPECT_EQ(-EINVAL, KEEPS(gosync_select(NULL, 2, GOSYNC_NONBLOCK)));

@@ -50,8 +50,8 @@ TEST_F(sel, the_ready_case_fires)
 {
 	uint64_t va = 0, vb = 0;
 	struct gosync_case c[2] = {
-		{ self->a, GOSYNC_RECV, &va, -9 },
-		{ self->b, GOSYNC_RECV, &vb, -9 },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &va, .ok = -9 },
+		{ .ch = self->b, .op = GOSYNC_RECV, .elem = &vb, .ok = -9 },
 	};
 
 	put(_metadata, self->b, 22);
@@ -71,8 +71,8 @@ TEST_F(sel, send_and_receive_cases)
 {
 	uint64_t out = 5, in = 0;
 	struct gosync_case c[2] = {
-		{ self->a, GOSYNC_SEND, &out, 0 },
-		{ self->b, GOSYNC_RECV, &in, 0 },
+		{ .ch = self->a, .op = GOSYNC_SEND, .elem = &out },
+		{ .ch = self->b, .op = GOSYNC_RECV, .elem = &in },
 	};
 
 	/* Only the send can go: it fires, and the value is in a. */
@@ -92,7 +92,7 @@ TEST_F(sel, send_and_receive_cases)
 TEST_F(sel, bad_arguments)
 {
 	uint64_t v;
-	struct gosync_case c = { self->a, 3, &v, 0 };
+	struct gosync_case c = { .ch = self->a, .op = 4, .elem = &v };
 
 	EXPECT_EQ(-EINVAL, gosync_select(&c, 1, GOSYNC_NONBLOCK));
 	c.op = GOSYNC_RECV;
@@ -109,8 +109,8 @@ TEST_F(sel, nil_channel_is_never_ready)
 {
 	uint64_t v = 0, w = 0;
 	struct gosync_case c[2] = {
-		{ NULL, GOSYNC_RECV, &w, 0 },
-		{ self->a, GOSYNC_RECV, &v, 0 },
+		{ .ch = NULL, .op = GOSYNC_RECV, .elem = &w },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &v },
 	};
 
 	for (int i = 0; i < 20; i++) {
@@ -166,8 +166,8 @@ TEST_F(sel, closed_channels)
 {
 	uint64_t v = 77, w = 1;
 	struct gosync_case c[2] = {
-		{ self->a, GOSYNC_RECV, &v, 0 },
-		{ self->b, GOSYNC_RECV, &w, 0 },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &v },
+		{ .ch = self->b, .op = GOSYNC_RECV, .elem = &w },
 	};
 
 	ASSERT_EQ(0, gosync_chan_close(self->a));
@@ -187,8 +187,8 @@ TEST_F(sel, same_channel_twice)
 {
 	uint64_t v1 = 0, v2 = 0;
 	struct gosync_case c[2] = {
-		{ self->a, GOSYNC_RECV, &v1, 0 },
-		{ self->a, GOSYNC_RECV, &v2, 0 },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &v1 },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &v2 },
 	};
 	int seen[2] = { 0 };
 
@@ -213,8 +213,8 @@ TEST_F_TIMEOUT(sel, uniform_among_ready_cases, 300)
 	const int rounds = 100000;
 	uint64_t va, vb;
 	struct gosync_case c[2] = {
-		{ self->a, GOSYNC_RECV, &va, 0 },
-		{ self->b, GOSYNC_RECV, &vb, 0 },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &va },
+		{ .ch = self->b, .op = GOSYNC_RECV, .elem = &vb },
 	};
 	int count[2] = { 0 };
 
@@ -274,8 +274,8 @@ TEST_F_TIMEOUT(sel, exactly_one_fires_under_concurrency, 300)
 		if (pids[i] == 0) {
 			uint64_t va = ~0ULL, vb = ~0ULL;
 			struct gosync_case c[2] = {
-				{ self->a, GOSYNC_RECV, &va, 0 },
-				{ self->b, GOSYNC_RECV, &vb, 0 },
+				{ .ch = self->a, .op = GOSYNC_RECV, .elem = &va },
+				{ .ch = self->b, .op = GOSYNC_RECV, .elem = &vb },
 			};
 			int open = 2;
 
@@ -331,8 +331,8 @@ TEST_F(sel, done_channel_closed_elsewhere)
 
 	ASSERT_EQ(0, gosync_chan_make(&done, 1, 0, variant->flags));
 	struct gosync_case c[2] = {
-		{ self->a, GOSYNC_RECV, &v, 0 },
-		{ done, GOSYNC_RECV, &d, 0 },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &v },
+		{ .ch = done, .op = GOSYNC_RECV, .elem = &d },
 	};
 
 	pid = fork();
@@ -357,8 +357,8 @@ TEST_F(sel, unbuffered_send_case_meets_a_receiver)
 
 	ASSERT_EQ(0, gosync_chan_make(&u, sizeof(v), 0, variant->flags));
 	struct gosync_case c[2] = {
-		{ u, GOSYNC_SEND, &v, 0 },
-		{ self->a, GOSYNC_RECV, &got, 0 },
+		{ .ch = u, .op = GOSYNC_SEND, .elem = &v },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &got },
 	};
 
 	/* Nobody receives: a select with default does not send. */
@@ -404,7 +404,7 @@ TEST_F(sel, unbuffered_send_to_a_dead_receiver_keeps_the_deadline)
 	test_sleep_ms(50);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	c[0] = (struct gosync_case){ u, GOSYNC_SEND, &v, 0 };
+	c[0] = (struct gosync_case){ .ch = u, .op = GOSYNC_SEND, .elem = &v };
 	t0 = gosync_now();
 	EXPECT_EQ(-ETIMEDOUT, gosync_select(c, 1, test_ms(10)));
 	EXPECT_LT(gosync_now() - t0, 1000000000LL);
@@ -423,8 +423,8 @@ TEST_F(sel, two_selects_meet_on_an_unbuffered_channel)
 	if (pid == 0) {
 		uint64_t r = 0;
 		struct gosync_case c[2] = {
-			{ u, GOSYNC_RECV, &r, 0 },
-			{ self->b, GOSYNC_RECV, &other, 0 },
+			{ .ch = u, .op = GOSYNC_RECV, .elem = &r },
+			{ .ch = self->b, .op = GOSYNC_RECV, .elem = &other },
 		};
 		int k = gosync_select(c, 2, test_ms(20000));
 
@@ -432,8 +432,8 @@ TEST_F(sel, two_selects_meet_on_an_unbuffered_channel)
 	}
 	test_sleep_ms(50);
 	struct gosync_case c[2] = {
-		{ u, GOSYNC_SEND, &v, 0 },
-		{ self->a, GOSYNC_RECV, &other, 0 },
+		{ .ch = u, .op = GOSYNC_SEND, .elem = &v },
+		{ .ch = self->a, .op = GOSYNC_RECV, .elem = &other },
 	};
 
 	EXPECT_EQ(0, gosync_select(c, 2, test_ms(20000)));
@@ -462,8 +462,8 @@ TEST_F_TIMEOUT(sel, crossed_selects_on_unbuffered_channels, 120)
 		if (pid == 0) {
 			uint64_t pin = 0, pout = 200 + round;
 			struct gosync_case c[2] = {
-				{ ub, GOSYNC_RECV, &pin, 0 },
-				{ ua, GOSYNC_SEND, &pout, 0 },
+				{ .ch = ub, .op = GOSYNC_RECV, .elem = &pin },
+				{ .ch = ua, .op = GOSYNC_SEND, .elem = &pout },
 			};
 			int k = gosync_select(c, 2, test_ms(20000));
 
@@ -472,8 +472,8 @@ TEST_F_TIMEOUT(sel, crossed_selects_on_unbuffered_channels, 120)
 			_exit(k < 0);
 		}
 		struct gosync_case c[2] = {
-			{ ua, GOSYNC_RECV, &in, 0 },
-			{ ub, GOSYNC_SEND, &out, 0 },
+			{ .ch = ua, .op = GOSYNC_RECV, .elem = &in },
+			{ .ch = ub, .op = GOSYNC_SEND, .elem = &out },
 		};
 		int k = gosync_select(c, 2, test_ms(20000));
 
@@ -506,7 +506,7 @@ TEST_F_TIMEOUT(sel, more_cases_than_futex_waitv_takes, 120)
 	for (i = 0; i < N; i++) {
 		ASSERT_EQ(0, gosync_chan_make(&ch[i], sizeof(uint64_t), 1,
 					      variant->flags));
-		c[i] = (struct gosync_case){ ch[i], GOSYNC_RECV, &vals[i], 0 };
+		c[i] = (struct gosync_case){ .ch = ch[i], .op = GOSYNC_RECV, .elem = &vals[i] };
 	}
 	for (int target = 0; target < N; target += 197) {
 		pid = fork();

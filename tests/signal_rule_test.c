@@ -101,14 +101,14 @@ static void r_recv_unbuf(struct ctx *x)
 
 static int b_select1(struct ctx *x, int64_t dl)
 {
-	x->cs[0] = (struct gosync_case){ x->a, GOSYNC_RECV, &x->v[0], 0 };
+	x->cs[0] = (struct gosync_case){ .ch = x->a, .op = GOSYNC_RECV, .elem = &x->v[0] };
 	return gosync_select(x->cs, 1, dl);
 }
 
 static int b_select2(struct ctx *x, int64_t dl)
 {
-	x->cs[0] = (struct gosync_case){ x->a, GOSYNC_RECV, &x->v[0], 0 };
-	x->cs[1] = (struct gosync_case){ x->b, GOSYNC_RECV, &x->v[1], 0 };
+	x->cs[0] = (struct gosync_case){ .ch = x->a, .op = GOSYNC_RECV, .elem = &x->v[0] };
+	x->cs[1] = (struct gosync_case){ .ch = x->b, .op = GOSYNC_RECV, .elem = &x->v[1] };
 	int r = gosync_select(x->cs, 2, dl);
 
 	return r < 0 ? r : r == 1 ? 0 : -1;

@@ -79,6 +79,7 @@ int gosync_chan_close(struct gosync_chan *ch);
 
 #define GOSYNC_SEND	GOSYNC_SELECT_SEND
 #define GOSYNC_RECV	GOSYNC_SELECT_RECV
+#define GOSYNC_FDREADY	GOSYNC_SELECT_FDREADY	/* kernel mode only */
 
 /*
  * One case of gosync_select(): @ch NULL is never ready (Go's nil
@@ -86,12 +87,22 @@ int gosync_chan_close(struct gosync_chan *ch);
  * receive; @ok, out, set on the case that fired: receive 1 (a value) or 0
  * (closed and drained, @elem zeroed), send 1; -EPIPE on the send case
  * that made the select fail because its channel is closed.
+ *
+ * @op GOSYNC_FDREADY (with @ch NULL, @elem unused) waits for any pollable
+ * @fd (a pipe, socket, pidfd, timerfd, eventfd, a channel's fd) to report
+ * one of the poll(2) @events (or POLLERR, POLLHUP); @ok is then its
+ * revents; @fd -1 is never ready.  Kernel mode only: -EOPNOTSUPP without
+ * the module or beside standalone channels.  (@fd and @events came in
+ * 0.1 before its release and made the struct larger: initialise it by
+ * member names, or zero it first.)
  */
 struct gosync_case {
 	struct gosync_chan *ch;
 	int op;
 	void *elem;
 	int ok;
+	int fd;
+	unsigned int events;
 };
 
 int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns);

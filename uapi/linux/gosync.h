@@ -29,6 +29,7 @@
 #define GOSYNC_FEAT_URING	0x4ULL	/* IORING_OP_URING_CMD on channels */
 #define GOSYNC_FEAT_SYNC	0x8ULL	/* waitgroup, mutex, rwmutex, once, cond */
 #define GOSYNC_FEAT_WG_OWNED	0x10ULL	/* GOSYNC_SYNC_IOC_WG_*_OWNED */
+#define GOSYNC_FEAT_SELECT_FD	0x20ULL	/* GOSYNC_SELECT_FDREADY select cases */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -205,25 +206,47 @@ struct gosync_chan_map {
 
 /**
  * struct gosync_select_case - one case of GOSYNC_IOC_SELECT
- * @fd:		a channel fd, or -1: a case that is never ready (Go's nil
- *		channel)
- * @op:		GOSYNC_SELECT_SEND or GOSYNC_SELECT_RECV
- * @elem:	user pointer: the element to send, or where to receive
+ * @fd:		a channel fd; for GOSYNC_SELECT_FDREADY any pollable fd; or
+ *		-1: a case that is never ready (Go's nil channel)
+ * @op:		GOSYNC_SELECT_SEND, GOSYNC_SELECT_RECV or
+ *		GOSYNC_SELECT_FDREADY (GOSYNC_FEAT_SELECT_FD)
+ * @elem:	SEND, RECV: user pointer: the element to send, or where to
+ *		receive
+ * @events:	FDREADY: the poll(2) events to wait for (POLLIN, ...; the
+ *		low 16 bits, as in struct pollfd; the rest must be 0);
+ *		POLLERR and POLLHUP are always reported, as by poll(2)
  * @result:	out, for the case that fired: RECV: 1 (a value) or 0
  *		(closed and drained); SEND: 0, or -EPIPE when the select
- *		failed because this case's channel is closed
+ *		failed because this case's channel is closed; FDREADY: the
+ *		revents (non-zero), as poll(2) would report them
  * @flags:	in: must be 0
+ *
+ * An FDREADY case is ready when the fd's poll reports any of @events (or
+ * an error or hang-up); the select holds its own reference to the file
+ * while it runs, so a close(2) of the fd meanwhile changes nothing.  A
+ * gosync channel fd is pollable too.  Errors of such a case: EBADF (not
+ * an open fd), EINVAL (a file that cannot be polled, such as a regular
+ * file: poll(2) would call it always ready; or bits beyond the low 16 in
+ * @events), ENOMEM (the file's poll registered on more than
+ * GOSYNC_SELECT_FD_WAITS wait queues).
  */
 struct gosync_select_case {
 	__s32 fd;
 	__u32 op;
-	__u64 elem;
+	union {
+		__u64 elem;
+		__u64 events;
+	};
 	__s32 result;
 	__u32 flags;
 };
 
 #define GOSYNC_SELECT_SEND	1
 #define GOSYNC_SELECT_RECV	2
+#define GOSYNC_SELECT_FDREADY	3	/* since GOSYNC_FEAT_SELECT_FD */
+
+/* Wait queues one FDREADY case's file may register its select on. */
+#define GOSYNC_SELECT_FD_WAITS	8
 
 /**
  * struct gosync_select - wait for the first of several channel operations
@@ -241,10 +264,13 @@ struct gosync_select_case {
  * returns -EPIPE, @index and that case's @result say which.  A send case
  * on an unbuffered channel is ready when another receiver is blocked on it
  * (a select's receive case counts); the element is then handed over, and
- * the case fires once the receiver has taken it.  Errors: EAGAIN
- * (NONBLOCK, nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd), EINVAL
- * (not a channel fd, bad op, flags or reserved fields, too many cases),
- * EFAULT, EIO.
+ * the case fires once the receiver has taken it.  An FDREADY case fires
+ * with the fd's revents in its @result.  Errors: EAGAIN (NONBLOCK,
+ * nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd), EINVAL (not a
+ * channel fd for SEND or RECV, a file that cannot be polled, bad op,
+ * events, flags or reserved fields, too many cases), ENOMEM, EFAULT, EIO.
+ * A module without GOSYNC_FEAT_SELECT_FD fails FDREADY cases with EINVAL
+ * (a bad op).
  */
 struct gosync_select {
 	__u64 cases;
