@@ -550,6 +550,18 @@ static void show_task(pid_t pid)
 		closedir(d);
 }
 
+/* Write @c to /proc/sysrq-trigger, if we may. */
+static void sysrq(char c)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, &c, 1) != 1)
+		note("sysrq %c: %s", c, strerror(errno));
+	close(fd);
+}
+
 /* A worker making no progress while it is not stopped: hung. */
 static void hang_check(void)
 {
@@ -620,6 +632,12 @@ static void hang_check(void)
 			sfail("worker %d (pid %d) did not die %.0f s after SIGKILL",
 			      i, ws[i].pid, (now - ws[i].killed_at) / 1e9);
 			show_task(ws[i].pid);
+			/*
+			 * A task that keeps running has no stack in /proc: ask
+			 * the kernel for the CPUs' backtraces (root only; they
+			 * go to the kernel log, which the guest run prints).
+			 */
+			sysrq('l');
 			ws[i].killed_at = now + 1000000000000LL;
 		}
 }
