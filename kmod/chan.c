@@ -816,7 +816,7 @@ static s64 gosync_file_deadline(struct kiocb *iocb)
  * has already cut a longer request to MAX_RW_COUNT bytes, which need not
  * be whole elements: that one is rounded down, as the VFS would have had
  * it been a multiple.  With 0-byte elements no byte count says how many
- * are meant (gosync(4)): EINVAL, whatever the count, 0 included.
+ * are meant (gosync(4)): EINVAL, whatever the count.
  */
 static long gosync_file_count(struct gosync_chan *ch, size_t bytes)
 {
