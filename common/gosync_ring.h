@@ -73,7 +73,9 @@
  * kernel and by the library's standalone mode: the header, then the tail,
  * the head and each side's wait words on cache lines of their own (128
  * bytes: adjacent-line prefetch), then the slots.  Fills every field of
- * @hdr but magic and flags.  Return: 0, or -EINVAL for sizes out of range.
+ * @hdr but magic and flags.  An element of 0 bytes (Go's struct{}) is
+ * valid: its slot is the state word alone.  Return: 0, or -EINVAL for
+ * sizes out of range.
  */
 #define GOSYNC_CHAN_LINE	128
 
@@ -83,7 +85,7 @@ static inline int gosync_chan_layout(__u32 elem_size, __u32 cap,
 {
 	__u64 size;
 
-	if (!elem_size || elem_size > GOSYNC_CHAN_MAX_ELEM ||
+	if (elem_size > GOSYNC_CHAN_MAX_ELEM ||
 	    cap > GOSYNC_CHAN_MAX_CAP)
 		return -EINVAL;
 	hdr->abi_version = GOSYNC_ABI_VERSION;
@@ -177,7 +179,7 @@ static inline void gosync_chan_init_slots(unsigned char *slots, __u32 nslots,
 /**
  * gosync_ring_try_send - put one element at the tail, without waiting
  * @r:		the ring
- * @elem:	the element (elem_size bytes)
+ * @elem:	the element (elem_size bytes; not touched when that is 0)
  * @state:	GOSYNC_SLOT_FULL, or GOSYNC_SLOT_SYNC when the sender will
  *		wait for a receiver and may withdraw the element
  * @posp:	out: the position the element took
@@ -229,7 +231,9 @@ static inline int gosync_ring_try_send(const struct gosync_ring *r,
 			return -EPIPE;
 		}
 		GOSYNC_RING_STEP(GOSYNC_STEP_SEND_TAIL);
-		GOSYNC_COPY(gosync_ring_elem(word), elem, r->elem_size);
+		/* A 0-byte element has no bytes: @elem may be anything. */
+		if (r->elem_size)
+			GOSYNC_COPY(gosync_ring_elem(word), elem, r->elem_size);
 		GOSYNC_RING_STEP(GOSYNC_STEP_SEND_COPIED);
 		GOSYNC_STORE_RELEASE(word, gosync_slot_word(p, 0, state)); /* A, matches C */
 		*posp = p;
@@ -264,7 +268,7 @@ static inline int gosync_ring_nothing_at(const struct gosync_ring *r,
 /**
  * gosync_ring_try_recv - take one element from the head, without waiting
  * @r:		the ring
- * @elem:	out: the element (elem_size bytes)
+ * @elem:	out: the element (elem_size bytes; not touched when 0)
  * @freed:	out: set when a slot was freed (an element taken, or a
  *		withdrawn position passed): senders may be owed a wake,
  *		whatever the return value
@@ -298,8 +302,9 @@ static inline int gosync_ring_try_recv(const struct gosync_ring *r,
 				GOSYNC_RING_STEP(GOSYNC_STEP_RECV_CLAIMED);
 				GOSYNC_CAS(r->head, h, h + 1);
 				GOSYNC_RING_STEP(GOSYNC_STEP_RECV_HEAD);
-				GOSYNC_COPY(elem, gosync_ring_elem(word),
-					    r->elem_size);
+				if (r->elem_size)
+					GOSYNC_COPY(elem, gosync_ring_elem(word),
+						    r->elem_size);
 				GOSYNC_RING_STEP(GOSYNC_STEP_RECV_COPIED);
 				GOSYNC_STORE_RELEASE(word, free_next); /* D, matches B */
 				*freed = 1;

@@ -465,10 +465,11 @@ static void limit_hit(long ret)
 
 /* ------------------------------------------------------ object ops -- */
 
+/* 0: Go's struct{}, valid since GOSYNC_FEAT_CHAN_ZERO; no bytes to copy. */
 static const uint32_t elem_sizes[] = {
-	1, 2, 3, 4, 7, 8, 8, 8, 9, 12, 15, 16, 16, 17, 24, 31, 32, 33, 48, 63,
-	64, 64, 65, 100, 127, 128, 129, 255, 256, 511, 512, 1000, 1024, 4095,
-	4096, 4097, 8192, 16384, 32768, 65534, 65535,
+	0, 0, 1, 2, 3, 4, 7, 8, 8, 8, 9, 12, 15, 16, 16, 17, 24, 31, 32, 33,
+	48, 63, 64, 64, 65, 100, 127, 128, 129, 255, 256, 511, 512, 1000, 1024,
+	4095, 4096, 4097, 8192, 16384, 32768, 65534, 65535,
 };
 static const uint32_t caps[] = {
 	0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 4, 5, 7, 8, 8, 15, 16, 31, 32, 63, 64,
@@ -499,7 +500,7 @@ static int op_chan_create(struct tctx *t, const struct op *op)
 		req.elem_size = elem_sizes[(a >> 8) % NELEMS(elem_sizes)];
 	else
 		switch ((a >> 8) % 6) {
-		case 0: req.elem_size = 0; break;
+		case 0: req.elem_size = GOSYNC_CHAN_MAX_ELEM + 8; break;
 		case 1: req.elem_size = GOSYNC_CHAN_MAX_ELEM + 1; break;
 		case 2: req.elem_size = UINT32_MAX; break;
 		case 3: req.elem_size = 1U << 31; break;

@@ -671,6 +671,16 @@ int gosync_chan_handoff(struct gosync_chan *ch, const void *elem, int self,
 
 /* ------------------------------------------------------------- ioctls -- */
 
+/*
+ * The most elements one SEND/RECV moves: as many bytes as one read(2) may,
+ * so the count fits an int (the compat ioctl's return).  A 0-byte element
+ * counts as one byte here, and nothing divides by its size.
+ */
+static u32 gosync_xfer_max(struct gosync_chan *ch)
+{
+	return MAX_RW_COUNT / max_t(u32, ch->layout.elem_size, 1);
+}
+
 static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
 				   void __user *uarg)
 {
@@ -684,16 +694,24 @@ static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
 		return -EFAULT;
 	if (x.flags & ~(send ? GOSYNC_SEND_FLAGS : GOSYNC_RECV_FLAGS) ||
 	    !gosync_mem_is_zero(x.resv, sizeof(x.resv)) || !x.count ||
-	    x.count > MAX_RW_COUNT / ch->layout.elem_size)
+	    x.count > gosync_xfer_max(ch))
 		return -EINVAL;
 	ret = gosync_check_deadline(x.deadline_ns);
 	if (ret)
 		return ret;
-	ret = import_single_range(send ? WRITE : READ, u64_to_user_ptr(x.elem),
-				  (size_t)x.count * ch->layout.elem_size, &iov,
-				  &iter);
-	if (ret)
-		return ret;
+	if (!ch->layout.elem_size) {
+		/* Nothing to copy: the pointer is not looked at, not even checked. */
+		iov.iov_base = NULL;
+		iov.iov_len = 0;
+		iov_iter_init(&iter, send ? WRITE : READ, &iov, 1, 0);
+	} else {
+		ret = import_single_range(send ? WRITE : READ,
+					  u64_to_user_ptr(x.elem),
+					  (size_t)x.count * ch->layout.elem_size,
+					  &iov, &iter);
+		if (ret)
+			return ret;
+	}
 	if (send)
 		return gosync_chan_send_iter(ch, &iter, x.count,
 					     (x.flags & GOSYNC_SEND_SYNC) ||
@@ -797,12 +815,15 @@ static s64 gosync_file_deadline(struct kiocb *iocb)
  * Whole elements only; the count is bounded so it fits an int.  The VFS
  * has already cut a longer request to MAX_RW_COUNT bytes, which need not
  * be whole elements: that one is rounded down, as the VFS would have had
- * it been a multiple.
+ * it been a multiple.  With 0-byte elements no byte count says how many
+ * are meant (gosync(4)): EINVAL, whatever the count.
  */
 static long gosync_file_count(struct gosync_chan *ch, size_t bytes)
 {
 	u32 size = ch->layout.elem_size;
 
+	if (!size)
+		return -EINVAL;
 	if (bytes >= MAX_RW_COUNT)
 		bytes = MAX_RW_COUNT - MAX_RW_COUNT % size;
 	if (!bytes || bytes % size)

@@ -19,7 +19,8 @@
 /* Feature bits this build of the module reports in GOSYNC_IOC_INFO. */
 #define GOSYNC_FEATURES		(GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT | \
 				 GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC | \
-				 GOSYNC_FEAT_WG_OWNED | GOSYNC_FEAT_SELECT_FD)
+				 GOSYNC_FEAT_WG_OWNED | GOSYNC_FEAT_SELECT_FD | \
+				 GOSYNC_FEAT_CHAN_ZERO)
 
 /* ---- limits.c: module parameters and per-user accounting ---- */
 

@@ -51,6 +51,30 @@ static bool gosync_would_block(int ret)
 	return ret == -EAGAIN || ret == -EINPROGRESS || ret == -EBUSY;
 }
 
+/*
+ * A 0-byte element (Go's struct{}) has no bytes: its pointer may be NULL
+ * or anything, and is never touched (nor offset: NULL + 0 is undefined).
+ */
+static bool gosync_elem_ok(const struct gosync_chan *ch, const void *elem)
+{
+	return elem || !ch->layout.elem_size;
+}
+
+static void *gosync_elem_at(const struct gosync_chan *ch, const void *elems,
+			    size_t i)
+{
+	size_t size = ch->layout.elem_size;
+
+	return size ? (unsigned char *)elems + i * size : (void *)elems;
+}
+
+/* A receive from a closed, drained channel leaves Go's zero value. */
+static void gosync_elem_zero(const struct gosync_chan *ch, void *elem)
+{
+	if (ch->layout.elem_size)
+		memset(elem, 0, ch->layout.elem_size);
+}
+
 /* ------------------------------------------------------------ mapping -- */
 
 static int gosync_layout_check(const struct gosync_chan_header *l)
@@ -392,7 +416,7 @@ static int gosync_send(struct gosync_chan *ch, const void *elem,
 				.state = GOSYNC_SLOT_FULL };
 	int ret = 0;
 
-	if (!ch || !elem || !gosync_deadline_valid(deadline))
+	if (!ch || !gosync_elem_ok(ch, elem) || !gosync_deadline_valid(deadline))
 		return -EINVAL;
 	sync = sync || !ch->layout.cap;
 	if (ch->flags & GOSYNC_NOMAP)
@@ -443,7 +467,8 @@ int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 	struct gosync_op op = { .ch = ch, .elem = elem };
 	int ret = 0;
 
-	if (!ch || !elem || !gosync_deadline_valid(deadline_ns))
+	if (!ch || !gosync_elem_ok(ch, elem) ||
+	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
 	if (ch->flags & GOSYNC_NOMAP)
 		goto kernel;
@@ -467,7 +492,7 @@ kernel:
 				 deadline_ns, 0);
 out:
 	if (ret == 0)
-		memset(elem, 0, ch->layout.elem_size);	/* closed: Go's zero value */
+		gosync_elem_zero(ch, elem);
 	return ret;
 }
 
@@ -476,14 +501,15 @@ out:
  * check (E) for all of them; when one would wait, a single blocking
  * operation, and on.
  */
-static size_t gosync_send_burst(struct gosync_op *op, const unsigned char *p,
+static size_t gosync_send_burst(struct gosync_op *op, const void *p,
 				size_t n, int *ret)
 {
-	size_t size = op->ch->layout.elem_size, i;
+	size_t i;
 
 	*ret = 0;
 	for (i = 0; i < n; i++) {
-		*ret = gosync_ring_try_send(&op->m->ring, p + i * size,
+		*ret = gosync_ring_try_send(&op->m->ring,
+					    gosync_elem_at(op->ch, p, i),
 					    GOSYNC_SLOT_FULL, &op->pos);
 		if (*ret)
 			break;
@@ -495,15 +521,16 @@ static size_t gosync_send_burst(struct gosync_op *op, const unsigned char *p,
 	return i;
 }
 
-static size_t gosync_recv_burst(struct gosync_op *op, unsigned char *p,
-				size_t n, int *ret)
+static size_t gosync_recv_burst(struct gosync_op *op, void *p, size_t n,
+				int *ret)
 {
-	size_t size = op->ch->layout.elem_size, i;
 	int freed = 0;
+	size_t i;
 
 	*ret = 1;
 	for (i = 0; i < n; i++) {
-		*ret = gosync_ring_try_recv(&op->m->ring, p + i * size, &freed);
+		*ret = gosync_ring_try_recv(&op->m->ring,
+					    gosync_elem_at(op->ch, p, i), &freed);
 		if (*ret != 1)
 			break;
 	}
@@ -519,18 +546,18 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_op op = { .ch = ch };
-	const unsigned char *p = elems;
-	size_t i = 0, size;
+	size_t i = 0;
 	int ret = 0;
 
-	if (!ch || !elems || !n || n > GOSYNC_MAX_XFER / ch->layout.elem_size ||
+	if (!ch || !gosync_elem_ok(ch, elems) || !n ||
+	    n > GOSYNC_MAX_ELEMS(ch->layout.elem_size) ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
-	size = ch->layout.elem_size;
 	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP) {
 		/* One at a time: each waits for its receiver, or the kernel. */
 		for (; i < n; i++) {
-			ret = gosync_chan_send(ch, p + i * size, deadline_ns);
+			ret = gosync_chan_send(ch, gosync_elem_at(ch, elems, i),
+					       deadline_ns);
 			if (ret)
 				break;
 		}
@@ -540,11 +567,13 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 	if (!op.m)
 		return ret;
 	while (i < n) {
-		i += gosync_send_burst(&op, p + i * size, n - i, &ret);
+		i += gosync_send_burst(&op, gosync_elem_at(ch, elems, i), n - i,
+				       &ret);
 		if (i == n || ret == -EPIPE)
 			break;
 		/* The next one waits (or, for NONBLOCK, fails): alone. */
-		ret = gosync_chan_send(ch, p + i * size, deadline_ns);
+		ret = gosync_chan_send(ch, gosync_elem_at(ch, elems, i),
+				       deadline_ns);
 		if (ret)
 			break;
 		i++;
@@ -557,26 +586,25 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_op op = { .ch = ch };
-	unsigned char *p = elems;
-	size_t i, size;
+	size_t i;
 	int ret = 0;
 
-	if (!ch || !elems || !n || n > GOSYNC_MAX_XFER / ch->layout.elem_size ||
+	if (!ch || !gosync_elem_ok(ch, elems) || !n ||
+	    n > GOSYNC_MAX_ELEMS(ch->layout.elem_size) ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
-	size = ch->layout.elem_size;
 	if (ch->flags & GOSYNC_NOMAP) {
 		ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elems, n,
 					 deadline_ns, 0);
 		if (!ret)
-			memset(elems, 0, size);	/* closed: Go's zero value */
+			gosync_elem_zero(ch, elems);
 		return ret;
 	}
 	op.m = gosync_chan_mapping(ch, &ret);
 	if (!op.m)
 		return ret;
 	/* What is there; if nothing, wait for one; then what is there. */
-	i = gosync_recv_burst(&op, p, n, &ret);
+	i = gosync_recv_burst(&op, elems, n, &ret);
 	if (i && i < n && deadline_ns == GOSYNC_NONBLOCK &&
 	    gosync_would_block(ret)) {
 		/*
@@ -585,14 +613,16 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 		 * non-blocking receive does, so the next send is an edge.
 		 */
 		gosync_arm(op.m->recv);				/* F */
-		i += gosync_recv_burst(&op, p + i * size, n - i, &ret);
+		i += gosync_recv_burst(&op, gosync_elem_at(ch, elems, i), n - i,
+				       &ret);
 	}
 	if (i)
 		return (int)i;
-	ret = gosync_chan_recv(ch, p, deadline_ns);
+	ret = gosync_chan_recv(ch, elems, deadline_ns);
 	if (ret != 1)
 		return ret;
-	return 1 + (int)gosync_recv_burst(&op, p + size, n - 1, &ret);
+	return 1 + (int)gosync_recv_burst(&op, gosync_elem_at(ch, elems, 1),
+					  n - 1, &ret);
 }
 
 /* ---------------------------------------------------- for select.c -- */
@@ -627,7 +657,7 @@ int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
-			memset(elem, 0, ch->layout.elem_size);
+			gosync_elem_zero(ch, elem);
 		*ok = ret;
 		return 1;
 	}
@@ -902,7 +932,7 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 	int fd, ret;
 
 	if (!chp || flags & ~GOSYNC_CHAN_MAKE_FLAGS ||
-	    elem_size - 1 >= GOSYNC_CHAN_MAX_ELEM || cap > GOSYNC_CHAN_MAX_CAP)
+	    elem_size > GOSYNC_CHAN_MAX_ELEM || cap > GOSYNC_CHAN_MAX_CAP)
 		return -EINVAL;
 	if (flags & GOSYNC_STANDALONE) {
 		if (flags & GOSYNC_NOMAP)

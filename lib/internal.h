@@ -31,6 +31,8 @@
  * pages), what its ioctls accept; the same in every mode.
  */
 #define GOSYNC_MAX_XFER	((size_t)(INT_MAX & ~(sysconf(_SC_PAGESIZE) - 1)))
+/* The most elements of @size bytes one send_n/recv_n moves; 0 counts as 1. */
+#define GOSYNC_MAX_ELEMS(size)	(GOSYNC_MAX_XFER / ((size) ? (size) : 1))
 
 /*
  * The library leaves errno as it found it (libgosync(7)): it reports

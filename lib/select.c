@@ -182,7 +182,8 @@ static int gosync_select_kernel(struct gosync_case *cases, size_t n,
 		/* An fd case's result is its revents. */
 		c->ok = ret == -EPIPE ? -EPIPE :
 			c->op == GOSYNC_SEND ? 1 : kc[sel.index].result;
-		if (c->op == GOSYNC_RECV && c->ok == 0)
+		if (c->op == GOSYNC_RECV && c->ok == 0 &&
+		    gosync_chan_elem_size(c->ch))
 			memset(c->elem, 0, gosync_chan_elem_size(c->ch));
 	}
 	free(kc);
@@ -327,7 +328,8 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 			return -EINVAL;
 		if (!ch)
 			continue;
-		if (!cases[i].elem)
+		/* 0-byte elements: no pointer needed, none looked at. */
+		if (!cases[i].elem && gosync_chan_elem_size(ch))
 			return -EINVAL;
 		if (gosync_chan_fd(ch) < 0)
 			return -EINVAL;

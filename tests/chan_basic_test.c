@@ -43,8 +43,9 @@ TEST_F(chan, bad_arguments_einval)
 	struct gosync_chan *c = NULL;
 	uint64_t v = 0;
 
-	EXPECT_EQ(-EINVAL, gosync_chan_make(&c, 0, 1, variant->flags));
+	/* 0 is a valid size (chan_zero_test.c); one past the largest is not. */
 	EXPECT_EQ(-EINVAL, gosync_chan_make(&c, 65536, 1, variant->flags));
+	EXPECT_EQ(-EINVAL, gosync_chan_make(&c, SIZE_MAX, 1, variant->flags));
 	EXPECT_EQ(-EINVAL, gosync_chan_make(&c, 8, (1 << 20) + 1,
 					    variant->flags));
 	EXPECT_EQ(-EINVAL, gosync_chan_make(NULL, 8, 1, variant->flags));

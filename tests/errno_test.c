@@ -84,7 +84,7 @@ TEST_F(err, channel_calls_succeeding_and_failing)
 	int fd;
 
 	/* bad arguments */
-	EXPECT_EQ(-EINVAL, KEEPS(gosync_chan_make(&c, 0, 1, variant->flags)));
+	EXPECT_EQ(-EINVAL, KEEPS(gosync_chan_make(&c, 65536, 1, variant->flags)));
 	EXPECT_EQ(-EINVAL, KEEPS(gosync_chan_make(NULL, 8, 1, variant->flags)));
 	EXPECT_EQ(-EINVAL, KEEPS(gosync_chan_make(&c, 8, 1, 0x80)));
 	EXPECT_EQ(NULL, c);

@@ -38,7 +38,8 @@ static inline int gosync_prep_chan_cmd(struct io_uring_sqe *sqe,
 
 	if (fd < 0)
 		return fd;
-	if (!sqe || !elem)
+	/* A channel of 0-byte elements takes any pointer, NULL too. */
+	if (!sqe || (!elem && gosync_chan_elem_size(ch)))
 		return -EINVAL;
 	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
 	sqe->cmd_op = op;

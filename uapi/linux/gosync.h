@@ -30,6 +30,7 @@
 #define GOSYNC_FEAT_SYNC	0x8ULL	/* waitgroup, mutex, rwmutex, once, cond */
 #define GOSYNC_FEAT_WG_OWNED	0x10ULL	/* GOSYNC_SYNC_IOC_WG_*_OWNED */
 #define GOSYNC_FEAT_SELECT_FD	0x20ULL	/* GOSYNC_SELECT_FDREADY select cases */
+#define GOSYNC_FEAT_CHAN_ZERO	0x40ULL	/* channels of 0-byte elements */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -71,10 +72,17 @@ struct gosync_info {
 /**
  * struct gosync_chan_create - make a channel (GOSYNC_IOC_CHAN_CREATE)
  * @flags:	in: GOSYNC_CHAN_CLOEXEC, GOSYNC_CHAN_NONBLOCK
- * @elem_size:	in: bytes per element, 1..GOSYNC_CHAN_MAX_ELEM
+ * @elem_size:	in: bytes per element, 0..GOSYNC_CHAN_MAX_ELEM (0: Go's
+ *		struct{}, since GOSYNC_FEAT_CHAN_ZERO; see below)
  * @cap:	in: capacity in elements, 0 (unbuffered)..GOSYNC_CHAN_MAX_CAP
  * @fd:		out: the channel's fd (also the ioctl's return value)
  * @resv:	in: must be 0
+ *
+ * A channel of 0-byte elements carries only the events themselves: no
+ * element pointer is ever read or written (SEND/RECV, select, uring
+ * commands; any value, NULL included, will do), its slots are the slot
+ * word alone, and read(2)/write(2) fail with EINVAL, because a byte
+ * count cannot say how many 0-byte elements it means.
  *
  * Errors: EINVAL (flags, reserved, sizes), ENOMEM (the ring would exceed
  * the per-channel or per-user memory limit, or allocation failed), EMFILE
@@ -130,11 +138,13 @@ struct gosync_chan_info {
 
 /**
  * struct gosync_chan_xfer - send or receive (GOSYNC_CHAN_IOC_SEND/RECV)
- * @elem:	in: user pointer to @count elements (source or destination)
+ * @elem:	in: user pointer to @count elements (source or destination);
+ *		not used when the element size is 0
  * @deadline_ns: in: absolute CLOCK_MONOTONIC deadline, or
  *		GOSYNC_DEADLINE_NONBLOCK / GOSYNC_DEADLINE_FOREVER
  * @flags:	in: SEND: GOSYNC_SEND_SYNC; RECV: 0
- * @count:	in: number of elements, >= 1
+ * @count:	in: number of elements, 1..MAX_RW_COUNT / elem_size (a 0-byte
+ *		element counts as 1 byte here: 1..MAX_RW_COUNT)
  * @resv:	in: must be 0
  *
  * SEND sends all @count elements in order, waiting for room as needed; it
@@ -211,7 +221,7 @@ struct gosync_chan_map {
  * @op:		GOSYNC_SELECT_SEND, GOSYNC_SELECT_RECV or
  *		GOSYNC_SELECT_FDREADY (GOSYNC_FEAT_SELECT_FD)
  * @elem:	SEND, RECV: user pointer: the element to send, or where to
- *		receive
+ *		receive (not used when the element size is 0)
  * @events:	FDREADY: the poll(2) events to wait for (POLLIN, ...; the
  *		low 16 bits, as in struct pollfd; the rest must be 0);
  *		POLLERR and POLLHUP are always reported, as by poll(2)
@@ -300,7 +310,7 @@ struct gosync_select {
 
 /**
  * struct gosync_uring_cmd - the 16-byte command of a uring send or receive
- * @elem:	user pointer to one element
+ * @elem:	user pointer to one element (not used when its size is 0)
  * @deadline_ns: absolute CLOCK_MONOTONIC, or GOSYNC_DEADLINE_FOREVER;
  *		GOSYNC_DEADLINE_NONBLOCK completes at once with -EAGAIN
  *		instead of queueing
