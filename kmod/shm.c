@@ -317,7 +317,8 @@ struct gosync_mapping *gosync_shm_mapping_at(struct file *file, u64 addr)
 	struct vm_area_struct *vma;
 	struct gosync_mapping *map;
 
-	mmap_assert_locked(current->mm);
+	/* not mmap_assert_locked(): its VM_BUG_ON_MM needs dump_mm, unexported */
+	lockdep_assert_held(&current->mm->mmap_lock);
 	vma = vma_lookup(current->mm, addr);
 	if (!vma || vma->vm_ops != &gosync_shm_vm_ops || vma->vm_start != addr)
 		return NULL;

@@ -115,13 +115,13 @@ static inline int gosync_test_pin(int cpu)
  * in *@syscall, the system call it is in (-1: none, running in user
  * space); '?' when it cannot be read.
  */
-static inline char gosync_test_thread_state(pid_t tid, long *syscall)
+static inline char gosync_test_task_state(pid_t pid, pid_t tid, long *syscall)
 {
-	char path[64], buf[512], *p;
+	char path[80], buf[512], *p;
 	FILE *f;
 	char st = '?';
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
 	f = fopen(path, "r");
 	if (!f)
 		return '?';
@@ -133,7 +133,7 @@ static inline char gosync_test_thread_state(pid_t tid, long *syscall)
 	fclose(f);
 	if (syscall) {
 		*syscall = -2;
-		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
 		f = fopen(path, "r");
 		if (f) {
 			if (fgets(buf, sizeof(buf), f))
@@ -143,6 +143,25 @@ static inline char gosync_test_thread_state(pid_t tid, long *syscall)
 		}
 	}
 	return st;
+}
+
+/* The same for thread @tid of this process. */
+static inline char gosync_test_thread_state(pid_t tid, long *syscall)
+{
+	return gosync_test_task_state(getpid(), tid, syscall);
+}
+
+/* Wait (up to @ms) until process @pid's main thread sleeps in a system call. */
+static inline bool test_proc_asleep(pid_t pid, long ms)
+{
+	for (long waited = 0; waited <= ms; waited++) {
+		long sc;
+
+		if (gosync_test_task_state(pid, pid, &sc) == 'S' && sc >= 0)
+			return true;
+		test_sleep_ms(1);
+	}
+	return false;
 }
 
 /* The system call every futex wait of the library sleeps in. */

@@ -152,7 +152,13 @@ TEST_F(mx, starving_waiter_beats_a_newcomer)
 	}
 	while (!__atomic_load_n(ready, __ATOMIC_SEQ_CST))
 		sched_yield();
-	test_sleep_ms(100);	/* the waiter waits well over 1 ms */
+	/*
+	 * The waiter asleep in its wait, then well over 1 ms more (under
+	 * TCG a fork's child can take longer than a fixed pause to get
+	 * there).
+	 */
+	ASSERT_TRUE(test_proc_asleep(pid, 20000));
+	test_sleep_ms(100);
 	ASSERT_EQ(0, gosync_mutex_unlock(self->m));
 	/* A newcomer right after the unlock: the lock was handed over. */
 	EXPECT_EQ(-EBUSY, gosync_mutex_trylock(self->m));
