@@ -166,6 +166,8 @@ int gosync_uring_run_own(struct gosync_chan *ch);
 /* ---- sync.c ---- */
 
 long gosync_sync_create(struct gosync_sync_create __user *uarg);
+/* A sync object whose fd never reports readiness (not a waitgroup)? */
+bool gosync_sync_never_ready(struct file *file);
 
 /* ---- device.c ---- */
 

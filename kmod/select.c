@@ -530,8 +530,12 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 		if (!c->file)
 			return -EBADF;
 		if (c->fdready) {
-			/* poll(2) calls such a file always ready: a mistake here. */
-			if (!file_can_poll(c->file))
+			/*
+			 * poll(2) calls such a file always ready, and a sync
+			 * object but a waitgroup never: a mistake here.
+			 */
+			if (!file_can_poll(c->file) ||
+			    gosync_sync_never_ready(c->file))
 				return -EINVAL;
 			continue;
 		}

@@ -400,6 +400,17 @@ static const struct file_operations gosync_sync_fops = {
 	.mmap		= gosync_sync_mmap,
 };
 
+/*
+ * A sync object that never reports readiness (every kind but the
+ * waitgroup): a select's fd case on it could never fire.
+ */
+bool gosync_sync_never_ready(struct file *file)
+{
+	struct gosync_sync *so = file->private_data;
+
+	return file->f_op == &gosync_sync_fops && so->kind != GOSYNC_SYNC_WG;
+}
+
 static struct gosync_sync *gosync_sync_alloc(u32 kind)
 {
 	struct gosync_sync_header *hdr;

@@ -289,6 +289,15 @@ TEST_F(fdsel, bad_fd_cases)
 	EXPECT_EQ(-EINVAL, gosync_select(self->c, 2, GOSYNC_NONBLOCK));
 	EXPECT_EQ(-EINVAL, gosync_select(self->c, 2, test_ms(10)));
 	close(mfd);
+	/* A mutex's fd never becomes ready: refused too (a WaitGroup's works). */
+	{
+		struct gosync_mutex *m = NULL;
+
+		ASSERT_EQ(0, gosync_mutex_make(&m, 0));
+		self->c[1].fd = gosync_mutex_fd(m);
+		EXPECT_EQ(-EINVAL, gosync_select(self->c, 2, GOSYNC_NONBLOCK));
+		gosync_mutex_free(m);
+	}
 	EXPECT_EQ(-9, self->c[0].ok);
 	EXPECT_EQ(-9, self->c[1].ok);
 }
