@@ -896,7 +896,8 @@ static int op_dev_info(struct tctx *t, const struct op *op)
 		    r->features != (GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT |
 				    GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC |
 				    GOSYNC_FEAT_WG_OWNED |
-				    GOSYNC_FEAT_SELECT_FD) ||
+				    GOSYNC_FEAT_SELECT_FD |
+				    GOSYNC_FEAT_CHAN_ZERO) ||
 		    r->flags)
 			fail(t, "IOC_INFO: abi %u features %#llx flags %#x",
 			     r->abi_version, (unsigned long long)r->features,
@@ -1290,6 +1291,51 @@ static int op_sync_info(struct tctx *t, const struct op *op)
 	return ret < 0 ? -ret : 0;
 }
 
+/*
+ * A waitgroup's owned counts (GOSYNC_SYNC_IOC_WG_ADD_OWNED / DONE_OWNED):
+ * an address that is, or is not, a mapping of the object, any delta, now
+ * and then a flag or a reserved field set, the struct anywhere.
+ */
+static long wg_owned_ioctl(struct tctx *t, const struct op *op,
+			   const struct obj *o)
+{
+	struct gosync_wg_owned req;
+	struct mapent m;
+	struct sptr sp;
+	uint64_t c = op->c;
+	int add = op->a & 0x100;
+
+	memset(&req, 0, sizeof(req));
+	if (pick_map(t->w, op->o2, MK(M_SYNC), &m) >= 0 && c % 4)
+		req.addr = (uintptr_t)m.addr + (c % 16 == 1 ? t->w->page : 0);
+	else
+		req.addr = c >> 8;
+	switch ((c >> 4) % 8) {
+	case 0: req.delta = 0; break;
+	case 1: req.delta = -1; break;
+	case 2: req.delta = INT32_MAX; break;
+	case 3: req.delta = (int32_t)(c >> 32); break;
+	default: req.delta = 1 + (c >> 8) % 3; break;
+	}
+	if (!add && (c >> 7) % 4) {
+		req.addr = 0;		/* mostly a well-formed Done */
+		req.delta = 1;
+	}
+	switch ((c >> 12) % 16) {
+	case 0: req.flags = 1U << ((c >> 16) % 32); break;
+	case 1: req.resv0 = 1; break;
+	case 2: req.resv[1] = c | 1; break;
+	case 3: req.paid = 1; break;
+	case 4: req.state = c; break;
+	default: break;
+	}
+	sp = struct_ptr(t, c >> 20, sizeof(req), 0);
+	if (sfill(t, &sp, &req, sizeof(req)))
+		return -EFAULT;
+	return xioctl(o->fd, add ? GOSYNC_SYNC_IOC_WG_ADD_OWNED :
+			     GOSYNC_SYNC_IOC_WG_DONE_OWNED, sp.p);
+}
+
 static int op_sync_wake(struct tctx *t, const struct op *op)
 {
 	struct obj o;
@@ -1297,6 +1343,12 @@ static int op_sync_wake(struct tctx *t, const struct op *op)
 	long ret = 0;
 
 	pick_obj(t, op->o1, K_SYNC, &o);
+	if (op->a % 8 >= 5) {
+		ret = wg_owned_ioctl(t, op, &o);
+		if (is_gosync(o.kind))
+			check_errno(t, "SYNC_IOC_WG_*_OWNED", ret < 0 ? -ret : 0);
+		return ret < 0 ? -ret : 0;
+	}
 	for (i = 0; i < n; i++)
 		ret = xioctl(o.fd, GOSYNC_SYNC_IOC_WAKE,
 			     op->a % 8 == 0 ? (void *)(uintptr_t)op->c : NULL);
