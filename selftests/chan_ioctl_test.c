@@ -14,27 +14,6 @@
 
 #define ELEM	8
 
-static int chan_create(int dev, __u32 elem, __u32 cap, __u32 flags)
-{
-	struct gosync_chan_create req = {
-		.flags = flags, .elem_size = elem, .cap = cap,
-	};
-	int fd = ioctl(dev, GOSYNC_IOC_CHAN_CREATE, &req);
-
-	return fd < 0 ? -errno : fd;
-}
-
-static long xfer(int fd, unsigned long cmd, void *elem, __u32 count,
-		 __s64 deadline, __u32 flags)
-{
-	struct gosync_chan_xfer x = {
-		.elem = (uintptr_t)elem, .deadline_ns = deadline,
-		.flags = flags, .count = count,
-	};
-
-	return gosync_test_ioctl(fd, cmd, &x);
-}
-
 FIXTURE(ioc) {
 	int dev;
 	int ch;
@@ -45,7 +24,7 @@ FIXTURE_SETUP(ioc)
 {
 	self->ch = -1;
 	GOSYNC_OPEN_DEV(self->dev, O_RDWR);
-	self->ch = chan_create(self->dev, ELEM, 4, GOSYNC_CHAN_CLOEXEC);
+	self->ch = gosync_test_chan_create(self->dev, ELEM, 4, GOSYNC_CHAN_CLOEXEC);
 	ASSERT_LE(0, self->ch);
 	memset(&self->info, 0, sizeof(self->info));
 	ASSERT_EQ(0, gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_INFO,
@@ -70,7 +49,7 @@ TEST_F(ioc, create_returns_fd_and_fills_it)
 	EXPECT_EQ(0, fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(0, fcntl(fd, F_GETFL) & O_NONBLOCK);
 	close(fd);
-	fd = chan_create(self->dev, 1, 1, GOSYNC_CHAN_CLOEXEC | GOSYNC_CHAN_NONBLOCK);
+	fd = gosync_test_chan_create(self->dev, 1, 1, GOSYNC_CHAN_CLOEXEC | GOSYNC_CHAN_NONBLOCK);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(O_NONBLOCK, fcntl(fd, F_GETFL) & O_NONBLOCK);
@@ -82,17 +61,17 @@ TEST_F(ioc, create_bad_input)
 	struct gosync_chan_create req;
 
 	for (int bit = 2; bit < 32; bit++) {
-		EXPECT_EQ(-EINVAL, chan_create(self->dev, 8, 1, 1U << bit))
+		EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, 8, 1, 1U << bit))
 			TH_LOG("flag bit %d", bit);
 	}
 	/* elem_size 0 is valid (chan_zero_ioctl_test.c); huge ones are not. */
-	EXPECT_EQ(-EINVAL, chan_create(self->dev, UINT32_MAX, 1, 0));
-	EXPECT_EQ(-EINVAL, chan_create(self->dev, GOSYNC_CHAN_MAX_ELEM + 1, 1, 0));
-	EXPECT_EQ(-EINVAL, chan_create(self->dev, 8, GOSYNC_CHAN_MAX_CAP + 1, 0));
-	EXPECT_EQ(-EINVAL, chan_create(self->dev, 8, UINT32_MAX, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, UINT32_MAX, 1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, GOSYNC_CHAN_MAX_ELEM + 1, 1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, 8, GOSYNC_CHAN_MAX_CAP + 1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, 8, UINT32_MAX, 0));
 	/* Within range but over the 64 MiB per-object default. */
-	EXPECT_EQ(-ENOMEM, chan_create(self->dev, GOSYNC_CHAN_MAX_ELEM,
-				       GOSYNC_CHAN_MAX_CAP, 0));
+	EXPECT_EQ(-ENOMEM, gosync_test_chan_create(self->dev, GOSYNC_CHAN_MAX_ELEM,
+						   GOSYNC_CHAN_MAX_CAP, 0));
 	for (int i = 0; i < 2; i++) {
 		memset(&req, 0, sizeof(req));
 		req.elem_size = 8;
@@ -157,15 +136,15 @@ TEST_F(ioc, xfer_bad_input)
 	struct gosync_chan_xfer x;
 	uint64_t v = 1;
 
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 2));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, -1,
-				GOSYNC_SEND_SYNC));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 0, -1, 0));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 0, -1, 0));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 0x40000000,
-				-1, 0));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -2, 0));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, INT64_MIN, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 2));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, -1,
+					    GOSYNC_SEND_SYNC));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 0, -1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 0, -1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 0x40000000,
+					    -1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -2, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, INT64_MIN, 0));
 	for (int r = 0; r < 2; r++) {
 		memset(&x, 0, sizeof(x));
 		x.elem = (uintptr_t)&v;
@@ -179,15 +158,15 @@ TEST_F(ioc, xfer_bad_input)
 	EXPECT_EQ(-EFAULT, gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_RECV, NULL));
 
 	/* A bad element pointer sends nothing and takes nothing. */
-	EXPECT_EQ(-EFAULT, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1, -1, 0));
-	EXPECT_EQ(-EAGAIN, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, -1, 0));
+	EXPECT_EQ(-EFAULT, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1, -1, 0));
+	EXPECT_EQ(-EAGAIN, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, -1, 0));
 	v = 11;
-	EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 0));
-	EXPECT_EQ(-EFAULT, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 1, -1, 0));
-	EXPECT_EQ(-EFAULT, xfer(self->ch, GOSYNC_CHAN_IOC_RECV,
-				(void *)0xffffffff81000000UL, 1, -1, 0));
+	EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 0));
+	EXPECT_EQ(-EFAULT, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 1, -1, 0));
+	EXPECT_EQ(-EFAULT, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV,
+					    (void *)0xffffffff81000000UL, 1, -1, 0));
 	v = 0;
-	EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, -1, 0));
+	EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, &v, 1, -1, 0));
 	EXPECT_EQ(11, v);
 }
 
@@ -196,16 +175,16 @@ TEST_F(ioc, xfer_counts)
 	uint64_t in[6] = { 1, 2, 3, 4, 5, 6 }, out[6] = { 0 };
 
 	/* Room for 4: a non-waiting batch sends 4. */
-	EXPECT_EQ(4, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, in, 6, -1, 0));
-	EXPECT_EQ(-EAGAIN, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, in, 1, -1, 0));
-	EXPECT_EQ(-ETIMEDOUT, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, in, 1, 0, 0));
-	EXPECT_EQ(3, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 3, -1, 0));
+	EXPECT_EQ(4, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, in, 6, -1, 0));
+	EXPECT_EQ(-EAGAIN, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, in, 1, -1, 0));
+	EXPECT_EQ(-ETIMEDOUT, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, in, 1, 0, 0));
+	EXPECT_EQ(3, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 3, -1, 0));
 	EXPECT_EQ(1, out[0]);
 	EXPECT_EQ(3, out[2]);
-	EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 6, -1, 0));
+	EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 6, -1, 0));
 	EXPECT_EQ(4, out[0]);
-	EXPECT_EQ(-EAGAIN, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 6, -1, 0));
-	EXPECT_EQ(-ETIMEDOUT, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 6, 0, 0));
+	EXPECT_EQ(-EAGAIN, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 6, -1, 0));
+	EXPECT_EQ(-ETIMEDOUT, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, out, 6, 0, 0));
 }
 
 TEST_F(ioc, close_wake_map_bad_input)
@@ -269,7 +248,7 @@ TEST_F(ioc, mmap_rules)
 
 	/* A channel of several pages, so that a split is possible. */
 	close(self->ch);
-	self->ch = chan_create(self->dev, ELEM, 1024, 0);
+	self->ch = gosync_test_chan_create(self->dev, ELEM, 1024, 0);
 	ASSERT_LE(0, self->ch);
 	ASSERT_EQ(0, gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_INFO, &info));
 	size = info.map_size;
@@ -344,13 +323,13 @@ TEST_F(ioc, mapping_outlives_fd)
 	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, self->ch, 0);
 	ASSERT_NE(MAP_FAILED, a);
 	fd2 = dup(self->ch);
-	ASSERT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 0));
+	ASSERT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 0));
 	close(self->ch);
 	self->ch = -1;
 	/* The header is still readable through the mapping. */
 	EXPECT_EQ(GOSYNC_CHAN_MAGIC, ((struct gosync_chan_header *)a)->magic);
 	v = 0;
-	EXPECT_EQ(1, xfer(fd2, GOSYNC_CHAN_IOC_RECV, &v, 1, -1, 0));
+	EXPECT_EQ(1, gosync_test_xfer(fd2, GOSYNC_CHAN_IOC_RECV, &v, 1, -1, 0));
 	EXPECT_EQ(5, v);
 	close(fd2);
 	EXPECT_EQ(GOSYNC_CHAN_MAGIC, ((struct gosync_chan_header *)a)->magic);
@@ -487,7 +466,7 @@ TEST_F_TIMEOUT(ioc, long_write_stops_at_a_signal, 120)
 {
 	const size_t bytes = 1UL << 30;		/* 2^30 one-byte elements */
 	struct sigaction sa = { .sa_handler = on_alarm };
-	int ch = chan_create(self->dev, 1, 4096, 0);
+	int ch = gosync_test_chan_create(self->dev, 1, 4096, 0);
 	char *zeros, buf[4096];
 	ssize_t n;
 	pid_t pid;
@@ -522,7 +501,7 @@ TEST_F(ioc, fdinfo)
 	ssize_t n;
 	int fd;
 
-	ASSERT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 0));
+	ASSERT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, &v, 1, -1, 0));
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->ch);
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);

@@ -23,27 +23,6 @@ static void *const bad_ptrs[] = {
 	NULL, (void *)16, (void *)0xdead0000UL, (void *)0xffff888000000000UL,
 };
 
-static int chan_create(int dev, __u32 elem, __u32 cap, __u32 flags)
-{
-	struct gosync_chan_create req = {
-		.flags = flags, .elem_size = elem, .cap = cap,
-	};
-	int fd = ioctl(dev, GOSYNC_IOC_CHAN_CREATE, &req);
-
-	return fd < 0 ? -errno : fd;
-}
-
-static long xfer(int fd, unsigned long cmd, void *elem, __u32 count,
-		 __s64 deadline, __u32 flags)
-{
-	struct gosync_chan_xfer x = {
-		.elem = (uintptr_t)elem, .deadline_ns = deadline,
-		.flags = flags, .count = count,
-	};
-
-	return gosync_test_ioctl(fd, cmd, &x);
-}
-
 static short revents(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
@@ -60,7 +39,7 @@ FIXTURE_SETUP(zero)
 {
 	self->ch = -1;
 	GOSYNC_OPEN_DEV(self->dev, O_RDWR);
-	self->ch = chan_create(self->dev, 0, 4, GOSYNC_CHAN_CLOEXEC);
+	self->ch = gosync_test_chan_create(self->dev, 0, 4, GOSYNC_CHAN_CLOEXEC);
 	ASSERT_LE(0, self->ch) TH_LOG("CHAN_CREATE elem 0: %s",
 				      strerror(-self->ch));
 }
@@ -107,14 +86,14 @@ TEST_F(zero, create_any_capacity_and_bounds_kept)
 	struct gosync_chan_create req;
 
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
-		int fd = chan_create(self->dev, 0, caps[i], 0);
+		int fd = gosync_test_chan_create(self->dev, 0, caps[i], 0);
 
 		EXPECT_LE(0, fd);
 		if (fd >= 0)
 			close(fd);
 	}
-	EXPECT_EQ(-EINVAL, chan_create(self->dev, 0, GOSYNC_CHAN_MAX_CAP + 1, 0));
-	EXPECT_EQ(-EINVAL, chan_create(self->dev, 0, 1, 1U << 5));
+	EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, 0, GOSYNC_CHAN_MAX_CAP + 1, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_chan_create(self->dev, 0, 1, 1U << 5));
 	memset(&req, 0, sizeof(req));
 	req.resv[1] = 1;
 	EXPECT_EQ(-EINVAL, gosync_test_ioctl(self->dev, GOSYNC_IOC_CHAN_CREATE,
@@ -126,25 +105,25 @@ TEST_F(zero, send_recv_counts_ignore_the_pointer)
 	for (size_t i = 0; i < sizeof(bad_ptrs) / sizeof(bad_ptrs[0]); i++) {
 		void *p = bad_ptrs[i];
 
-		EXPECT_EQ(3, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, p, 3,
-				  GOSYNC_DEADLINE_NONBLOCK, 0));
+		EXPECT_EQ(3, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, p, 3,
+					      GOSYNC_DEADLINE_NONBLOCK, 0));
 		/* Only 4 fit: the count says how many went. */
-		EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, p, 5,
-				  GOSYNC_DEADLINE_NONBLOCK, 0));
-		EXPECT_EQ(-EAGAIN, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, p, 1,
-					GOSYNC_DEADLINE_NONBLOCK, 0));
-		EXPECT_EQ(4, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, p, 100,
-				  GOSYNC_DEADLINE_FOREVER, 0));
-		EXPECT_EQ(-EAGAIN, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, p, 1,
-					GOSYNC_DEADLINE_NONBLOCK, 0));
+		EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, p, 5,
+					      GOSYNC_DEADLINE_NONBLOCK, 0));
+		EXPECT_EQ(-EAGAIN, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, p, 1,
+						    GOSYNC_DEADLINE_NONBLOCK, 0));
+		EXPECT_EQ(4, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, p, 100,
+					      GOSYNC_DEADLINE_FOREVER, 0));
+		EXPECT_EQ(-EAGAIN, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, p, 1,
+						    GOSYNC_DEADLINE_NONBLOCK, 0));
 	}
 	/* Flags and reserved words are still checked. */
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 1,
-				GOSYNC_DEADLINE_NONBLOCK, GOSYNC_SEND_SYNC));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
-				GOSYNC_DEADLINE_NONBLOCK, 1U << 7));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 0,
-				GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 1,
+					    GOSYNC_DEADLINE_NONBLOCK, GOSYNC_SEND_SYNC));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
+					    GOSYNC_DEADLINE_NONBLOCK, 1U << 7));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 0,
+					    GOSYNC_DEADLINE_NONBLOCK, 0));
 	{
 		struct gosync_chan_xfer x = { .count = 1, .resv = { 0, 1 },
 					      .deadline_ns = -1 };
@@ -157,21 +136,21 @@ TEST_F(zero, send_recv_counts_ignore_the_pointer)
 /* A 0-byte element counts as one byte: 1..MAX_RW_COUNT, never a division by 0. */
 TEST_F(zero, count_bound)
 {
-	EXPECT_EQ(4, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, MAX_RW,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, MAX_RW + 1,
-				GOSYNC_DEADLINE_NONBLOCK, 0));
-	EXPECT_EQ(-EINVAL, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL,
-				UINT32_MAX, GOSYNC_DEADLINE_NONBLOCK, 0));
-	EXPECT_EQ(4, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, MAX_RW,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(4, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, MAX_RW,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, MAX_RW + 1,
+					    GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(-EINVAL, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL,
+					    UINT32_MAX, GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(4, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, MAX_RW,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
 }
 
 /* gosync(4): no byte count says how many 0-byte elements: EINVAL. */
 TEST_F(zero, read_write_einval)
 {
 	char buf[16] = { 0 };
-	int nb = chan_create(self->dev, 0, 4, GOSYNC_CHAN_NONBLOCK);
+	int nb = gosync_test_chan_create(self->dev, 0, 4, GOSYNC_CHAN_NONBLOCK);
 
 	ASSERT_LE(0, nb);
 	for (int i = 0; i < 2; i++) {
@@ -185,32 +164,32 @@ TEST_F(zero, read_write_einval)
 		EXPECT_EQ(EINVAL, errno);
 	}
 	/* Nothing moved; with an element queued, read still refuses. */
-	EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
 	EXPECT_EQ(-1, read(self->ch, buf, sizeof(buf)));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 4,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 4,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
 	close(nb);
 }
 
 TEST_F(zero, poll_readiness)
 {
 	EXPECT_EQ(POLLOUT, revents(self->ch));
-	EXPECT_EQ(1, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(1, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
 	EXPECT_EQ(POLLIN | POLLOUT, revents(self->ch));
-	EXPECT_EQ(3, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 3,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(3, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 3,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
 	EXPECT_EQ(POLLIN, revents(self->ch));
-	EXPECT_EQ(4, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 4,
-			  GOSYNC_DEADLINE_NONBLOCK, 0));
+	EXPECT_EQ(4, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, 4,
+				      GOSYNC_DEADLINE_NONBLOCK, 0));
 	EXPECT_EQ(0, gosync_test_ioctl(self->ch, GOSYNC_CHAN_IOC_CLOSE, NULL));
 	EXPECT_EQ(POLLIN | POLLOUT | POLLHUP, revents(self->ch));
-	EXPECT_EQ(0, xfer(self->ch, GOSYNC_CHAN_IOC_RECV, (void *)16, 1,
-			  GOSYNC_DEADLINE_FOREVER, 0));
-	EXPECT_EQ(-EPIPE, xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
-			       GOSYNC_DEADLINE_FOREVER, 0));
+	EXPECT_EQ(0, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, (void *)16, 1,
+				      GOSYNC_DEADLINE_FOREVER, 0));
+	EXPECT_EQ(-EPIPE, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_SEND, NULL, 1,
+					   GOSYNC_DEADLINE_FOREVER, 0));
 }
 
 static int uring_cmd(struct io_uring *ring, int fd, __u32 op, void *elem)

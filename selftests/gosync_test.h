@@ -40,6 +40,30 @@ static inline long gosync_test_ioctl(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
+/* GOSYNC_IOC_CHAN_CREATE on @dev: the new fd, or -errno. */
+static inline int gosync_test_chan_create(int dev, __u32 elem, __u32 cap,
+					  __u32 flags)
+{
+	struct gosync_chan_create req = {
+		.flags = flags, .elem_size = elem, .cap = cap,
+	};
+	int fd = ioctl(dev, GOSYNC_IOC_CHAN_CREATE, &req);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* GOSYNC_CHAN_IOC_SEND or _RECV (@cmd) on @fd: a count, or -errno. */
+static inline long gosync_test_xfer(int fd, unsigned long cmd, void *elem,
+				    __u32 count, __s64 deadline, __u32 flags)
+{
+	struct gosync_chan_xfer x = {
+		.elem = (uintptr_t)elem, .deadline_ns = deadline,
+		.flags = flags, .count = count,
+	};
+
+	return gosync_test_ioctl(fd, cmd, &x);
+}
+
 #define GOSYNC_DEBUGFS	"/sys/kernel/debug/" GOSYNC_DEVICE_NAME
 
 /*
