@@ -12,6 +12,7 @@
 #define GOSYNC_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <linux/gosync.h>
 
@@ -53,6 +54,19 @@ int64_t gosync_after(int64_t ns);	/* now + ns, at most GOSYNC_FOREVER */
 #define GOSYNC_STANDALONE	(1U << 0)	/* no module: memfd + futexes */
 #define GOSYNC_CLOEXEC		(1U << 1)	/* the channel's fd is O_CLOEXEC */
 #define GOSYNC_NOMAP		(1U << 2)	/* kernel path only: no mapping */
+/*
+ * At creation (gosync_chan_make, gosync_chan_open with O_CREAT; kernel
+ * mode only): the kernel closes the channel when its last end that can
+ * send is gone (gosync(4), GOSYNC_CHAN_AUTOCLOSE).
+ */
+#define GOSYNC_AUTOCLOSE	(1U << 3)
+/*
+ * Directional ends (kernel mode only): gosync_chan_dup()'s @dir, and what
+ * gosync_chan_flags() reports of an end opened O_WRONLY or O_RDONLY or
+ * made by gosync_chan_dup().  A directional end is never mapped.
+ */
+#define GOSYNC_SEND_ONLY	(1U << 4)	/* Go's chan<- T */
+#define GOSYNC_RECV_ONLY	(1U << 5)	/* Go's <-chan T */
 
 struct gosync_chan;
 
@@ -63,6 +77,29 @@ int gosync_chan_fd(const struct gosync_chan *ch);
 /* The fd for io_uring commands (gosync_uring.h); -EOPNOTSUPP standalone. */
 int gosync_chan_uring_fd(const struct gosync_chan *ch);
 void gosync_chan_free(struct gosync_chan *ch);
+
+/*
+ * Named objects (gosync_chan_open(3)).  @name: "/name", one component of
+ * at most 255 bytes.  @oflag: O_RDONLY, O_WRONLY or O_RDWR, optionally |
+ * O_CREAT | O_EXCL | O_CLOEXEC.  @mode: as open(2), filtered by the
+ * caller's umask, used with O_CREAT.  @elem_size, @cap: the shape when
+ * made; when opening an existing channel, 0 means "whatever it has", and
+ * a different non-zero value is -EINVAL.  @flags: GOSYNC_STANDALONE,
+ * GOSYNC_AUTOCLOSE (at creation).  Kernel mode: in the gosync filesystem
+ * mounted at $GOSYNC_FS, or GOSYNC_FS_DEFAULT; standalone: in the
+ * directory $GOSYNC_SHM_DIR, or /dev/shm/gosync.
+ */
+int gosync_chan_open(struct gosync_chan **ch, const char *name, int oflag,
+		     mode_t mode, size_t elem_size, size_t cap,
+		     unsigned int flags);
+/* Remove a name (any kind); the object lives while it is open.  @flags:
+ * GOSYNC_STANDALONE, or 0. */
+int gosync_unlink_flags(const char *name, unsigned int flags);
+int gosync_unlink(const char *name);	/* kernel mode */
+/* A new end that can only send (GOSYNC_SEND_ONLY) or only receive
+ * (GOSYNC_RECV_ONLY), optionally | GOSYNC_CLOEXEC, with its own fd. */
+int gosync_chan_dup(struct gosync_chan **end, const struct gosync_chan *ch,
+		    unsigned int dir);
 
 int gosync_chan_send(struct gosync_chan *ch, const void *elem,
 		     int64_t deadline_ns);
@@ -123,6 +160,18 @@ struct gosync_cond;
 
 int  gosync_wg_make(struct gosync_wg **wg, unsigned int flags);
 int  gosync_wg_from_fd(struct gosync_wg **wg, int fd, unsigned int flags);
+/* By name, as gosync_chan_open(): @oflag O_RDWR [| O_CREAT | O_EXCL |
+ * O_CLOEXEC]; @flags: GOSYNC_STANDALONE. */
+int  gosync_wg_open(struct gosync_wg **wg, const char *name, int oflag,
+		    mode_t mode, unsigned int flags);
+int  gosync_mutex_open(struct gosync_mutex **m, const char *name, int oflag,
+		       mode_t mode, unsigned int flags);
+int  gosync_rwmutex_open(struct gosync_rwmutex **rw, const char *name,
+			 int oflag, mode_t mode, unsigned int flags);
+int  gosync_once_open(struct gosync_once **once, const char *name, int oflag,
+		      mode_t mode, unsigned int flags);
+int  gosync_cond_open(struct gosync_cond **c, const char *name, int oflag,
+		      mode_t mode, unsigned int flags);
 int  gosync_wg_fd(const struct gosync_wg *wg);
 void gosync_wg_free(struct gosync_wg *wg);
 int  gosync_wg_add(struct gosync_wg *wg, int delta);

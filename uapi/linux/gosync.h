@@ -31,6 +31,10 @@
 #define GOSYNC_FEAT_WG_OWNED	0x10ULL	/* GOSYNC_SYNC_IOC_WG_*_OWNED */
 #define GOSYNC_FEAT_SELECT_FD	0x20ULL	/* GOSYNC_SELECT_FDREADY select cases */
 #define GOSYNC_FEAT_CHAN_ZERO	0x40ULL	/* channels of 0-byte elements */
+#define GOSYNC_FEAT_NAMES	0x80ULL	/* the gosync filesystem, named
+					 * objects, directional ends
+					 * (GOSYNC_CHAN_IOC_DUP) and
+					 * GOSYNC_CHAN_AUTOCLOSE */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -38,6 +42,7 @@
  *   0x00-0x1f  /dev/gosync
  *   0x20-0x3f  a channel fd
  *   0x40-0x5f  a sync object fd (waitgroup, mutex, ...)
+ *   0x60-0x7f  the root directory of a gosync filesystem
  */
 #define GOSYNC_IOC_MAGIC	0xB8
 
@@ -98,7 +103,22 @@ struct gosync_chan_create {
 
 #define GOSYNC_CHAN_CLOEXEC	0x1U	/* fd is O_CLOEXEC */
 #define GOSYNC_CHAN_NONBLOCK	0x2U	/* fd is O_NONBLOCK (read/write) */
-#define GOSYNC_CHAN_CREATE_FLAGS (GOSYNC_CHAN_CLOEXEC | GOSYNC_CHAN_NONBLOCK)
+/*
+ * Since GOSYNC_FEAT_NAMES: the kernel closes the channel when its last
+ * end that can send is gone.  An end that can send is an open file of
+ * the channel with write access (FMODE_WRITE): the fd this ioctl makes,
+ * a name opened O_WRONLY or O_RDWR, a GOSYNC_CHAN_IOC_DUP send-only end,
+ * and every dup(2)/fork/SCM_RIGHTS copy of one (they share the file).  A
+ * file is gone once every fd of it is closed, every mapping made through
+ * it is unmapped and every io_uring command on it has completed: exit
+ * and SIGKILL do all three.  A receive-only end and the name do not
+ * count.  The close happens when that count falls from 1 to 0 (never
+ * while it was never above 0) and is a GOSYNC_CHAN_IOC_CLOSE: receivers
+ * drain what was sent, then see closed.
+ */
+#define GOSYNC_CHAN_AUTOCLOSE	0x4U
+#define GOSYNC_CHAN_CREATE_FLAGS (GOSYNC_CHAN_CLOEXEC | GOSYNC_CHAN_NONBLOCK | \
+				  GOSYNC_CHAN_AUTOCLOSE)
 
 /**
  * struct gosync_chan_info - a channel's shape and shared-memory layout
@@ -135,6 +155,10 @@ struct gosync_chan_info {
 };
 
 #define GOSYNC_CHAN_STATE_CLOSED	0x1U
+/* Since GOSYNC_FEAT_NAMES: what this fd may do, and the channel's flags. */
+#define GOSYNC_CHAN_STATE_NOSEND	0x2U	/* a receive-only end */
+#define GOSYNC_CHAN_STATE_NORECV	0x4U	/* a send-only end */
+#define GOSYNC_CHAN_STATE_AUTOCLOSE	0x8U	/* made with GOSYNC_CHAN_AUTOCLOSE */
 
 /**
  * struct gosync_chan_xfer - send or receive (GOSYNC_CHAN_IOC_SEND/RECV)
@@ -209,6 +233,37 @@ struct gosync_chan_map {
 	__u32 flags;
 	__u64 resv;
 };
+
+/**
+ * struct gosync_chan_dup - a directional end (GOSYNC_CHAN_IOC_DUP)
+ * @flags:	in: exactly one of GOSYNC_DUP_SEND_ONLY, GOSYNC_DUP_RECV_ONLY,
+ *		optionally | GOSYNC_DUP_CLOEXEC | GOSYNC_DUP_NONBLOCK
+ * @fd:		out: the new end's fd (also the ioctl's return value)
+ * @resv:	in: must be 0
+ *
+ * A new file of the same channel that can only send (opened O_WRONLY:
+ * Go's chan<- T) or only receive (O_RDONLY: <-chan T), to hand to a less
+ * trusted process.  On an end that cannot do something, doing it fails
+ * with EBADF before anything happens, on every path: SEND, RECV and CLOSE
+ * ioctls (a receive-only end cannot close: Go's rule), read(2)/write(2),
+ * select cases, io_uring commands.  A directional end cannot be mapped
+ * (mmap fails with EACCES; the shared ring could not keep it to its
+ * direction): every operation on it is a system call.  It can poll.
+ * Errors: EBADF (asking for a direction the fd itself lacks), EINVAL
+ * (flags, reserved), EMFILE, ENFILE, ENOMEM.
+ */
+struct gosync_chan_dup {
+	__u32 flags;
+	__s32 fd;
+	__u64 resv;
+};
+
+#define GOSYNC_DUP_SEND_ONLY	0x1U
+#define GOSYNC_DUP_RECV_ONLY	0x2U
+#define GOSYNC_DUP_CLOEXEC	0x4U
+#define GOSYNC_DUP_NONBLOCK	0x8U
+#define GOSYNC_DUP_FLAGS	(GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_RECV_ONLY | \
+				 GOSYNC_DUP_CLOEXEC | GOSYNC_DUP_NONBLOCK)
 
 /* ------------------------------------------------------------- select -- */
 
@@ -511,6 +566,94 @@ struct gosync_sync_info {
 #define GOSYNC_CHAN_IOC_CLOSE	_IO(GOSYNC_IOC_MAGIC, 0x23)
 #define GOSYNC_CHAN_IOC_WAKE	_IOW(GOSYNC_IOC_MAGIC, 0x24, struct gosync_chan_wake)
 #define GOSYNC_CHAN_IOC_MAP	_IOWR(GOSYNC_IOC_MAGIC, 0x25, struct gosync_chan_map)
+#define GOSYNC_CHAN_IOC_DUP	_IOWR(GOSYNC_IOC_MAGIC, 0x26, struct gosync_chan_dup)
+
+/* ---------------------------------------------------------- filesystem -- */
+
+/*
+ * The gosync filesystem (GOSYNC_FEAT_NAMES): mount -t gosync gosync DIR.
+ * Every mount is its own instance: its own names, object limit and root
+ * owner; a user namespace's root may mount one (FS_USERNS_MOUNT).  Its
+ * files are gosync objects: open(2) of a name gives the same fd as the
+ * object's create ioctl (O_RDONLY: a receive-only end of a channel,
+ * O_WRONLY: send-only, O_RDWR: both), stat/chmod/chown work as on files,
+ * and unlink(2) removes only the name: the object lives until its last
+ * file (fd, mapping, io_uring command) is gone.  Names are made only by
+ * GOSYNC_FS_IOC_OPEN on the root directory; open(2) with O_CREAT of a
+ * missing name fails with EACCES, mkdir(2) with EPERM.
+ *
+ * Mount options: max=N (objects in this mount, named or unlinked and
+ * still open: default GOSYNC_FS_MAX_DEFAULT; at most GOSYNC_FS_MAX),
+ * mode=OCTAL (the root directory's, default 01777), uid=N, gid=N (its
+ * owner, in the mounter's user namespace; default its root).  Anything
+ * else fails the mount with EINVAL.
+ *
+ * The root directory also answers the /dev/gosync ioctls (GOSYNC_IOC_*),
+ * for a container that has the mount but not the device.
+ */
+#define GOSYNC_FS_TYPE		"gosync"
+#define GOSYNC_FS_MAGIC		0x676f6673	/* "gofs" */
+#define GOSYNC_FS_DEFAULT	"/run/gosync"	/* where the library looks */
+#define GOSYNC_FS_MAX_DEFAULT	4096
+#define GOSYNC_FS_MAX		(1U << 20)
+#define GOSYNC_NAME_MAX		255
+
+/* Kinds: a channel, or a sync object's GOSYNC_SYNC_* (1..5). */
+#define GOSYNC_KIND_CHAN	6
+
+/**
+ * struct gosync_open - open or make a named object (GOSYNC_FS_IOC_OPEN)
+ * @name:	in: user pointer to the name: one path component (no '/',
+ *		not "." or ".."), @name_len bytes, no NUL in them
+ * @name_len:	in: 1..GOSYNC_NAME_MAX
+ * @oflag:	in: O_RDONLY, O_WRONLY or O_RDWR, optionally | O_CREAT |
+ *		O_EXCL | O_CLOEXEC | O_NONBLOCK (nothing else)
+ * @mode:	in: with O_CREAT: the permission bits (07777 at most), less
+ *		the caller's umask, as open(2) does
+ * @kind:	in: GOSYNC_KIND_CHAN or GOSYNC_SYNC_*; 0 (not with O_CREAT):
+ *		whatever the name is; out: the object's kind
+ * @elem_size:	in: a channel's element size when made; when it exists: 0,
+ *		or what it has (EINVAL otherwise); out: what it has
+ * @cap:	in/out: the same for the capacity (when it exists, 0 or what
+ *		it has)
+ * @flags:	in: GOSYNC_OPEN_AUTOCLOSE (a channel made now gets
+ *		GOSYNC_CHAN_AUTOCLOSE); out: | GOSYNC_OPEN_CREATED when this
+ *		call made the object
+ * @fd:		out: the fd (also the ioctl's return value)
+ * @resv:	in: must be 0
+ *
+ * Looks the name up and makes the object if it is missing and O_CREAT
+ * asks for it, atomically (of eight racing O_CREAT | O_EXCL opens of one
+ * name, exactly one makes it).  Permission as open(2): to make, write and
+ * search on the directory; to open what exists, read for O_RDONLY, write
+ * for O_WRONLY, both for O_RDWR on the object (the maker of an object gets
+ * the access it asked for whatever @mode says).  A sync object is used
+ * through a mapping, so anything but O_RDWR gives an fd that can only be
+ * polled and asked for INFO.  Errors: EEXIST (O_CREAT | O_EXCL and the
+ * name exists), ENOENT (no such name, no O_CREAT), EACCES, ENAMETOOLONG,
+ * EINVAL (a bad name, oflag, mode, kind, flags, reserved field; a shape
+ * that differs from the object's), EMEDIUMTYPE (the name is an object of
+ * another kind), ENOSPC (the mount's max= objects), and the errors of
+ * GOSYNC_IOC_CHAN_CREATE and GOSYNC_IOC_SYNC_CREATE (ENOMEM, EMFILE).
+ */
+struct gosync_open {
+	__u64 name;
+	__u32 name_len;
+	__u32 oflag;
+	__u32 mode;
+	__u32 kind;
+	__u32 elem_size;
+	__u32 cap;
+	__u32 flags;
+	__s32 fd;
+	__u64 resv[2];
+};
+
+#define GOSYNC_OPEN_AUTOCLOSE	0x1U
+#define GOSYNC_OPEN_FLAGS	GOSYNC_OPEN_AUTOCLOSE
+#define GOSYNC_OPEN_CREATED	0x80000000U	/* out only */
+
+#define GOSYNC_FS_IOC_OPEN	_IOWR(GOSYNC_IOC_MAGIC, 0x60, struct gosync_open)
 
 /*
  * The shared region of a channel: mmap(NULL, map_size, PROT_READ |
