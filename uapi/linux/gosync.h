@@ -31,10 +31,8 @@
 #define GOSYNC_FEAT_WG_OWNED	0x10ULL	/* GOSYNC_SYNC_IOC_WG_*_OWNED */
 #define GOSYNC_FEAT_SELECT_FD	0x20ULL	/* GOSYNC_SELECT_FDREADY select cases */
 #define GOSYNC_FEAT_CHAN_ZERO	0x40ULL	/* channels of 0-byte elements */
-#define GOSYNC_FEAT_NAMES	0x80ULL	/* the gosync filesystem, named
-					 * objects, directional ends
-					 * (GOSYNC_CHAN_IOC_DUP) and
-					 * GOSYNC_CHAN_AUTOCLOSE */
+/* The gosync filesystem, directional ends, GOSYNC_CHAN_AUTOCLOSE: */
+#define GOSYNC_FEAT_NAMES	0x80ULL
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -181,7 +179,8 @@ struct gosync_chan_info {
  * more; it returns how many it took, or 0 when the channel is closed and
  * drained.  Errors: EAGAIN (NONBLOCK and nothing could be done), ETIMEDOUT,
  * EINTR (a signal; the call restarts with SA_RESTART), EPIPE (send on a
- * closed channel), EFAULT, EINVAL, EIO (the shared ring is corrupt: a
+ * closed channel), EBADF (a receive-only end's SEND or CLOSE, a send-only
+ * end's RECV: GOSYNC_CHAN_IOC_DUP), EFAULT, EINVAL, EIO (the shared ring is corrupt: a
  * process wrote garbage over its mapping).
  */
 struct gosync_chan_xfer {
@@ -331,7 +330,8 @@ struct gosync_select_case {
  * (a select's receive case counts); the element is then handed over, and
  * the case fires once the receiver has taken it.  An FDREADY case fires
  * with the fd's revents in its @result.  Errors: EAGAIN (NONBLOCK,
- * nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd), EINVAL (not a
+ * nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd, or a directional
+ * end in a case of the direction it lacks), EINVAL (not a
  * channel fd for SEND or RECV, a file that cannot be polled, bad op,
  * events, flags or reserved fields, too many cases), ENOMEM, EFAULT, EIO.
  * A module without GOSYNC_FEAT_SELECT_FD fails FDREADY cases with EINVAL
@@ -354,7 +354,8 @@ struct gosync_select {
  * the command area (sqe->cmd, 16 bytes in a 64-byte SQE) holds a struct
  * gosync_uring_cmd.  The CQE's res is what the ioctl would return for one
  * element: SEND 1 (sent), RECV 1 (a value) or 0 (closed and drained), or
- * -errno: EPIPE, ETIMEDOUT (the deadline passed while queued), ECANCELED
+ * -errno: EPIPE, EBADF (a directional end against its direction),
+ * ETIMEDOUT (the deadline passed while queued), ECANCELED
  * (the submitting task exited), EINVAL, EFAULT, EIO.  A command that
  * cannot complete at once is queued and completes when it can, or on
  * close, deadline or the submitter's exit; the element is copied from or
@@ -571,7 +572,7 @@ struct gosync_sync_info {
 /* ---------------------------------------------------------- filesystem -- */
 
 /*
- * The gosync filesystem (GOSYNC_FEAT_NAMES): mount -t gosync gosync DIR.
+ * The gosync filesystem (GOSYNC_FEAT_NAMES): "mount -t gosync none DIR".
  * Every mount is its own instance: its own names, object limit and root
  * owner; a user namespace's root may mount one (FS_USERNS_MOUNT).  Its
  * files are gosync objects: open(2) of a name gives the same fd as the
@@ -595,7 +596,7 @@ struct gosync_sync_info {
 #define GOSYNC_FS_MAGIC		0x676f6673	/* "gofs" */
 #define GOSYNC_FS_DEFAULT	"/run/gosync"	/* where the library looks */
 #define GOSYNC_FS_MAX_DEFAULT	4096
-#define GOSYNC_FS_MAX		(1U << 20)
+#define GOSYNC_FS_MAX		0x100000U	/* 2^20 */
 #define GOSYNC_NAME_MAX		255
 
 /* Kinds: a channel, or a sync object's GOSYNC_SYNC_* (1..5). */
