@@ -793,6 +793,46 @@ TEST_F(nm, standalone_directory)
 	}
 }
 
+/* @expr leaves errno as it found it (libgosync(7)). */
+#define KEEPS(expr) do {						\
+	int __e;							\
+	errno = 4242;							\
+	(void)(expr);							\
+	__e = errno;							\
+	EXPECT_EQ(4242, __e) TH_LOG("%s set errno to %d", #expr, __e); \
+} while (0)
+
+TEST_F(nm, errno_is_kept)
+{
+	struct gosync_chan *ch = NULL, *end = NULL;
+	struct gosync_mutex *m = NULL;
+
+	NEEDS_FS();
+	KEEPS(OPEN(&ch, O_RDWR, 0, 0, 0));
+	KEEPS(OPEN(&ch, O_RDWR, 0, 0, 0));
+	KEEPS(OPEN(&ch, O_RDWR | O_TRUNC, 0, 0, 0));
+	KEEPS(gosync_chan_open(&ch, "bad", O_RDWR, 0, 0, 0, variant->flags));
+	KEEPS(OPEN(&ch, O_RDWR | O_CREAT, 0600, 8, 1));
+	ASSERT_NE(NULL, ch);
+	KEEPS(OPEN(&end, O_RDWR | O_CREAT | O_EXCL, 0600, 8, 1));
+	KEEPS(OPEN(&end, O_RDWR, 0, 16, 1));
+	KEEPS(gosync_mutex_open(&m, self->name, O_RDWR, 0, variant->flags));
+	KEEPS(gosync_chan_dup(&end, ch, GOSYNC_RECV_ONLY));
+	gosync_chan_free(end);
+	end = NULL;
+	KEEPS(gosync_chan_dup(&end, ch, 0));
+	KEEPS(gosync_unlink_flags(self->name, variant->flags));
+	KEEPS(gosync_unlink_flags(self->name, variant->flags));
+	KEEPS(gosync_unlink(self->name));
+	KEEPS(gosync_unlink("/a/b"));
+	gosync_chan_free(ch);
+	test_new_name(self, variant->kernel);
+	KEEPS(gosync_mutex_open(&m, self->name, O_RDWR | O_CREAT, 0600,
+				variant->flags));
+	ASSERT_NE(NULL, m);
+	gosync_mutex_free(m);
+}
+
 /* ---------------------------------------------- kernel mode only -- */
 
 #define KERNEL_ONLY() do {						\
