@@ -53,7 +53,11 @@ static inline void gosync_errno_restore(int *saved)
 
 /* ---- device.c ---- */
 
-/* The process-wide fd of /dev/gosync, opened on first use; or -errno. */
+/*
+ * The process-wide fd of /dev/gosync, opened on first use; or -errno.
+ * Without the device node (a container that has only a gosync mount),
+ * the mount's root directory, which answers the same ioctls.
+ */
 int gosync_dev_fd(void);
 /* The module's GOSYNC_FEAT_* bits (asked once), or -errno. */
 int64_t gosync_dev_features(void);
@@ -260,5 +264,8 @@ struct gosync_name_req {
  * -errno.  The shape is the caller's to check in standalone mode.
  */
 int gosync_name_open(const struct gosync_name_req *req);
+/* The gosync filesystem's root ($GOSYNC_FS, else GOSYNC_FS_DEFAULT): an
+ * fd, or -ENODEV when it is missing or not a gosync mount. */
+int gosync_fs_root(void);
 
 #endif /* GOSYNC_INTERNAL_H */

@@ -112,7 +112,7 @@ static int gosync_oflag_check(int oflag, mode_t mode)
  * The root directory of the gosync filesystem: its fd, or -ENODEV when
  * $GOSYNC_FS (or GOSYNC_FS_DEFAULT) is missing or not a gosync mount.
  */
-static int gosync_fs_root(void)
+int gosync_fs_root(void)
 {
 	const char *path = getenv("GOSYNC_FS");
 	struct statfs sfs;

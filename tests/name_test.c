@@ -13,10 +13,13 @@
  * forbidden operation is -EBADF and changes nothing; auto-close.
  */
 #include <dirent.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -1015,6 +1018,55 @@ TEST_F(nm, autoclose_flag)
 	EXPECT_EQ(v, got);
 	EXPECT_EQ(0, gosync_chan_recv(r, &got, test_ms(2000)));
 	gosync_chan_free(r);
+}
+
+/*
+ * A container given a gosync mount but no /dev/gosync: the library takes
+ * the mount's root for the device (it answers the same ioctls), so
+ * anonymous objects and select work there too.  The child hides /dev
+ * behind an empty tmpfs in a mount namespace of its own.
+ */
+TEST_F(nm, mount_stands_in_for_the_device)
+{
+	int st;
+	pid_t pid;
+
+	NEEDS_FS();
+	if (!variant->kernel)
+		SKIP(return, "kernel mode only");
+	if (getenv("GOSYNC_DEVICE"))
+		SKIP(return, "GOSYNC_DEVICE names the device");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct gosync_chan *ch;
+		struct gosync_info info;
+		uint64_t v = 5;
+		struct gosync_case c = { .op = GOSYNC_RECV, .elem = &v };
+
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", "/dev", "tmpfs", 0, NULL))
+			_exit(20);
+		if (!access("/dev/" GOSYNC_DEVICE_NAME, F_OK))
+			_exit(21);
+		if (gosync_info(&info) || !(info.features & GOSYNC_FEAT_NAMES))
+			_exit(22);
+		if (gosync_chan_make(&ch, sizeof(v), 1, 0))
+			_exit(23);
+		/* Kernel mode, for real: the fd is a kernel channel. */
+		if (gosync_chan_flags(ch) & GOSYNC_STANDALONE)
+			_exit(24);
+		c.ch = ch;
+		if (gosync_chan_send(ch, &v, GOSYNC_NONBLOCK) ||
+		    gosync_select(&c, 1, test_ms(1000)) != 0 || v != 5)
+			_exit(25);
+		gosync_chan_free(ch);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
 }
 
 TEST_HARNESS_MAIN
