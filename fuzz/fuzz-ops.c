@@ -509,6 +509,9 @@ static void count_result(struct tctx *t, int err)
 {
 	atomic_fetch_add_explicit(&SH->results[t->cur->type][err ? 1 : 0], 1,
 				  memory_order_relaxed);
+	if (err > 0 && err < NERRNO)
+		atomic_fetch_add_explicit(&SH->errnos[t->cur->type][err], 1,
+					  memory_order_relaxed);
 }
 
 static void limit_hit(long ret)

@@ -50,6 +50,7 @@
 #define NTICKS		16384		/* stall-meter history */
 #define TICK_NS		5000000LL
 #define COVMAP_BYTES	(1U << 17)	/* bits for 1 MiB of module text */
+#define NERRNO		134		/* errno values counted per op */
 #define NLIB		NPOOL_LIB	/* library handles of the pool */
 
 /* ------------------------------------------------------------ programs -- */
@@ -154,6 +155,7 @@ struct shared {
 	_Atomic uint32_t corpus_n;
 	_Atomic uint64_t corpus_adds;
 	_Atomic uint64_t results[OP_NTYPES][2];	/* ok, error */
+	_Atomic uint64_t errnos[OP_NTYPES][NERRNO];	/* which errors */
 	_Atomic uint64_t op_ns[OP_NTYPES];	/* time spent in each type */
 	_Atomic uint64_t op_cpu[OP_NTYPES];	/* --profile: CPU in each */
 	_Atomic uint64_t prog_ns[2];		/* pick+setup, cleanup */

@@ -984,6 +984,27 @@ static void print_results(void)
 			printf(" (cpu %" PRIu64 "ms)",
 			       atomic_load(&SH->op_cpu[i]) / 1000000);
 	}
+	printf("\nfuzz: their commonest errors:");
+	for (i = 0; i < OP_NTYPES; i++) {
+		int top[3] = { 0, 0, 0 }, e, k;
+
+		for (e = 1; e < NERRNO; e++)
+			for (k = 0; k < 3; k++)
+				if (atomic_load(&SH->errnos[i][e]) >
+				    atomic_load(&SH->errnos[i][top[k]])) {
+					memmove(&top[k + 1], &top[k],
+						(2 - k) * sizeof(top[0]));
+					top[k] = e;
+					break;
+				}
+		if (!top[0])
+			continue;
+		printf("\n %s:", opdefs[i].name);
+		for (k = 0; k < 3 && top[k]; k++)
+			printf(" %s %" PRIu64, strerrorname_np(top[k]) ?
+			       strerrorname_np(top[k]) : "?",
+			       atomic_load(&SH->errnos[i][top[k]]));
+	}
 	printf("\nfuzz: program cleanup: %" PRIu64 " ms\n",
 	       atomic_load(&SH->prog_ns[1]) / 1000000);
 }
