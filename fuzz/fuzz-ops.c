@@ -4012,12 +4012,15 @@ static int op_procfs(struct tctx *t, const struct op *op)
 
 	switch (op->a % 10) {
 	case 0: case 1:
-		pick_obj(t, op->o1, K_CHAN, &o);
+		/* a channel's, or any fd's: a sync object's, a name's */
+		pick_obj(t, op->o1, op->a % 10 ? K_NONE : K_CHAN, &o);
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", o.fd);
 		ret = read_file(path, buf, 4096, 0);
 		break;
 	case 2:
-		ret = read_file("/proc/self/maps", buf, 4096, 0);
+		/* the mounts' show_options too */
+		ret = read_file((op->a >> 4) % 2 ? "/proc/self/maps" :
+				"/proc/self/mountinfo", buf, 4096, 0);
 		break;
 	case 3:
 		ret = read_file("/proc/self/smaps", buf, 4096, 0);
@@ -4329,7 +4332,7 @@ static int op_fs_open(struct tctx *t, const struct op *op)
 		req.oflag |= O_CLOEXEC;
 	if ((a >> 9) % 4 == 0)
 		req.oflag |= O_NONBLOCK;
-	switch ((a >> 11) % 32) {
+	switch ((a >> 11) % 64) {
 	case 0: req.oflag |= O_ACCMODE; break;
 	case 1: req.oflag |= 1U << ((a >> 16) % 32); break;
 	case 2: req.oflag |= O_TRUNC; break;
@@ -4339,7 +4342,7 @@ static int op_fs_open(struct tctx *t, const struct op *op)
 	req.mode = modes[(c >> 8) % NELEMS(modes)];
 	if ((c >> 12) % 32 == 0)
 		req.mode = (uint32_t)(c >> 16) | 010000;
-	switch ((c >> 17) % 16) {
+	switch ((c >> 17) % 32) {
 	case 0: req.kind = 0; req.elem_size = 0; req.cap = 0; break;
 	case 1: req.kind = 1 + (c >> 21) % (GOSYNC_KIND_CHAN + 1); break;
 	case 2: req.elem_size = 0; req.cap = 0; break;	/* whatever it has */
