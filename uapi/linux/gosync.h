@@ -629,8 +629,11 @@ struct gosync_sync_info {
  * search on the directory; to open what exists, read for O_RDONLY, write
  * for O_WRONLY, both for O_RDWR on the object (the maker of an object gets
  * the access it asked for whatever @mode says).  A sync object is used
- * through a mapping, so anything but O_RDWR gives an fd that can only be
- * polled and asked for INFO.  Errors: EEXIST (O_CREAT | O_EXCL and the
+ * through a mapping, so anything but O_RDWR gives an fd that cannot be
+ * mapped (EACCES): it can be polled, asked for INFO and WAKE (which only
+ * wakes pollers), and nothing that needs a mapping works.  An open(2)
+ * with access mode 3 (O_ACCMODE: ioctls only, as Linux allows) of a
+ * channel is neither a sending nor a receiving end.  Errors: EEXIST (O_CREAT | O_EXCL and the
  * name exists), ENOENT (no such name, no O_CREAT), EACCES, ENAMETOOLONG,
  * EINVAL (a bad name, oflag, mode, kind, flags, reserved field; a shape
  * that differs from the object's), EMEDIUMTYPE (the name is an object of
