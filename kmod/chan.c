@@ -1187,9 +1187,15 @@ long gosync_chan_create(struct gosync_chan_create __user *uarg)
 				   &uarg->fd);
 }
 
-struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose)
+/* A named channel; the mount's @count goes to it once it exists. */
+struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose,
+				    struct gosync_fs_count *count)
 {
-	return gosync_chan_alloc(elem_size, cap, autoclose);
+	struct gosync_chan *ch = gosync_chan_alloc(elem_size, cap, autoclose);
+
+	if (!IS_ERR(ch))
+		ch->shm.fscount = count;
+	return ch;
 }
 
 void gosync_chan_put(struct gosync_chan *ch)

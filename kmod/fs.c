@@ -69,13 +69,24 @@ struct gosync_fs_opts {
 };
 
 /**
+ * struct gosync_fs_count - a mount's objects
+ * @refs:	the mount's, and one per object it counts
+ * @objects:	objects made in the mount that exist (named, unlinked and
+ *		open, or held by an end GOSYNC_CHAN_IOC_DUP made)
+ */
+struct gosync_fs_count {
+	refcount_t refs;
+	atomic_t objects;
+};
+
+/**
  * struct gosync_fs_info - one mount's instance
  * @opts:	its options (max may change on remount)
- * @objects:	its objects' inodes that exist (named, or unlinked and open)
+ * @count:	its objects, which may outlive it
  */
 struct gosync_fs_info {
 	struct gosync_fs_opts opts;
-	atomic_t objects;
+	struct gosync_fs_count *count;
 };
 
 enum gosync_fs_opt {
@@ -115,8 +126,6 @@ static u32 gosync_fs_kind(struct inode *inode)
 
 static void gosync_fs_evict(struct inode *inode)
 {
-	struct gosync_fs_info *info = inode->i_sb->s_fs_info;
-
 	clear_inode(inode);
 	/* The root, or an inode whose object could not be made. */
 	if (!inode->i_private)
@@ -125,7 +134,6 @@ static void gosync_fs_evict(struct inode *inode)
 		gosync_chan_put(inode->i_private);
 	else
 		gosync_sync_put(inode->i_private);
-	atomic_dec(&info->objects);
 }
 
 static int gosync_fs_show_options(struct seq_file *m, struct dentry *root)
@@ -215,7 +223,25 @@ static int gosync_fs_open_check(const struct gosync_open *req)
 	return 0;
 }
 
-/* What an existing object must allow for @oflag, as open(2) asks. */
+/*
+ * The sticky rule of fs.protected_regular=2, always: O_CREAT of a name
+ * that exists in a sticky directory others may write opens it only for
+ * its owner or the directory's, so no one can squat a name for a victim
+ * that means to make it (and would send its secrets to the squatter).
+ */
+static int gosync_fs_may_open_creat(struct inode *dinode, struct inode *inode)
+{
+	if (!(dinode->i_mode & S_ISVTX) || !(dinode->i_mode & 0022) ||
+	    uid_eq(inode->i_uid, dinode->i_uid) ||
+	    uid_eq(inode->i_uid, current_fsuid()))
+		return 0;
+	return -EACCES;
+}
+
+/*
+ * May the caller open the existing @inode as @req asks?  Permission
+ * first, so that who may not open it learns nothing of its kind or shape.
+ */
 static int gosync_fs_may_open(struct file *dir, struct inode *inode,
 			      const struct gosync_open *req)
 {
@@ -223,58 +249,69 @@ static int gosync_fs_may_open(struct file *dir, struct inode *inode,
 		[O_RDONLY] = MAY_READ, [O_WRONLY] = MAY_WRITE,
 		[O_RDWR] = MAY_READ | MAY_WRITE,
 	};
-	u32 elem_size, cap;
+	u32 elem_size = 0, cap = 0;
+	int ret;
 
+	ret = inode_permission(file_mnt_user_ns(dir), inode,
+			       acc[req->oflag & O_ACCMODE]);
+	if (!ret && req->oflag & O_CREAT)
+		ret = gosync_fs_may_open_creat(file_inode(dir), inode);
+	if (ret)
+		return ret;
 	if (req->kind && req->kind != gosync_fs_kind(inode))
 		return -EMEDIUMTYPE;
-	elem_size = 0;
-	cap = 0;
 	if (gosync_fs_is_chan(inode))
 		gosync_chan_shape(inode->i_private, &elem_size, &cap);
 	if ((req->elem_size && req->elem_size != elem_size) ||
 	    (req->cap && req->cap != cap))
 		return -EINVAL;
-	return inode_permission(file_mnt_user_ns(dir), inode,
-				acc[req->oflag & O_ACCMODE]);
+	return 0;
 }
 
-/* Make the object and its inode at the negative @dentry. */
-static int gosync_fs_create(struct file *dir, struct dentry *dentry,
-			    const struct gosync_open *req)
+void gosync_fs_uncount(struct gosync_fs_count *count)
 {
-	struct user_namespace *mnt_userns = file_mnt_user_ns(dir);
-	struct inode *dinode = file_inode(dir), *inode;
-	struct gosync_fs_info *info = dinode->i_sb->s_fs_info;
-	void *obj;
-	int ret;
+	atomic_dec(&count->objects);
+	if (refcount_dec_and_test(&count->refs))
+		kfree(count);
+}
 
-	ret = inode_permission(mnt_userns, dinode, MAY_WRITE | MAY_EXEC);
-	if (ret)
-		return ret;
-	/* As the VFS: an owner this mount's namespace cannot name. */
-	if (!fsuidgid_has_mapping(dinode->i_sb, mnt_userns))
-		return -EOVERFLOW;
-	if (atomic_inc_return(&info->objects) > READ_ONCE(info->opts.max)) {
-		atomic_dec(&info->objects);
+/*
+ * vfs_mkobj()'s callback, after its permission checks (write and search
+ * on the directory, an owner the mount can name) and the LSM's: make the
+ * object and its inode at the negative @dentry.  The object holds the
+ * mount's count until its region is gone (shm.c): an end made from it by
+ * GOSYNC_CHAN_IOC_DUP outlives the inode, and counts as long.
+ */
+static int gosync_fs_mkobj(struct dentry *dentry, umode_t mode, void *arg)
+{
+	const struct gosync_open *req = arg;
+	struct inode *dinode = d_inode(dentry->d_parent), *inode;
+	struct gosync_fs_info *info = dinode->i_sb->s_fs_info;
+	struct gosync_fs_count *count = info->count;
+	void *obj;
+
+	if (atomic_inc_return(&count->objects) > READ_ONCE(info->opts.max)) {
+		atomic_dec(&count->objects);
 		return -ENOSPC;
 	}
-	ret = -ENOMEM;
+	refcount_inc(&count->refs);
 	inode = new_inode(dinode->i_sb);
-	if (!inode)
-		goto uncount;
+	if (!inode) {
+		gosync_fs_uncount(count);
+		return -ENOMEM;
+	}
 	if (req->kind == GOSYNC_KIND_CHAN)
 		obj = gosync_chan_new(req->elem_size, req->cap,
-				      req->flags & GOSYNC_OPEN_AUTOCLOSE);
+				      req->flags & GOSYNC_OPEN_AUTOCLOSE, count);
 	else
-		obj = gosync_sync_new(req->kind);
+		obj = gosync_sync_new(req->kind, count);
 	if (IS_ERR(obj)) {
-		ret = PTR_ERR(obj);
-		iput(inode);	/* no object: eviction does not uncount */
-		goto uncount;
+		iput(inode);		/* no object: nothing to put */
+		gosync_fs_uncount(count);
+		return PTR_ERR(obj);
 	}
 	inode->i_ino = get_next_ino();
-	inode_init_owner(mnt_userns, inode, dinode,
-			 S_IFREG | (req->mode & ~current_umask() & 07777));
+	inode_init_owner(&init_user_ns, inode, dinode, mode);
 	inode->i_ctime = current_time(inode);
 	inode->i_atime = inode->i_ctime;
 	inode->i_mtime = inode->i_ctime;
@@ -287,50 +324,122 @@ static int gosync_fs_create(struct file *dir, struct dentry *dentry,
 	dinode->i_ctime = current_time(dinode);
 	dinode->i_mtime = dinode->i_ctime;
 	return 0;
-
-uncount:
-	atomic_dec(&info->objects);
-	return ret;
 }
 
-/* Look @name up, make it if asked; a referenced positive dentry. */
-static struct dentry *gosync_fs_lookup_open(struct file *dir, const char *name,
-					    struct gosync_open *req)
+/*
+ * Undo gosync_fs_mkobj() for a caller that then failed, as unlink(2)
+ * would (the caller's lookup reference is d_delete()'s).
+ */
+static void gosync_fs_unmake(struct inode *dinode, struct dentry *dentry)
+{
+	simple_unlink(dinode, dentry);
+	d_delete(dentry);
+}
+
+static struct file *gosync_fs_dentry_open(struct file *dir,
+					  struct dentry *dentry,
+					  const struct gosync_open *req)
+{
+	struct path path = { .mnt = dir->f_path.mnt, .dentry = dentry };
+
+	return dentry_open(&path, req->oflag & (O_ACCMODE | O_NONBLOCK),
+			   current_cred());
+}
+
+/*
+ * The answer to the caller, what GOSYNC_FS_IOC_OPEN writes back: written
+ * before a name is made, so that a fault there makes nothing.
+ */
+static int gosync_fs_answer(struct gosync_open __user *uarg,
+			    struct gosync_open *req, struct inode *inode,
+			    int fd)
+{
+	if (inode) {
+		req->kind = gosync_fs_kind(inode);
+		req->elem_size = 0;
+		req->cap = 0;
+		if (req->kind == GOSYNC_KIND_CHAN)
+			gosync_chan_shape(inode->i_private, &req->elem_size,
+					  &req->cap);
+	}
+	req->fd = fd;
+	return copy_to_user(uarg, req, sizeof(*req)) ? -EFAULT : 0;
+}
+
+/*
+ * Look @name up under the directory's lock, make it if asked, and open
+ * it: the file, all or nothing (a made name whose open fails is removed).
+ */
+static struct file *gosync_fs_lookup_open(struct file *dir, const char *name,
+					  struct gosync_open *req,
+					  struct gosync_open __user *uarg,
+					  int fd)
 {
 	struct dentry *root = dir->f_path.dentry, *dentry;
-	int ret;
+	bool excl = (req->oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+	struct inode *dinode = d_inode(root);
+	struct file *file;
+	int ro = -EROFS, ret;
 
-	inode_lock(d_inode(root));
+	/* Only a creation needs it; as mqueue's do_mq_open(). */
+	if (req->oflag & O_CREAT)
+		ro = mnt_want_write(dir->f_path.mnt);
+	inode_lock(dinode);
 	dentry = lookup_one_len(name, root, req->name_len);
-	if (IS_ERR(dentry))
+	if (IS_ERR(dentry)) {
+		file = ERR_CAST(dentry);
 		goto unlock;
-	if (d_really_is_positive(dentry)) {
-		ret = (req->oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) ?
-		      -EEXIST : gosync_fs_may_open(dir, d_inode(dentry), req);
-	} else if (req->oflag & O_CREAT) {
-		ret = gosync_fs_create(dir, dentry, req);
-		if (!ret)
-			req->flags |= GOSYNC_OPEN_CREATED;
-	} else {
+	}
+	if (d_mountpoint(dentry)) {
+		/* open(2) would find what is mounted there, not the object. */
+		ret = -EBUSY;
+	} else if (d_really_is_positive(dentry)) {
+		ret = excl ? -EEXIST : gosync_fs_may_open(dir, d_inode(dentry),
+							  req);
+		if (!ret) {
+			file = gosync_fs_dentry_open(dir, dentry, req);
+			ret = PTR_ERR_OR_ZERO(file);
+		}
+		if (!ret) {
+			ret = gosync_fs_answer(uarg, req, d_inode(dentry), fd);
+			if (ret)
+				fput(file);
+		}
+	} else if (!(req->oflag & O_CREAT)) {
 		ret = -ENOENT;
+	} else if (ro) {
+		ret = ro;
+	} else {
+		req->flags |= GOSYNC_OPEN_CREATED;
+		ret = gosync_fs_answer(uarg, req, NULL, fd);
+		if (!ret)
+			ret = vfs_mkobj(dentry,
+					mode_strip_sgid(&init_user_ns, dinode,
+							req->mode &
+							~current_umask()),
+					gosync_fs_mkobj, req);
+		if (!ret) {
+			file = gosync_fs_dentry_open(dir, dentry, req);
+			ret = PTR_ERR_OR_ZERO(file);
+			if (ret)
+				gosync_fs_unmake(dinode, dentry);
+		}
 	}
-	if (ret) {
-		dput(dentry);
-		dentry = ERR_PTR(ret);
-	}
+	dput(dentry);
+	if (ret)
+		file = ERR_PTR(ret);
 unlock:
-	inode_unlock(d_inode(root));
-	return dentry;
+	inode_unlock(dinode);
+	if (!ro)
+		mnt_drop_write(dir->f_path.mnt);
+	return file;
 }
 
 static long gosync_fs_ioctl_open(struct file *dir, struct gosync_open __user *uarg)
 {
 	char name[GOSYNC_NAME_MAX + 1];
 	struct gosync_open req;
-	struct dentry *dentry;
-	struct inode *inode;
 	struct file *file;
-	struct path path;
 	int fd, ret;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
@@ -348,35 +457,10 @@ static long gosync_fs_ioctl_open(struct file *dir, struct gosync_open __user *ua
 	fd = get_unused_fd_flags(req.oflag & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	dentry = gosync_fs_lookup_open(dir, name, &req);
-	if (IS_ERR(dentry)) {
-		put_unused_fd(fd);
-		return PTR_ERR(dentry);
-	}
-	inode = d_inode(dentry);
-	/*
-	 * Outside the directory's lock: an unlink meanwhile leaves this
-	 * dentry, and the inode, to us, as with open(2) racing unlink(2).
-	 */
-	path.mnt = dir->f_path.mnt;
-	path.dentry = dentry;
-	file = dentry_open(&path, req.oflag & (O_ACCMODE | O_NONBLOCK),
-			   current_cred());
-	dput(dentry);
+	file = gosync_fs_lookup_open(dir, name, &req, uarg, fd);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		return PTR_ERR(file);
-	}
-	req.kind = gosync_fs_kind(inode);
-	req.elem_size = 0;
-	req.cap = 0;
-	if (req.kind == GOSYNC_KIND_CHAN)
-		gosync_chan_shape(inode->i_private, &req.elem_size, &req.cap);
-	req.fd = fd;
-	if (copy_to_user(uarg, &req, sizeof(req))) {
-		put_unused_fd(fd);
-		fput(file);
-		return -EFAULT;
 	}
 	fd_install(fd, file);
 	return fd;
@@ -434,12 +518,13 @@ static int gosync_fs_parse_param(struct fs_context *fc,
 		break;
 	case GOSYNC_OPT_UID:
 		o->uid = make_kuid(current_user_ns(), result.uint_32);
-		if (!uid_valid(o->uid))
+		/* One the mount's own namespace can name, too. */
+		if (!uid_valid(o->uid) || !kuid_has_mapping(fc->user_ns, o->uid))
 			return invalfc(fc, "uid %u is not mapped", result.uint_32);
 		break;
 	case GOSYNC_OPT_GID:
 		o->gid = make_kgid(current_user_ns(), result.uint_32);
-		if (!gid_valid(o->gid))
+		if (!gid_valid(o->gid) || !kgid_has_mapping(fc->user_ns, o->gid))
 			return invalfc(fc, "gid %u is not mapped", result.uint_32);
 		break;
 	default:
@@ -478,7 +563,11 @@ static int gosync_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 		if (!gid_valid(info->opts.gid))
 			info->opts.gid = GLOBAL_ROOT_GID;
 	}
-	atomic_set(&info->objects, 0);
+	info->count = kzalloc(sizeof(*info->count), GFP_KERNEL_ACCOUNT);
+	if (!info->count)
+		return -ENOMEM;
+	refcount_set(&info->count->refs, 1);
+	atomic_set(&info->count->objects, 0);
 
 	root = new_inode(sb);
 	if (!root)
@@ -549,6 +638,9 @@ static void gosync_fs_kill_sb(struct super_block *sb)
 
 	/* The pinned names' dentries go, and their inodes with them. */
 	kill_litter_super(sb);
+	if (info && info->count &&
+	    refcount_dec_and_test(&info->count->refs))
+		kfree(info->count);
 	kfree(info);
 }
 

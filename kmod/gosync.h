@@ -61,6 +61,8 @@ static_assert(GOSYNC_MUTEX_OWNER == GOSYNC_OWNER_MAX);
  * @user:	who is charged for them
  * @extra:	charged beyond the size asked for (huge folios)
  * @maps:	live mapping records (fdinfo's gosync-mappings)
+ * @fscount:	the gosync mount the object was made in, counted until the
+ *		region is destroyed (fs.c); NULL for an anonymous object
  */
 struct gosync_shm {
 	struct file *file;
@@ -70,6 +72,7 @@ struct gosync_shm {
 	struct gosync_user *user;
 	size_t extra;
 	atomic_t maps;
+	struct gosync_fs_count *fscount;
 };
 
 /**
@@ -123,7 +126,9 @@ long gosync_chan_create(struct gosync_chan_create __user *uarg);
 
 /* For fs.c: named channels.  The inode holds one reference. */
 extern const struct file_operations gosync_chan_fops;
-struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose);
+struct gosync_fs_count;
+struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose,
+				    struct gosync_fs_count *count);
 void gosync_chan_put(struct gosync_chan *ch);
 void gosync_chan_shape(struct gosync_chan *ch, u32 *elem_size, u32 *cap);
 
@@ -178,7 +183,7 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg);
 /* For fs.c: named sync objects.  The inode holds one reference. */
 struct gosync_sync;
 extern const struct file_operations gosync_sync_fops;
-struct gosync_sync *gosync_sync_new(u32 kind);
+struct gosync_sync *gosync_sync_new(u32 kind, struct gosync_fs_count *count);
 void gosync_sync_put(struct gosync_sync *so);
 u32 gosync_sync_kind(struct gosync_sync *so);
 /* A sync object whose fd never reports readiness (not a waitgroup)? */
@@ -190,6 +195,8 @@ int gosync_fs_init(void);
 void gosync_fs_exit(void);
 /* The object an inode of ours names (for the kinds' ->open). */
 void *gosync_fs_object(struct inode *inode);
+/* An object made in a mount is gone: the mount counts one fewer. */
+void gosync_fs_uncount(struct gosync_fs_count *count);
 
 /* ---- device.c ---- */
 

@@ -67,6 +67,7 @@ int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size,
 
 	shm->npages = DIV_ROUND_UP(size, PAGE_SIZE);
 	atomic_set(&shm->maps, 0);
+	shm->fscount = NULL;
 	shm->file = shmem_file_setup(name, (loff_t)shm->npages << PAGE_SHIFT, 0);
 	if (IS_ERR(shm->file))
 		return PTR_ERR(shm->file);
@@ -122,6 +123,8 @@ void gosync_shm_destroy(struct gosync_shm *shm)
 {
 	unsigned int i;
 
+	if (shm->fscount)
+		gosync_fs_uncount(shm->fscount);
 	gosync_uncharge_more(shm->user, shm->extra);
 	vunmap(shm->vaddr);
 	for (i = 0; i < shm->npages; i++)

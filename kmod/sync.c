@@ -508,9 +508,14 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg)
 				 &uarg->fd, &so->kref, gosync_sync_free, NULL);
 }
 
-struct gosync_sync *gosync_sync_new(u32 kind)
+/* A named sync object; the mount's @count goes to it once it exists. */
+struct gosync_sync *gosync_sync_new(u32 kind, struct gosync_fs_count *count)
 {
-	return gosync_sync_alloc(kind);
+	struct gosync_sync *so = gosync_sync_alloc(kind);
+
+	if (!IS_ERR(so))
+		so->shm.fscount = count;
+	return so;
 }
 
 void gosync_sync_put(struct gosync_sync *so)
