@@ -230,8 +230,11 @@ int cli_fail(const struct cli *c, int err)
 					 c->dir);
 		return cli_error(c, err, "no such name in %s", c->dir);
 	case ENODEV:
-		return cli_error(c, err, "the gosync module is not loaded "
-				 "(--standalone works without it)");
+		/* The library's word for "no gosync filesystem there". */
+		return cli_error(c, err, "no gosync filesystem at %s (is gosync.ko "
+				 "loaded and the filesystem mounted? GOSYNC_FS names "
+				 "another mount; --standalone works without the module)",
+				 c->dir);
 	case ENOTTY:
 		return cli_error(c, err, "%s is not a gosync filesystem", c->dir);
 	case EACCES:
@@ -466,6 +469,6 @@ int main(int argc, char **argv)
 	c.flags = c.standalone ? GOSYNC_STANDALONE : 0;
 	env = getenv(c.standalone ? "GOSYNC_SHM_DIR" : "GOSYNC_FS");
 	c.dir = env && *env ? env : c.standalone ? SHM_DIR_DEFAULT : GOSYNC_FS_DEFAULT;
-	optind = 1;
+	optind = 0;	/* glibc: start over, and forget the "+" above */
 	return cli_cmds[i].run(&c, argc, argv);
 }

@@ -78,7 +78,7 @@ static char **cli_names(const struct cli *c, size_t *n, int *err)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		/* The library's files in the making (standalone). */
-		if (c->standalone && de->d_name[0] == '.')
+		if (c->standalone && !strncmp(de->d_name, ".gosync-tmp.", 12))
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 64;
