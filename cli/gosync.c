@@ -48,7 +48,7 @@ static const struct cli_cmd cli_cmds[] = {
 	  "Print everything known of NAME, one \"key: value\" per line.\n" },
 	{ "make", cli_make,
 	  "make NAME --elem N --cap N [--mode M] [--autoclose] [--excl]\n"
-	  "       gosync make NAME --kind wg|mutex|rwmutex|once|cond [--mode M] [--excl]",
+	  "%sgosync make NAME --kind wg|mutex|rwmutex|once|cond [--mode M] [--excl]",
 	  "Make a channel (or a sync object) named NAME; without --excl an\n"
 	  "existing one of the same kind and shape is fine.\n"
 	  "\n"
@@ -100,8 +100,11 @@ static void cli_help_all(FILE *out)
 		"Named gosync channels and sync objects from the shell.  NAME is\n"
 		"\"/name\" (or \"name\"): one component of at most %d bytes.\n"
 		"\nCommands:\n", GOSYNC_NAME_MAX);
-	for (i = 0; i < CLI_NCMDS; i++)
-		fprintf(out, "  gosync %s\n", cli_cmds[i].synopsis);
+	for (i = 0; i < CLI_NCMDS; i++) {
+		fprintf(out, "  gosync ");
+		fprintf(out, cli_cmds[i].synopsis, "  ");
+		fputc('\n', out);
+	}
 	fprintf(out, "\n"
 		"Options:\n"
 		"  --standalone   no module: names in $GOSYNC_SHM_DIR, else %s\n"
@@ -115,7 +118,9 @@ static void cli_help_all(FILE *out)
 
 static void cli_help_cmd(const struct cli_cmd *cmd)
 {
-	printf("Usage: gosync %s\n\n%s", cmd->synopsis, cmd->help);
+	printf("Usage: gosync ");
+	printf(cmd->synopsis, "       ");
+	printf("\n\n%s", cmd->help);
 	printf("  --standalone   no module: names in $GOSYNC_SHM_DIR, else %s\n"
 	       "  -h, --help     this help\n", SHM_DIR_DEFAULT);
 }

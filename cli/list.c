@@ -276,6 +276,8 @@ int cli_stat(struct cli *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage(c, "takes one NAME");
 	ret = cli_set_name(c, argv[optind]);
+	if (!ret)
+		ret = cli_check_mount(c);
 	if (ret)
 		return ret;
 	cli_facts_get(c, c->base, &f);
@@ -393,6 +395,8 @@ int cli_watch(struct cli *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage(c, "takes one NAME");
 	ret = cli_set_name(c, argv[optind]);
+	if (!ret)
+		ret = cli_check_mount(c);
 	if (ret)
 		return ret;
 	if (c->standalone) {
