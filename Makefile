@@ -220,6 +220,10 @@ $(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(B)/lib/libgosync.a
 	$(CC) $(GOSYNC_CFLAGS) -DGOSYNC_CLI_VERSION='"$(VERSION)"' $(CFLAGS) \
 		-o $@ $(CLI_SRCS) $(B)/lib/libgosync.a $(LDLIBS)
 
+# cli_test runs the tool of its own build tree: 'make tests' or
+# 'make selftests' alone builds it too.
+$(foreach v,$(HOST_VARIANTS),$(B)/tests/$(v)/cli_test) $(B)/selftests/cli_test: | $(CLI)
+
 # -------------------------------------------------------------- examples --
 examples: $(EXAMPLES)
 
