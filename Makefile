@@ -2,7 +2,8 @@
 #
 # gosync: one Makefile for the module, the library, the tests and the guest.
 #
-#   make              build gosync.ko, libgosync, selftests, host tests, examples
+#   make              build gosync.ko, libgosync, the gosync tool, selftests,
+#                     host tests, examples
 #   make run          build, boot the guest, load the module, run the demos
 #   make check        host tests + lint, then every selftest in the guest
 #   make check-debug  the selftests, the fuzzer (coverage-guided, KCOV) and
@@ -22,6 +23,7 @@ B		?= build
 PREFIX		?= /usr/local
 LIBDIR		?= $(PREFIX)/lib
 INCLUDEDIR	?= $(PREFIX)/include
+BINDIR		?= $(PREFIX)/bin
 MANDIR		?= $(PREFIX)/share/man
 DESTDIR		?=
 
@@ -62,11 +64,11 @@ SAN_tsan	:= -fsanitize=thread
 # 'make check' has printed its last line.
 .SECONDARY:
 
-.PHONY: FORCE all deps module lib selftests tests examples check check-debug \
+.PHONY: FORCE all deps module lib cli selftests tests examples check check-debug \
 	check-kcsan run \
 	lint bench bench-guest install modules_install dkms-install uninstall clean
 
-all: module lib selftests tests examples fuzz
+all: module lib cli selftests tests examples fuzz
 
 deps:
 	@scripts/deps build vm lint
@@ -205,6 +207,23 @@ $(B)/tests/$(1)/%: tests/%.c $(wildcard tests/*.h) \
 endef
 $(foreach v,$(HOST_VARIANTS),$(eval $(call host_variant,$(v))))
 
+# ------------------------------------------------------------ gosync(1) --
+# The command-line tool, linked statically against the library as the
+# examples are: it runs from the build tree, in the guest, and installed.
+CLI_SRCS	:= $(wildcard cli/*.c)
+CLI		:= $(B)/cli/gosync
+
+cli: $(CLI)
+
+$(CLI): $(CLI_SRCS) $(wildcard cli/*.h) $(B)/lib/libgosync.a
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) -DGOSYNC_CLI_VERSION='"$(VERSION)"' $(CFLAGS) \
+		-o $@ $(CLI_SRCS) $(B)/lib/libgosync.a $(LDLIBS)
+
+# cli_test runs the tool of its own build tree: 'make tests' or
+# 'make selftests' alone builds it too.
+$(foreach v,$(HOST_VARIANTS),$(B)/tests/$(v)/cli_test) $(B)/selftests/cli_test: | $(CLI)
+
 # -------------------------------------------------------------- examples --
 examples: $(EXAMPLES)
 
@@ -281,8 +300,10 @@ bench-guest: all $(BENCH_BINS)
 # An alias man page is a relative symlink to a page in its own directory
 # (Debian policy, and 'man -l' resolves it from anywhere, unlike '.so'): it
 # is installed as that same link, never as a copy of its target.
-install: lib
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux
+install: lib cli
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(BINDIR)
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(B)/lib/libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so.$(SOVERSION)
 	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so
@@ -322,7 +343,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgosync.so* $(DESTDIR)$(LIBDIR)/libgosync.a \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/gosync.pc \
 	      $(DESTDIR)$(INCLUDEDIR)/gosync.h $(DESTDIR)$(INCLUDEDIR)/gosync_uring.h \
-	      $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h
+	      $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h $(DESTDIR)$(BINDIR)/gosync
 	for d in man/man*; do \
 		for f in $$d/*.$${d#man/man}; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done; \
 	done
