@@ -2,7 +2,8 @@
 /*
  * gosync: channels.
  *
- * A channel is an anon-inode file around a ring in a shared region (shm.c)
+ * A channel is a file around a ring in a shared region (shm.c): an anon
+ * inode's from GOSYNC_IOC_CHAN_CREATE, or a gosync filesystem's (fs.c)
  * that every process may mmap: sends and receives that need not wait run
  * in the library on the mapping, and never enter the kernel.  The kernel
  * runs the same ring (common/gosync_ring.h) on its own vmap of the region
@@ -27,6 +28,19 @@
  * layout, its own closed flag and waiter counts, and treats the ring's
  * answers as hints that can at worst make this channel's calls fail or
  * wait until their deadline.
+ *
+ * Directional ends: a file opened O_RDONLY (O_WRONLY) is a receive-only
+ * (send-only) end.  Every operation checks the file's f_mode before it
+ * does anything (EBADF), and such a file cannot be mapped: the shared
+ * ring could not hold it to its direction.
+ *
+ * Auto-close: @ends counts the channel's files that can send
+ * (FMODE_WRITE), from the moment each exists until its ->release, which
+ * runs only once every fd, mapping (shm.c pins the file) and io_uring
+ * request of it is gone.  The release that takes it from 1 to 0 closes
+ * a GOSYNC_CHAN_AUTOCLOSE channel, after the dead mapping's claims were
+ * released (its ->close ran first): receivers drain what was published,
+ * then see closed.
  *
  * Locking: no lock of ours is held across a ring operation; the wait
  * queues' and the owner IDA's own locks are leaves.
@@ -70,8 +84,9 @@ struct gosync_side {
  * @recv:	receivers
  * @send:	senders
  * @owners:	owner ids of the live mappings
- * @flags:	GOSYNC_CHAN_CLOSED
+ * @flags:	GOSYNC_CHAN_CLOSED, GOSYNC_CHAN_AUTOCLOSED
  * @closed_ns:	when it was closed (CLOCK_MONOTONIC), set before the flag
+ * @ends:	its files that can send (FMODE_WRITE) and are not released
  * @user:	who is charged for it
  */
 struct gosync_chan {
@@ -84,10 +99,12 @@ struct gosync_chan {
 	struct ida owners;
 	unsigned long flags;
 	s64 closed_ns;
+	atomic_t ends;
 	struct gosync_user *user;
 };
 
 #define GOSYNC_CHAN_CLOSED	0	/* bit in flags */
+#define GOSYNC_CHAN_AUTO	1	/* bit in flags: GOSYNC_CHAN_AUTOCLOSE */
 
 /*
  * After close, how long a receive still waits for an element a sender
@@ -100,8 +117,6 @@ struct gosync_chan {
 
 /* Elements up to this size travel through a bounce buffer on the stack. */
 #define GOSYNC_SMALL_ELEM	64
-
-static const struct file_operations gosync_chan_fops;
 
 static void gosync_chan_free(struct kref *kref)
 {
@@ -720,10 +735,8 @@ static long gosync_chan_ioctl_xfer(struct gosync_chan *ch, unsigned int cmd,
 	return gosync_chan_recv_iter(ch, &iter, x.count, x.deadline_ns);
 }
 
-static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
+static int gosync_chan_do_close(struct gosync_chan *ch)
 {
-	if (arg)
-		return -EINVAL;
 	if (gosync_chan_closed(ch))
 		return -EPIPE;
 	/*
@@ -738,6 +751,15 @@ static long gosync_chan_ioctl_close(struct gosync_chan *ch, unsigned long arg)
 	gosync_side_wake(&ch->recv);
 	gosync_side_wake(&ch->send);
 	return 0;
+}
+
+static long gosync_chan_ioctl_close(struct file *file, unsigned long arg)
+{
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;		/* a receive-only end: Go's rule */
+	if (arg)
+		return -EINVAL;
+	return gosync_chan_do_close(file->private_data);
 }
 
 static long gosync_chan_ioctl_wake(struct gosync_chan *ch, void __user *uarg)
@@ -755,8 +777,9 @@ static long gosync_chan_ioctl_wake(struct gosync_chan *ch, void __user *uarg)
 	return 0;
 }
 
-static long gosync_chan_ioctl_info(struct gosync_chan *ch, void __user *uarg)
+static long gosync_chan_ioctl_info(struct file *file, void __user *uarg)
 {
+	struct gosync_chan *ch = file->private_data;
 	struct gosync_chan_info info;
 
 	if (copy_from_user(&info, uarg, sizeof(info)))
@@ -769,6 +792,12 @@ static long gosync_chan_ioctl_info(struct gosync_chan *ch, void __user *uarg)
 	info.nslots = ch->layout.nslots;
 	info.slot_size = ch->layout.slot_size;
 	info.state = gosync_chan_closed(ch) ? GOSYNC_CHAN_STATE_CLOSED : 0;
+	if (!(file->f_mode & FMODE_WRITE))
+		info.state |= GOSYNC_CHAN_STATE_NOSEND;
+	if (!(file->f_mode & FMODE_READ))
+		info.state |= GOSYNC_CHAN_STATE_NORECV;
+	if (test_bit(GOSYNC_CHAN_AUTO, &ch->flags))
+		info.state |= GOSYNC_CHAN_STATE_AUTOCLOSE;
 	info.map_size = ch->layout.map_size;
 	info.off_tail = ch->layout.off_tail;
 	info.off_head = ch->layout.off_head;
@@ -779,6 +808,9 @@ static long gosync_chan_ioctl_info(struct gosync_chan *ch, void __user *uarg)
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+static long gosync_chan_ioctl_dup(struct file *file,
+				  struct gosync_chan_dup __user *uarg);
+
 static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -787,16 +819,23 @@ static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case GOSYNC_CHAN_IOC_SEND:
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
+		return gosync_chan_ioctl_xfer(ch, cmd, uarg);
 	case GOSYNC_CHAN_IOC_RECV:
+		if (!(file->f_mode & FMODE_READ))
+			return -EBADF;
 		return gosync_chan_ioctl_xfer(ch, cmd, uarg);
 	case GOSYNC_CHAN_IOC_CLOSE:
-		return gosync_chan_ioctl_close(ch, arg);
+		return gosync_chan_ioctl_close(file, arg);
 	case GOSYNC_CHAN_IOC_WAKE:
 		return gosync_chan_ioctl_wake(ch, uarg);
 	case GOSYNC_CHAN_IOC_INFO:
-		return gosync_chan_ioctl_info(ch, uarg);
+		return gosync_chan_ioctl_info(file, uarg);
 	case GOSYNC_CHAN_IOC_MAP:
 		return gosync_shm_ioctl_map(file, uarg);
+	case GOSYNC_CHAN_IOC_DUP:
+		return gosync_chan_ioctl_dup(file, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -941,23 +980,92 @@ static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_chan *ch = file->private_data;
 
+	/* A directional end: the ring would not hold it to its direction. */
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		return -EACCES;
+
 	return gosync_shm_mmap(&ch->shm, vma, &ch->owners, gosync_chan_died);
 }
 
 /* ------------------------------------------------------------- the fd -- */
 
+/* A new file of @ch exists: count it if it can send. */
+static void gosync_chan_end_opened(struct gosync_chan *ch, fmode_t fmode)
+{
+	if (fmode & FMODE_WRITE)
+		atomic_inc(&ch->ends);
+}
+
+static void gosync_chan_end_released(struct gosync_chan *ch, fmode_t fmode)
+{
+	/* The last end that can send: pipe EOF (see the top of this file). */
+	if (fmode & FMODE_WRITE && atomic_dec_and_test(&ch->ends) &&
+	    test_bit(GOSYNC_CHAN_AUTO, &ch->flags))
+		gosync_chan_do_close(ch);
+}
+
 static int gosync_chan_release(struct inode *inode, struct file *file)
 {
 	struct gosync_chan *ch = file->private_data;
 
+	gosync_chan_end_released(ch, file->f_mode);
 	kref_put(&ch->kref, gosync_chan_free);
 	return 0;
+}
+
+/* open(2) of a name in a gosync filesystem (fs.c). */
+static int gosync_chan_node_open(struct inode *inode, struct file *file)
+{
+	struct gosync_chan *ch = gosync_fs_object(inode);
+
+	kref_get(&ch->kref);
+	file->private_data = ch;
+	file->f_mode |= FMODE_NOWAIT;
+	gosync_chan_end_opened(ch, file->f_mode);
+	return stream_open(inode, file);
+}
+
+/* The fd of a new file of @ch; @ch's reference goes to the file. */
+static int gosync_chan_install(struct gosync_chan *ch, int oflags,
+			       int __user *ufd)
+{
+	gosync_chan_end_opened(ch, OPEN_FMODE(oflags));
+	return gosync_install_fd("[gosync-chan]", &gosync_chan_fops, ch, oflags,
+				 FMODE_NOWAIT, ufd, &ch->kref, gosync_chan_free);
+}
+
+static long gosync_chan_ioctl_dup(struct file *file,
+				  struct gosync_chan_dup __user *uarg)
+{
+	struct gosync_chan *ch = file->private_data;
+	struct gosync_chan_dup req;
+	u32 dir;
+	int acc;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	dir = req.flags & (GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_RECV_ONLY);
+	if (req.flags & ~GOSYNC_DUP_FLAGS || req.resv ||
+	    (dir != GOSYNC_DUP_SEND_ONLY && dir != GOSYNC_DUP_RECV_ONLY))
+		return -EINVAL;
+	/* An end only narrows: what the fd cannot do, its dup cannot. */
+	if (!(file->f_mode & (dir == GOSYNC_DUP_SEND_ONLY ? FMODE_WRITE :
+							    FMODE_READ)))
+		return -EBADF;
+	acc = dir == GOSYNC_DUP_SEND_ONLY ? O_WRONLY : O_RDONLY;
+	kref_get(&ch->kref);
+	return gosync_chan_install(ch, acc |
+				   (req.flags & GOSYNC_DUP_CLOEXEC ? O_CLOEXEC : 0) |
+				   (req.flags & GOSYNC_DUP_NONBLOCK ? O_NONBLOCK : 0),
+				   &uarg->fd);
 }
 
 static void gosync_chan_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct gosync_chan *ch = file->private_data;
 
+	seq_puts(m, "gosync-kind:\tchan\n");
 	seq_printf(m, "gosync-elem-size:\t%u\n", ch->layout.elem_size);
 	seq_printf(m, "gosync-cap:\t%u\n", ch->layout.cap);
 	seq_printf(m, "gosync-len:\t%llu\n", gosync_chan_unbuffered(ch) ? 0 :
@@ -965,10 +1073,21 @@ static void gosync_chan_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "gosync-closed:\t%d\n", gosync_chan_closed(ch));
 	seq_printf(m, "gosync-waiting:\t%d %d\n", atomic_read(&ch->recv.waiters),
 		   atomic_read(&ch->send.waiters));
+	seq_printf(m, "gosync-ends:\t%d\n", atomic_read(&ch->ends));
+	seq_printf(m, "gosync-autoclose:\t%d\n",
+		   test_bit(GOSYNC_CHAN_AUTO, &ch->flags));
+	seq_printf(m, "gosync-dir:\t%s\n", gosync_fmode_dir(file));
+	/* Hints from the shared words: positions, i.e. running totals. */
+	seq_printf(m, "gosync-sent:\t%llu\n",
+		   READ_ONCE(*ch->ring.tail) >> 1);
+	seq_printf(m, "gosync-received:\t%llu\n",
+		   READ_ONCE(*ch->ring.head));
+	seq_printf(m, "gosync-mappings:\t%d\n", atomic_read(&ch->shm.maps));
 }
 
-static const struct file_operations gosync_chan_fops = {
+const struct file_operations gosync_chan_fops = {
 	.owner		= THIS_MODULE,
+	.open		= gosync_chan_node_open,
 	.release	= gosync_chan_release,
 	.unlocked_ioctl	= gosync_chan_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
@@ -987,7 +1106,8 @@ static void gosync_side_init(struct gosync_side *side, void *region, u64 off)
 	atomic_set(&side->waiters, 0);
 }
 
-static struct gosync_chan *gosync_chan_alloc(u32 elem_size, u32 cap)
+static struct gosync_chan *gosync_chan_alloc(u32 elem_size, u32 cap,
+					     bool autoclose)
 {
 	struct gosync_chan_header *hdr;
 	struct gosync_chan *ch;
@@ -1024,6 +1144,9 @@ static struct gosync_chan *gosync_chan_alloc(u32 elem_size, u32 cap)
 	gosync_side_init(&ch->recv, region, ch->layout.off_recv_wait);
 	gosync_side_init(&ch->send, region, ch->layout.off_send_wait);
 	ida_init(&ch->owners);
+	atomic_set(&ch->ends, 0);
+	if (autoclose)
+		set_bit(GOSYNC_CHAN_AUTO, &ch->flags);
 	kref_init(&ch->kref);
 	return ch;
 
@@ -1045,12 +1168,28 @@ long gosync_chan_create(struct gosync_chan_create __user *uarg)
 	    !gosync_mem_is_zero(req.resv, sizeof(req.resv)))
 		return -EINVAL;
 
-	ch = gosync_chan_alloc(req.elem_size, req.cap);
+	ch = gosync_chan_alloc(req.elem_size, req.cap,
+			       req.flags & GOSYNC_CHAN_AUTOCLOSE);
 	if (IS_ERR(ch))
 		return PTR_ERR(ch);
-	return gosync_install_fd("[gosync-chan]", &gosync_chan_fops, ch,
-				 (req.flags & GOSYNC_CHAN_CLOEXEC ? O_CLOEXEC : 0) |
-				 (req.flags & GOSYNC_CHAN_NONBLOCK ? O_NONBLOCK : 0),
-				 FMODE_NOWAIT, &uarg->fd, &ch->kref,
-				 gosync_chan_free);
+	return gosync_chan_install(ch, O_RDWR |
+				   (req.flags & GOSYNC_CHAN_CLOEXEC ? O_CLOEXEC : 0) |
+				   (req.flags & GOSYNC_CHAN_NONBLOCK ? O_NONBLOCK : 0),
+				   &uarg->fd);
+}
+
+struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose)
+{
+	return gosync_chan_alloc(elem_size, cap, autoclose);
+}
+
+void gosync_chan_put(struct gosync_chan *ch)
+{
+	kref_put(&ch->kref, gosync_chan_free);
+}
+
+void gosync_chan_shape(struct gosync_chan *ch, u32 *elem_size, u32 *cap)
+{
+	*elem_size = ch->layout.elem_size;
+	*cap = ch->layout.cap;
 }

@@ -27,7 +27,8 @@ bool gosync_mem_is_zero(const void *p, size_t len)
  * @name:	the anon inode's name
  * @fops:	the object's file operations
  * @obj:	the object, holding the one reference in @kref
- * @oflags:	O_CLOEXEC and O_NONBLOCK, as asked for
+ * @oflags:	the access mode (O_RDWR, or O_RDONLY or O_WRONLY for a
+ *		directional end), O_CLOEXEC and O_NONBLOCK, as asked for
  * @fmode:	more f_mode bits (FMODE_NOWAIT)
  * @ufd:	where the caller's struct wants the fd
  * @kref:	@obj's reference, which the file takes over
@@ -48,7 +49,7 @@ int gosync_install_fd(const char *name, const struct file_operations *fops,
 		return fd;
 	}
 	file = anon_inode_getfile(name, fops, obj,
-				  O_RDWR | (oflags & O_NONBLOCK));
+				  oflags & (O_ACCMODE | O_NONBLOCK));
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		kref_put(kref, release);
@@ -62,6 +63,18 @@ int gosync_install_fd(const char *name, const struct file_operations *fops,
 	}
 	fd_install(fd, file);
 	return fd;
+}
+
+const char *gosync_fmode_dir(struct file *file)
+{
+	switch (file->f_mode & (FMODE_READ | FMODE_WRITE)) {
+	case FMODE_READ:
+		return "r";
+	case FMODE_WRITE:
+		return "w";
+	default:
+		return "rw";
+	}
 }
 
 static long gosync_ioctl_info(void __user *uarg)
@@ -83,8 +96,8 @@ static long gosync_ioctl_info(void __user *uarg)
 	return 0;
 }
 
-static long gosync_dev_ioctl(struct file *file, unsigned int cmd,
-			     unsigned long arg)
+/* Also the gosync filesystem's root directory's (fs.c). */
+long gosync_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
@@ -127,6 +140,11 @@ static int __init gosync_init(void)
 
 	if (ret)
 		return ret;
+	ret = gosync_fs_init();
+	if (ret) {
+		misc_deregister(&gosync_miscdev);
+		return ret;
+	}
 	/* Optional: without debugfs the module works the same. */
 	gosync_debugfs = debugfs_create_dir(GOSYNC_DEVICE_NAME, NULL);
 	debugfs_create_file("limits", 0444, gosync_debugfs, NULL,
@@ -137,6 +155,7 @@ static int __init gosync_init(void)
 static void __exit gosync_exit(void)
 {
 	debugfs_remove(gosync_debugfs);
+	gosync_fs_exit();
 	misc_deregister(&gosync_miscdev);
 	gosync_uring_exit();
 }

@@ -20,7 +20,7 @@
 #define GOSYNC_FEATURES		(GOSYNC_FEAT_CHAN | GOSYNC_FEAT_SELECT | \
 				 GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC | \
 				 GOSYNC_FEAT_WG_OWNED | GOSYNC_FEAT_SELECT_FD | \
-				 GOSYNC_FEAT_CHAN_ZERO)
+				 GOSYNC_FEAT_CHAN_ZERO | GOSYNC_FEAT_NAMES)
 
 /* ---- limits.c: module parameters and per-user accounting ---- */
 
@@ -60,6 +60,7 @@ static_assert(GOSYNC_MUTEX_OWNER == GOSYNC_OWNER_MAX);
  * @vaddr:	the kernel's mapping of all of them
  * @user:	who is charged for them
  * @extra:	charged beyond the size asked for (huge folios)
+ * @maps:	live mapping records (fdinfo's gosync-mappings)
  */
 struct gosync_shm {
 	struct file *file;
@@ -68,6 +69,7 @@ struct gosync_shm {
 	void *vaddr;
 	struct gosync_user *user;
 	size_t extra;
+	atomic_t maps;
 };
 
 /**
@@ -119,6 +121,12 @@ struct io_uring_cmd;
 
 long gosync_chan_create(struct gosync_chan_create __user *uarg);
 
+/* For fs.c: named channels.  The inode holds one reference. */
+extern const struct file_operations gosync_chan_fops;
+struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose);
+void gosync_chan_put(struct gosync_chan *ch);
+void gosync_chan_shape(struct gosync_chan *ch, u32 *elem_size, u32 *cap);
+
 /* How a wait that found signal_pending() ends: a restart code. */
 int gosync_signal_ret(void);
 bool gosync_is_restart(int ret);
@@ -166,10 +174,28 @@ int gosync_uring_run_own(struct gosync_chan *ch);
 /* ---- sync.c ---- */
 
 long gosync_sync_create(struct gosync_sync_create __user *uarg);
+
+/* For fs.c: named sync objects.  The inode holds one reference. */
+struct gosync_sync;
+extern const struct file_operations gosync_sync_fops;
+struct gosync_sync *gosync_sync_new(u32 kind);
+void gosync_sync_put(struct gosync_sync *so);
+u32 gosync_sync_kind(struct gosync_sync *so);
 /* A sync object whose fd never reports readiness (not a waitgroup)? */
 bool gosync_sync_never_ready(struct file *file);
 
+/* ---- fs.c: the gosync filesystem ---- */
+
+int gosync_fs_init(void);
+void gosync_fs_exit(void);
+/* The object an inode of ours names (for the kinds' ->open). */
+void *gosync_fs_object(struct inode *inode);
+
 /* ---- device.c ---- */
+
+long gosync_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+/* "rw", "r" or "w": what a file of an object may do (fdinfo). */
+const char *gosync_fmode_dir(struct file *file);
 
 bool gosync_mem_is_zero(const void *p, size_t len);
 int gosync_install_fd(const char *name, const struct file_operations *fops,

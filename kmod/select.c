@@ -542,6 +542,9 @@ static int gosync_sel_resolve(struct gosync_sel *sel,
 		c->ch = gosync_chan_of(c->file);
 		if (!c->ch)
 			return -EINVAL;
+		/* A directional end, used against its direction. */
+		if (!(c->file->f_mode & (c->recv ? FMODE_READ : FMODE_WRITE)))
+			return -EBADF;
 		max = max_t(u32, max, gosync_chan_elem(c->ch));
 	}
 	gosync_sel_registrations(sel);

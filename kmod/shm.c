@@ -66,6 +66,7 @@ int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size,
 	int ret;
 
 	shm->npages = DIV_ROUND_UP(size, PAGE_SIZE);
+	atomic_set(&shm->maps, 0);
 	shm->file = shmem_file_setup(name, (loff_t)shm->npages << PAGE_SHIFT, 0);
 	if (IS_ERR(shm->file))
 		return PTR_ERR(shm->file);
@@ -155,6 +156,7 @@ static struct gosync_mapping *gosync_mapping_new(struct gosync_shm *shm,
 	map->shm = shm;
 	INIT_LIST_HEAD(&map->owned_node);
 	map->objfile = get_file(objfile);
+	atomic_inc(&shm->maps);
 	return map;
 }
 
@@ -192,6 +194,7 @@ static void gosync_shm_vm_close(struct vm_area_struct *vma)
 	if (map->died)
 		map->died(map);
 	ida_free(map->ids, map->owner);
+	atomic_dec(&map->shm->maps);
 	kfree(map);
 	/* Last: the object, its file and the module may go after this. */
 	fput(objfile);

@@ -43,6 +43,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -226,6 +227,11 @@ static int gosync_sync_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_sync *so = file->private_data;
 
+	/* A name opened O_RDONLY or O_WRONLY: poll and INFO only. */
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		return -EACCES;
+
 	return gosync_shm_mmap(&so->shm, vma, &so->owners, gosync_sync_died);
 }
 
@@ -391,13 +397,48 @@ static int gosync_sync_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static const struct file_operations gosync_sync_fops = {
+/* open(2) of a name in a gosync filesystem (fs.c). */
+static int gosync_sync_node_open(struct inode *inode, struct file *file)
+{
+	struct gosync_sync *so = gosync_fs_object(inode);
+
+	kref_get(&so->kref);
+	file->private_data = so;
+	return stream_open(inode, file);
+}
+
+static const char *const gosync_sync_kinds[] = {
+	[GOSYNC_SYNC_WG]	= "wg",
+	[GOSYNC_SYNC_MUTEX]	= "mutex",
+	[GOSYNC_SYNC_RWMUTEX]	= "rwmutex",
+	[GOSYNC_SYNC_ONCE]	= "once",
+	[GOSYNC_SYNC_COND]	= "cond",
+};
+
+static void gosync_sync_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct gosync_sync *so = file->private_data;
+
+	seq_printf(m, "gosync-kind:\t%s\n", gosync_sync_kinds[so->kind]);
+	/* The kind's first word, as the processes left it: a hint. */
+	if (so->kind == GOSYNC_SYNC_WG)
+		seq_printf(m, "gosync-state:\t0x%llx\n",
+			   READ_ONCE(((struct gosync_wg_words *)so->words)->state));
+	else
+		seq_printf(m, "gosync-state:\t0x%x\n", READ_ONCE(*(u32 *)so->words));
+	seq_printf(m, "gosync-dir:\t%s\n", gosync_fmode_dir(file));
+	seq_printf(m, "gosync-mappings:\t%d\n", atomic_read(&so->shm.maps));
+}
+
+const struct file_operations gosync_sync_fops = {
 	.owner		= THIS_MODULE,
+	.open		= gosync_sync_node_open,
 	.release	= gosync_sync_release,
 	.unlocked_ioctl	= gosync_sync_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.poll		= gosync_sync_poll,
 	.mmap		= gosync_sync_mmap,
+	.show_fdinfo	= gosync_sync_show_fdinfo,
 };
 
 /*
@@ -462,6 +503,22 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg)
 	if (IS_ERR(so))
 		return PTR_ERR(so);
 	return gosync_install_fd("[gosync-sync]", &gosync_sync_fops, so,
-				 req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0, 0,
+				 O_RDWR |
+				 (req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0), 0,
 				 &uarg->fd, &so->kref, gosync_sync_free);
+}
+
+struct gosync_sync *gosync_sync_new(u32 kind)
+{
+	return gosync_sync_alloc(kind);
+}
+
+void gosync_sync_put(struct gosync_sync *so)
+{
+	kref_put(&so->kref, gosync_sync_free);
+}
+
+u32 gosync_sync_kind(struct gosync_sync *so)
+{
+	return so->kind;
 }

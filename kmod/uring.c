@@ -413,6 +413,10 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	if (ioucmd->cmd_op != GOSYNC_URING_SEND &&
 	    ioucmd->cmd_op != GOSYNC_URING_RECV)
 		return -EINVAL;
+	/* A directional end, used against its direction. */
+	if (!(ioucmd->file->f_mode & (ioucmd->cmd_op == GOSYNC_URING_SEND ?
+				      FMODE_WRITE : FMODE_READ)))
+		return -EBADF;
 	/*
 	 * Issued from io-wq (IOSQE_ASYNC), the attempts would run in a task
 	 * we cannot name, and whose exit we could not watch.

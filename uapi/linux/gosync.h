@@ -181,7 +181,8 @@ struct gosync_chan_info {
  * more; it returns how many it took, or 0 when the channel is closed and
  * drained.  Errors: EAGAIN (NONBLOCK and nothing could be done), ETIMEDOUT,
  * EINTR (a signal; the call restarts with SA_RESTART), EPIPE (send on a
- * closed channel), EFAULT, EINVAL, EIO (the shared ring is corrupt: a
+ * closed channel), EBADF (a receive-only end's SEND or CLOSE, a send-only
+ * end's RECV: GOSYNC_CHAN_IOC_DUP), EFAULT, EINVAL, EIO (the shared ring is corrupt: a
  * process wrote garbage over its mapping).
  */
 struct gosync_chan_xfer {
@@ -331,7 +332,8 @@ struct gosync_select_case {
  * (a select's receive case counts); the element is then handed over, and
  * the case fires once the receiver has taken it.  An FDREADY case fires
  * with the fd's revents in its @result.  Errors: EAGAIN (NONBLOCK,
- * nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd), EINVAL (not a
+ * nothing ready), ETIMEDOUT, EINTR, EBADF (a bad fd, or a directional
+ * end in a case of the direction it lacks), EINVAL (not a
  * channel fd for SEND or RECV, a file that cannot be polled, bad op,
  * events, flags or reserved fields, too many cases), ENOMEM, EFAULT, EIO.
  * A module without GOSYNC_FEAT_SELECT_FD fails FDREADY cases with EINVAL
@@ -354,7 +356,8 @@ struct gosync_select {
  * the command area (sqe->cmd, 16 bytes in a 64-byte SQE) holds a struct
  * gosync_uring_cmd.  The CQE's res is what the ioctl would return for one
  * element: SEND 1 (sent), RECV 1 (a value) or 0 (closed and drained), or
- * -errno: EPIPE, ETIMEDOUT (the deadline passed while queued), ECANCELED
+ * -errno: EPIPE, EBADF (a directional end against its direction),
+ * ETIMEDOUT (the deadline passed while queued), ECANCELED
  * (the submitting task exited), EINVAL, EFAULT, EIO.  A command that
  * cannot complete at once is queued and completes when it can, or on
  * close, deadline or the submitter's exit; the element is copied from or
