@@ -847,7 +847,10 @@ TEST_F(fs, open2_create_truncate_mkdir)
 	EXPECT_EQ(EACCES, errno);
 	EXPECT_EQ(-1, mkdir(at(self->dir, "d"), 0700));
 	EXPECT_EQ(EPERM, errno);
+	/* mknod(S_IFREG) is a create, as open(O_CREAT): EACCES. */
 	EXPECT_EQ(-1, mknod(at(self->dir, "f"), S_IFREG | 0600, 0));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, mkfifo(at(self->dir, "p"), 0600));
 	EXPECT_EQ(EPERM, errno);
 	EXPECT_EQ(-1, open(at(self->dir, "new"), O_RDWR));
 	EXPECT_EQ(ENOENT, errno);
