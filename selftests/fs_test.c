@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -291,6 +292,9 @@ static int userns_child(const char *hostdir, int sync_fd)
 
 	if (setgroups(0, NULL) || setgid(1000) || setuid(1000))
 		return 10;
+	/* setuid made it undumpable: its /proc/self files would be root's. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return 27;
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
 		return errno == EPERM || errno == EINVAL || errno == ENOSPC ? 4 : 11;
 	snprintf(map, sizeof(map), "0 1000 1");
