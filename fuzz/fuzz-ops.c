@@ -19,6 +19,7 @@
  * across a blocking call but a ring's lock, and nothing at all inside a
  * fault guard.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -34,6 +35,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -41,6 +43,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include <gosync.h>
@@ -115,6 +118,9 @@ int chan_info(int fd, struct layout *lay)
 	lay->off_rw = info.off_recv_wait;
 	lay->off_sw = info.off_send_wait;
 	lay->off_slots = info.off_slots;
+	lay->state = info.state & (GOSYNC_CHAN_STATE_NOSEND |
+				   GOSYNC_CHAN_STATE_NORECV |
+				   GOSYNC_CHAN_STATE_AUTOCLOSE);
 	return 0;
 }
 
@@ -128,9 +134,40 @@ static int sync_kind(int fd)
 	return info.kind;
 }
 
+/* A gosync filesystem's root directory? */
+static int is_fsdir(int fd)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	return !fstatfs(fd, &sfs) && sfs.f_type == GOSYNC_FS_MAGIC &&
+	       !fstat(fd, &st) && S_ISDIR(st.st_mode);
+}
+
 static int is_gosync(int kind)
 {
-	return kind == K_DEV || kind == K_CHAN || kind == K_SYNC;
+	return kind == K_DEV || kind == K_CHAN || kind == K_SYNC ||
+	       kind == K_FSDIR;
+}
+
+/* The channel end @o may not do this (a directional end's other way). */
+static int dir_forbids(const struct obj *o, int send)
+{
+	return o->kind == K_CHAN &&
+	       (o->lay.state & (send ? GOSYNC_CHAN_STATE_NOSEND :
+				GOSYNC_CHAN_STATE_NORECV));
+}
+
+static const char *end_name(const struct obj *o)
+{
+	return o->lay.state & GOSYNC_CHAN_STATE_NOSEND ? "receive-only" :
+	       o->lay.state & GOSYNC_CHAN_STATE_NORECV ? "send-only" : "full";
+}
+
+/* No objs[] fd closed since @gen: the fds we picked still name them. */
+static int tbl_same(struct wctx *w, uint64_t gen)
+{
+	return atomic_load(&w->tbl_gen) == gen;
 }
 
 /* The object in slot @s, copied; its fd or -1. */
@@ -196,6 +233,8 @@ static void obj_put(struct wctx *w, int s, int fd, int kind, int skind,
 	w->objs[s].fd = fd;
 	w->objs[s].kind = kind;
 	w->objs[s].skind = skind;
+	w->objs[s].acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+	atomic_fetch_add(&w->tbl_gen, 1);
 	if (lay)
 		w->objs[s].lay = *lay;
 	else
@@ -206,6 +245,21 @@ static void obj_put(struct wctx *w, int s, int fd, int kind, int skind,
 	pthread_mutex_unlock(&w->tbl);
 }
 
+/*
+ * Where a device ioctl goes: /dev/gosync mostly, now and then a gosync
+ * root directory (which answers them too).
+ */
+static int dev_fd(struct tctx *t, uint64_t sel)
+{
+	struct obj o;
+
+	if (sel % 8)
+		return t->w->dev;
+	if (pick_obj(t, sel >> 3, K_FSDIR, &o) >= 0 && o.kind == K_FSDIR)
+		return o.fd;
+	return t->w->dev;
+}
+
 static void obj_close(struct wctx *w, int s)
 {
 	pthread_mutex_lock(&w->tbl);
@@ -213,6 +267,7 @@ static void obj_close(struct wctx *w, int s)
 		close(w->objs[s].fd);
 		w->objs[s].kind = K_NONE;
 		w->objs[s].fd = -1;
+		atomic_fetch_add(&w->tbl_gen, 1);
 	}
 	pthread_mutex_unlock(&w->tbl);
 }
@@ -454,6 +509,9 @@ static void count_result(struct tctx *t, int err)
 {
 	atomic_fetch_add_explicit(&SH->results[t->cur->type][err ? 1 : 0], 1,
 				  memory_order_relaxed);
+	if (err > 0 && err < NERRNO)
+		atomic_fetch_add_explicit(&SH->errnos[t->cur->type][err], 1,
+					  memory_order_relaxed);
 }
 
 static void limit_hit(long ret)
@@ -540,12 +598,12 @@ static int op_chan_create(struct tctx *t, const struct op *op)
 	case 10: req.resv[0] = c >> 8 | 1; break;
 	case 11: req.resv[1] = 1; break;
 	case 12: req.fd = -1; break;	/* output field: ignored */
-	default: req.flags = (c >> 8) & 3; break;
+	default: req.flags = (c >> 8) & 7; break;	/* | AUTOCLOSE */
 	}
 	s = struct_ptr(t, c >> 4, sizeof(req), 0);
 	if (sfill(t, &s, &req, sizeof(req)))
 		return EFAULT;
-	ret = xioctl(w->dev, GOSYNC_IOC_CHAN_CREATE, s.p);
+	ret = xioctl(dev_fd(t, c >> 40), GOSYNC_IOC_CHAN_CREATE, s.p);
 	check_errno(t, "CHAN_CREATE", ret < 0 ? -ret : 0);
 	limit_hit(ret);
 	if (ret < 0)
@@ -560,6 +618,11 @@ static int op_chan_create(struct tctx *t, const struct op *op)
 	    (lay.elem != req.elem_size || lay.cap != req.cap))
 		fail(t, "CHAN_CREATE(elem %u, cap %u) made a channel of elem %u, cap %u",
 		     req.elem_size, req.cap, lay.elem, lay.cap);
+	if (s.fill && !s.shared &&
+	    lay.state != (req.flags & GOSYNC_CHAN_AUTOCLOSE ?
+			  GOSYNC_CHAN_STATE_AUTOCLOSE : 0))
+		fail(t, "CHAN_CREATE(flags %#x) made a channel whose INFO state is %#x",
+		     req.flags, lay.state);
 	if (s.fill && !s.shared && ((struct gosync_chan_create *)s.p)->fd != ret)
 		fail(t, "CHAN_CREATE returned fd %ld but stored fd %d", ret,
 		     ((struct gosync_chan_create *)s.p)->fd);
@@ -592,7 +655,7 @@ static int op_sync_create(struct tctx *t, const struct op *op)
 	s = struct_ptr(t, op->c, sizeof(req), 512);
 	if (sfill(t, &s, &req, sizeof(req)))
 		return EFAULT;
-	ret = xioctl(w->dev, GOSYNC_IOC_SYNC_CREATE, s.p);
+	ret = xioctl(dev_fd(t, op->c >> 40), GOSYNC_IOC_SYNC_CREATE, s.p);
 	check_errno(t, "SYNC_CREATE", ret < 0 ? -ret : 0);
 	limit_hit(ret);
 	if (ret < 0)
@@ -716,6 +779,7 @@ static int op_dup(struct tctx *t, const struct op *op)
 		} else {
 			w->objs[dst] = o;
 			w->objs[dst].fd = fd;
+			atomic_fetch_add(&w->tbl_gen, 1);
 		}
 		pthread_mutex_unlock(&w->tbl);
 		return ret;
@@ -744,12 +808,78 @@ static int op_close(struct tctx *t, const struct op *op)
 	return 0;
 }
 
+/* ------------------------------------------------------------- names -- */
+
+/* A few names, so that opens, unlinks and renames collide. */
+static const char *const fs_names[] = {
+	"a", "b", "c", "d", "chan", "wg", "mu", "x",
+};
+#define NFS_NAMES	((int)NELEMS(fs_names))
+
+/*
+ * A name for a gosync mount, in the thread's arena (NUL-terminated):
+ * mostly one of fs_names, now and then the longest, one too long, an
+ * empty one, "." or "..", one with '/' or a NUL in it, a length beyond
+ * what is there, a bad pointer.  *len: the length to pass.
+ */
+static char *fs_name(struct tctx *t, uint64_t sel, uint32_t *len)
+{
+	char *p = t->arena + ARENA_STRUCTS - 512;
+	const char *n;
+	uint32_t l;
+
+	switch (sel % 32) {
+	default:
+		n = fs_names[(sel >> 5) % NFS_NAMES];
+		l = strlen(n);
+		memcpy(p, n, l);
+		break;
+	case 24: l = GOSYNC_NAME_MAX; memset(p, 'n', l); break;
+	case 25: l = GOSYNC_NAME_MAX + 1; memset(p, 'n', l); break;
+	case 26: l = 0; break;
+	case 27: memcpy(p, "..", 2); l = 1 + (sel >> 5) % 2; break;
+	case 28: memcpy(p, "a/b", 3); l = 3; break;
+	case 29: memcpy(p, "a\0b", 3); l = 3; break;
+	case 30: p[0] = 'a'; l = 1 + (sel >> 5) % 8; break;	/* and junk */
+	case 31:
+		*len = 1 + (sel >> 5) % 4;
+		return (sel >> 7) % 2 ? t->w->bad : NULL;
+	}
+	p[l] = 0;
+	*len = l;
+	return p;
+}
+
+/* What a name mostly is: its kind and shape, so that opens agree. */
+static void fs_shape(const char *name, uint32_t len, struct gosync_open *req)
+{
+	static const struct { const char *n; uint32_t kind, elem, cap; } sh[] = {
+		{ "a", GOSYNC_KIND_CHAN, 8, 4 }, { "b", GOSYNC_KIND_CHAN, 8, 0 },
+		{ "c", GOSYNC_KIND_CHAN, 16, 1 }, { "d", GOSYNC_KIND_CHAN, 0, 2 },
+		{ "chan", GOSYNC_KIND_CHAN, 64, 64 }, { "wg", GOSYNC_SYNC_WG, 0, 0 },
+		{ "mu", GOSYNC_SYNC_MUTEX, 0, 0 }, { "x", GOSYNC_SYNC_COND, 0, 0 },
+	};
+	size_t i;
+
+	req->kind = GOSYNC_KIND_CHAN;
+	req->elem_size = 1;
+	req->cap = 1;
+	for (i = 0; name && i < NELEMS(sh); i++)
+		if (len == strlen(sh[i].n) && !memcmp(name, sh[i].n, len)) {
+			req->kind = sh[i].kind;
+			req->elem_size = sh[i].elem;
+			req->cap = sh[i].cap;
+		}
+}
+
+static int classify_put(struct wctx *w, int s, int fd);
+
 static const unsigned long gosync_cmds[] = {
 	GOSYNC_IOC_INFO, GOSYNC_IOC_CHAN_CREATE, GOSYNC_IOC_SELECT,
 	GOSYNC_IOC_SYNC_CREATE, GOSYNC_CHAN_IOC_INFO, GOSYNC_CHAN_IOC_SEND,
 	GOSYNC_CHAN_IOC_RECV, GOSYNC_CHAN_IOC_CLOSE, GOSYNC_CHAN_IOC_WAKE,
 	GOSYNC_CHAN_IOC_MAP, GOSYNC_SYNC_IOC_INFO, GOSYNC_SYNC_IOC_MAP,
-	GOSYNC_SYNC_IOC_WAKE,
+	GOSYNC_SYNC_IOC_WAKE, GOSYNC_CHAN_IOC_DUP, GOSYNC_FS_IOC_OPEN,
 };
 
 static int cmd_blocks(unsigned long cmd)
@@ -822,6 +952,14 @@ static int op_dev_ioctl(struct tctx *t, const struct op *op)
 	blocks = cmd_blocks(cmd);
 	if (cmd == FIONBIO)
 		*(int *)arg = (b >> 8) & 1;
+	/* names from the few (random ones would fill the mount for good) */
+	if (cmd == GOSYNC_FS_IOC_OPEN && (b >> 24) % 4) {
+		struct gosync_open *g = (void *)arg;
+		uint32_t len;
+
+		g->name = (uintptr_t)fs_name(t, b >> 26, &len);
+		g->name_len = len;
+	}
 	if (blocks) {
 		int64_t d = pick_deadline(t, op->c, &dl);
 
@@ -846,22 +984,14 @@ static int op_dev_ioctl(struct tctx *t, const struct op *op)
 	ret = xioctl(o.fd, cmd, raw ? (void *)(uintptr_t)(b >> 8) : arg);
 	if (blocks)
 		dl_end(t, &dl, "random ioctl", ret, ret < 0 ? -ret : 0);
-	if (is_gosync(o.kind))
+	if (is_gosync(o.kind) && !(cmd == GOSYNC_FS_IOC_OPEN && ret == -ENOSPC))
 		check_errno(t, "ioctl", ret < 0 ? -ret : 0);
 	limit_hit(ret);
-	/* a create that succeeded: keep the object */
+	/* a new fd (a create, a dup, an open): keep the object */
 	if (ret >= 0 && (cmd == GOSYNC_IOC_CHAN_CREATE ||
-			 cmd == GOSYNC_IOC_SYNC_CREATE) && o.kind == K_DEV) {
-		struct layout lay;
-
-		if (cmd == GOSYNC_IOC_CHAN_CREATE && !chan_info(ret, &lay))
-			obj_put(t->w, op->o2 % NOBJ, ret, K_CHAN, 0, &lay);
-		else if (cmd == GOSYNC_IOC_SYNC_CREATE && sync_kind(ret) > 0)
-			obj_put(t->w, op->o2 % NOBJ, ret, K_SYNC, sync_kind(ret),
-				NULL);
-		else
-			close(ret);
-	}
+			 cmd == GOSYNC_IOC_SYNC_CREATE ||
+			 cmd == GOSYNC_CHAN_IOC_DUP || cmd == GOSYNC_FS_IOC_OPEN))
+		classify_put(t->w, op->o2 % NOBJ, ret);
 	return ret < 0 ? -ret : 0;
 }
 
@@ -880,16 +1010,17 @@ static int op_dev_info(struct tctx *t, const struct op *op)
 	default: break;
 	}
 	if (op->a & 0x100)
-		pick_obj(t, op->o1, K_DEV, &o);
+		pick_obj(t, op->o1, op->a & 0x200 ? K_FSDIR : K_DEV, &o);
 	else
 		o.fd = t->w->dev, o.kind = K_DEV;
 	s = struct_ptr(t, op->c, sizeof(info), 1024);
 	if (sfill(t, &s, &info, sizeof(info)))
 		return EFAULT;
 	ret = xioctl(o.fd, GOSYNC_IOC_INFO, s.p);
-	if (o.kind == K_DEV)
+	if (o.kind == K_DEV || o.kind == K_FSDIR)
 		check_errno(t, "IOC_INFO", ret < 0 ? -ret : 0);
-	if (!ret && s.fill && !s.shared && o.kind == K_DEV) {
+	if (!ret && s.fill && !s.shared &&
+	    (o.kind == K_DEV || o.kind == K_FSDIR)) {
 		struct gosync_info *r = (void *)s.p;
 
 		if (r->abi_version != GOSYNC_ABI_VERSION ||
@@ -897,7 +1028,8 @@ static int op_dev_info(struct tctx *t, const struct op *op)
 				    GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC |
 				    GOSYNC_FEAT_WG_OWNED |
 				    GOSYNC_FEAT_SELECT_FD |
-				    GOSYNC_FEAT_CHAN_ZERO) ||
+				    GOSYNC_FEAT_CHAN_ZERO |
+				    GOSYNC_FEAT_NAMES) ||
 		    r->flags)
 			fail(t, "IOC_INFO: abi %u features %#llx flags %#x",
 			     r->abi_version, (unsigned long long)r->features,
@@ -919,7 +1051,9 @@ static int op_select(struct tctx *t, const struct op *op)
 	struct dl dl;
 	long ret;
 	int64_t d;
-	int prev = -1;
+	int prev = -1, forbid = 0;
+	struct obj prevo = { .fd = -1, .kind = K_NONE };
+	uint64_t gen = atomic_load(&w->tbl_gen);
 
 	switch (op->b % 64) {
 	case 0: case 1: case 2: case 3: n = 0; break;
@@ -938,6 +1072,8 @@ static int op_select(struct tctx *t, const struct op *op)
 		size_t need;
 
 		memset(c, 0, sizeof(*c));
+		memset(&o, 0, sizeof(o));
+		o.kind = K_NONE;
 		switch (x % 20) {
 		case 0:
 			c->fd = -1;
@@ -952,6 +1088,7 @@ static int op_select(struct tctx *t, const struct op *op)
 		case 3:
 			if (prev >= 0) {
 				c->fd = prev;
+				o = prevo;
 				break;
 			}
 			/* fall through */
@@ -961,10 +1098,14 @@ static int op_select(struct tctx *t, const struct op *op)
 			break;
 		}
 		prev = c->fd;
+		prevo = o;
 		c->op = (x >> 16) % 20 < 9 ? GOSYNC_SELECT_SEND :
 			(x >> 16) % 20 < 18 ? GOSYNC_SELECT_RECV :
 			(x >> 16) % 20 < 19 ? GOSYNC_SELECT_FDREADY :
 			(uint32_t)(x >> 24) % 4 * 4;
+		if ((c->op == GOSYNC_SELECT_SEND || c->op == GOSYNC_SELECT_RECV) &&
+		    c->fd >= 0 && dir_forbids(&o, c->op == GOSYNC_SELECT_SEND))
+			forbid = 1;
 		need = 65536;
 		c->elem = (uintptr_t)pick_ptr(t, x >> 20, need, NULL);
 		/* Poll events, now and then with bits beyond the 16. */
@@ -996,7 +1137,7 @@ static int op_select(struct tctx *t, const struct op *op)
 		return EFAULT;
 	}
 	dl.allow = (int64_t)(n < GOSYNC_SELECT_MAX ? n : GOSYNC_SELECT_MAX) * 20000;
-	ret = xioctl(w->dev, GOSYNC_IOC_SELECT, s.p);
+	ret = xioctl(dev_fd(t, op->d >> 50), GOSYNC_IOC_SELECT, s.p);
 	dl_end(t, &dl, "select", ret, ret < 0 ? -ret : 0);
 	check_errno(t, "SELECT", ret < 0 ? -ret : 0);
 	if (ret >= 0 && (uint32_t)ret >= n)
@@ -1005,6 +1146,12 @@ static int op_select(struct tctx *t, const struct op *op)
 	    ((struct gosync_select *)s.p)->index != ret)
 		fail(t, "SELECT returned %ld, stored index %d", ret,
 		     ((struct gosync_select *)s.p)->index);
+	/* one case against its end's direction fails the whole select */
+	if (ret >= 0 && forbid && s.fill && !s.shared &&
+	    req.cases == (uintptr_t)cases && n <= GOSYNC_SELECT_MAX &&
+	    tbl_same(w, gen))
+		fail(t, "SELECT of %u cases, one of them against a directional end's direction, returned %ld",
+		     n, ret);
 	return ret < 0 ? -ret : 0;
 }
 
@@ -1055,14 +1202,19 @@ static int op_chan_info(struct tctx *t, const struct op *op)
 
 		if (r->elem_size != o.lay.elem || r->cap != o.lay.cap ||
 		    r->map_size != o.lay.map_size || r->flags ||
-		    (r->state & ~GOSYNC_CHAN_STATE_CLOSED) ||
+		    (r->state & ~(GOSYNC_CHAN_STATE_CLOSED |
+				  GOSYNC_CHAN_STATE_NOSEND |
+				  GOSYNC_CHAN_STATE_NORECV |
+				  GOSYNC_CHAN_STATE_AUTOCLOSE)) ||
+		    (r->state & ~GOSYNC_CHAN_STATE_CLOSED) != o.lay.state ||
 		    r->len > (r->cap ? r->cap : 0) || r->resv[0] || r->resv[1] ||
 		    r->resv[2] || r->nslots != (r->cap ? r->cap : 1))
-			fail(t, "CHAN_IOC_INFO: elem %u cap %u map %llu len %llu state %#x (made as elem %u cap %u map %llu)",
+			fail(t, "CHAN_IOC_INFO: elem %u cap %u map %llu len %llu state %#x (made as elem %u cap %u map %llu, state %#x)",
 			     r->elem_size, r->cap,
 			     (unsigned long long)r->map_size,
 			     (unsigned long long)r->len, r->state, o.lay.elem,
-			     o.lay.cap, (unsigned long long)o.lay.map_size);
+			     o.lay.cap, (unsigned long long)o.lay.map_size,
+			     o.lay.state);
 	}
 	return ret < 0 ? -ret : 0;
 }
@@ -1103,6 +1255,7 @@ static int op_xfer(struct tctx *t, const struct op *op, int send)
 	struct dl dl;
 	char *p;
 	long ret;
+	uint64_t gen = atomic_load(&t->w->tbl_gen);
 
 	pick_obj(t, op->o1, K_CHAN, &o);
 	elem = o.kind == K_CHAN && o.lay.elem ? o.lay.elem : 8;
@@ -1152,6 +1305,10 @@ static int op_xfer(struct tctx *t, const struct op *op, int send)
 		     send ? "SEND" : "RECV", count, ret);
 	if (ret == 0 && send && s.fill && !s.shared)
 		fail(t, "SEND of %u elements returned 0", count);
+	if (dir_forbids(&o, send) && ret != -EBADF && tbl_same(t->w, gen))
+		fail(t, "%s on a %s end returned %ld (%s), not EBADF",
+		     send ? "CHAN_IOC_SEND" : "CHAN_IOC_RECV", end_name(&o), ret,
+		     ret < 0 ? strerror(-ret) : "ok");
 	return ret < 0 ? -ret : 0;
 }
 
@@ -1159,6 +1316,7 @@ static int op_chan_close(struct tctx *t, const struct op *op)
 {
 	struct obj o;
 	long ret;
+	uint64_t gen = atomic_load(&t->w->tbl_gen);
 	int s = pick_obj(t, op->o1, K_CHAN, &o);
 
 	/* the pool is everyone's: close it rarely */
@@ -1171,6 +1329,9 @@ static int op_chan_close(struct tctx *t, const struct op *op)
 		     op->a % 16 == 1 ? (void *)(uintptr_t)op->b : NULL);
 	if (is_gosync(o.kind))
 		check_errno(t, "CHAN_IOC_CLOSE", ret < 0 ? -ret : 0);
+	if (dir_forbids(&o, 1) && ret != -EBADF && tbl_same(t->w, gen))
+		fail(t, "CHAN_IOC_CLOSE on a receive-only end returned %ld (%s), not EBADF",
+		     ret, ret < 0 ? strerror(-ret) : "ok");
 	return ret < 0 ? -ret : 0;
 }
 
@@ -1390,6 +1551,7 @@ static int op_rw(struct tctx *t, const struct op *op, int write_)
 	char *p;
 	long ret;
 	int how = (op->a >> 12) % 16, fl = -1;
+	uint64_t gen = atomic_load(&t->w->tbl_gen);
 
 	pick_obj(t, op->o1, K_CHAN, &o);
 	elem = o.kind == K_CHAN && o.lay.elem ? o.lay.elem : 8;
@@ -1454,6 +1616,9 @@ static int op_rw(struct tctx *t, const struct op *op, int write_)
 		if (ret > 0 && (size_t)ret > len)
 			fail(t, "%s of %zu bytes returned %ld",
 			     write_ ? "write" : "read", len, ret);
+		if (dir_forbids(&o, write_) && ret >= 0 && tbl_same(t->w, gen))
+			fail(t, "%s of %zu bytes on a %s end returned %ld",
+			     write_ ? "write" : "read", len, end_name(&o), ret);
 	}
 	return ret < 0 ? -ret : 0;
 }
@@ -1789,6 +1954,7 @@ static struct pend *pend_add(struct tctx *t, struct ringent *re, int slot,
 	pd->check = check < 0 ? 0 : check;
 	pd->recv = recv;
 	pd->chan = check >= 0;
+	pd->forbid = 0;
 	pd->obj = objslot;
 	io_uring_sqe_set_data64(sqe, pd->ud);
 	return pd;
@@ -1804,8 +1970,10 @@ static int ring_submit(struct tctx *t, struct ringent *re, int *slots, int n)
 	int ret = io_uring_submit(&re->ring), i;
 
 	(void)t;
-	for (i = ret < 0 ? 0 : ret; i < n; i++)
+	for (i = ret < 0 ? 0 : ret; i < n; i++) {
 		re->pend[slots[i]].check = 0;
+		re->pend[slots[i]].forbid = 0;
+	}
 	return ret < 0 ? -ret : 0;
 }
 
@@ -1835,8 +2003,8 @@ static int64_t pick_uring_deadline(uint64_t x)
 static int op_uring_cmd(struct tctx *t, const struct op *op)
 {
 	struct ringent *re = ring_get(t, op->o2);
-	uint64_t r = op->d;
-	int n, i, slots[8], got = 0, ret;
+	uint64_t r = op->d, gen = atomic_load(&t->w->tbl_gen);
+	int n, i, slots[8], got = 0, ret, linked = 0;
 
 	if (!re)
 		return ENOMEM;
@@ -1897,9 +2065,20 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		pend_add(t, re, slot, sqe, d,
 			 !chan ? -1 : sqe->flags || (x >> 28) % 32 < 8 ? 0 : 1,
 			 recv, os);
+		/*
+		 * Issued inline (no flag here or before it in the batch): the
+		 * fd is looked up during the submit, while we watch the table.
+		 */
+		linked |= sqe->flags;
+		if (!linked && (cmd_op == GOSYNC_URING_SEND || recv) &&
+		    dir_forbids(&o, !recv))
+			re->pend[slot].forbid = 1;
 		slots[got++] = slot;
 	}
 	ret = got ? ring_submit(t, re, slots, got) : EBUSY;
+	for (i = 0; i < got; i++)
+		if (!tbl_same(t->w, gen))
+			re->pend[slots[i]].forbid = 0;
 	pthread_mutex_unlock(&re->lock);
 	return ret;
 }
@@ -1960,6 +2139,7 @@ static int op_uring_rw(struct tctx *t, const struct op *op)
 	struct obj o;
 	int slot, ret, os;
 	uint32_t elem;
+	uint64_t gen;
 	char *buf;
 
 	if (O.avoid & AVOID_URING_RW)
@@ -1973,6 +2153,7 @@ static int op_uring_rw(struct tctx *t, const struct op *op)
 		pthread_mutex_unlock(&re->lock);
 		return EBUSY;
 	}
+	gen = atomic_load(&t->w->tbl_gen);
 	os = pick_obj(t, op->o1, K_CHAN, &o);
 	elem = o.kind == K_CHAN && o.lay.elem ? o.lay.elem : 8;
 	buf = re->bufs + (size_t)slot * URING_BUF;
@@ -1997,7 +2178,11 @@ static int op_uring_rw(struct tctx *t, const struct op *op)
 	if (op->c % 8 == 0)
 		sqe->flags |= IOSQE_ASYNC;
 	pend_add(t, re, slot, sqe, 0, -1, 3, os);
+	re->pend[slot].forbid = !sqe->flags &&
+		dir_forbids(&o, sqe->opcode == IORING_OP_WRITE);
 	ret = ring_submit(t, re, &slot, 1);
+	if (ret || !tbl_same(t->w, gen))
+		re->pend[slot].forbid = 0;
 	pthread_mutex_unlock(&re->lock);
 	return ret;
 }
@@ -2030,6 +2215,11 @@ static void ring_reap_locked(struct tctx *t, struct ringent *re, int check,
 			if (pd->chan)
 				check_uring_res(t, pd->recv ? "uring recv" :
 						"uring send", cqe->res);
+			/* (io_uring's own checks of the sqe may come first) */
+			if (pd->forbid && cqe->res >= 0)
+				fail(t, "uring %s on a directional end of the other direction completed with res %d",
+				     pd->recv == 1 ? "recv" : pd->recv == 3 ?
+				     "read/write" : "send", cqe->res);
 			if (!(cqe->flags & IORING_CQE_F_MORE))
 				pd->live = 0;
 		}
@@ -2319,6 +2509,14 @@ static int op_mmap(struct tctx *t, const struct op *op)
 		return EAGAIN;
 	}
 	p = mmap(base, len, prot, flags | MAP_FIXED, o.fd, off);
+	if (p != MAP_FAILED && os >= 0 &&
+	    ((o.kind == K_CHAN && (w->objs[os].lay.state &
+				   (GOSYNC_CHAN_STATE_NOSEND |
+				    GOSYNC_CHAN_STATE_NORECV))) ||
+	     (o.kind == K_SYNC && w->objs[os].acc != O_RDWR)))
+		fail(t, "mmap of a %s (%s) succeeded",
+		     o.kind == K_CHAN ? "directional channel end" :
+		     "sync object opened without O_RDWR", end_name(&w->objs[os]));
 	if (p == MAP_FAILED) {
 		err = errno;
 		slot_reserve(w, s, NULL, 0);
@@ -3043,6 +3241,34 @@ static const struct { uint32_t elem, cap; } pool_chans[] = {
 };
 #define NPOOL_CHAN	((int)NELEMS(pool_chans))
 
+/* A name of the run's mount, opened (made if missing) for the pool. */
+static int pool_name(const char *name, uint32_t oflag, uint32_t flags)
+{
+	struct gosync_open req;
+	int fd;
+
+	memset(&req, 0, sizeof(req));
+	req.name = (uintptr_t)name;
+	req.name_len = strlen(name);
+	req.oflag = oflag | O_CLOEXEC;
+	fd = ioctl(g_fsroot, GOSYNC_FS_IOC_OPEN, &req);	/* whatever it is */
+	if (fd >= 0)
+		return fd;
+	fs_shape(name, req.name_len, &req);
+	req.oflag |= O_CREAT;
+	req.mode = 0666;
+	req.flags = req.kind == GOSYNC_KIND_CHAN ? flags : 0;
+	return ioctl(g_fsroot, GOSYNC_FS_IOC_OPEN, &req);
+}
+
+/* A directional end of the pool's @fd. */
+static int pool_end(int fd, uint32_t dir)
+{
+	struct gosync_chan_dup req = { .flags = dir | GOSYNC_DUP_CLOEXEC };
+
+	return ioctl(fd, GOSYNC_CHAN_IOC_DUP, &req);
+}
+
 void pool_create(int *fds, int n, int fdbase)
 {
 	int dev = dev_open(), i;
@@ -3050,7 +3276,23 @@ void pool_create(int *fds, int n, int fdbase)
 	for (i = 0; i < n; i++) {
 		int fd = -1;
 
-		if (dev >= 0 && i < NPOOL_CHAN) {
+		if (i >= NPOOL_LIB) {
+			if (i == NPOOL_LIB + 1)
+				fd = pool_end(fds[1], GOSYNC_DUP_SEND_ONLY);
+			else if (i == NPOOL_LIB + 2)
+				fd = pool_end(fds[3], GOSYNC_DUP_RECV_ONLY);
+			else if (g_fsroot < 0)
+				fd = -1;
+			else if (i == NPOOL_LIB)
+				fd = openat(g_fsroot, ".", O_RDONLY | O_DIRECTORY |
+					    O_CLOEXEC);
+			else if (i == NPOOL_LIB + 3)
+				fd = pool_name("a", O_RDWR, 0);
+			else if (i == NPOOL_LIB + 4)
+				fd = pool_name("b", O_WRONLY, GOSYNC_OPEN_AUTOCLOSE);
+			else
+				fd = pool_name("wg", O_RDWR, 0);
+		} else if (dev >= 0 && i < NPOOL_CHAN) {
 			struct gosync_chan_create c = {
 				.elem_size = pool_chans[i].elem,
 				.cap = pool_chans[i].cap,
@@ -3093,7 +3335,9 @@ void pool_refill(struct wctx *w)
 		fd = fcntl(w->pool_fd[j], F_DUPFD, 0);
 		if (fd < 0)
 			continue;
-		if (j < NPOOL_CHAN && !chan_info(fd, &lay))
+		if (j >= NPOOL_LIB)
+			classify_put(w, NOBJ + j, fd);
+		else if (j < NPOOL_CHAN && !chan_info(fd, &lay))
 			obj_put(w, NOBJ + j, fd, K_CHAN, 0, &lay);
 		else if (j >= NPOOL_CHAN && sync_kind(fd) > 0)
 			obj_put(w, NOBJ + j, fd, K_SYNC, sync_kind(fd), NULL);
@@ -3341,7 +3585,7 @@ lib_work(struct tctx *t, const struct op *op, int j, void *h, void **hh,
 static int op_lib(struct tctx *t, const struct op *op)
 {
 	struct wctx *w = t->w;
-	int j = op->o1 % NPOOL;
+	int j = op->o1 % NLIB;
 	const char *what = NULL;
 	int ret = 0, i;
 	void *h, *hh[4];
@@ -3532,6 +3776,8 @@ static int classify_put(struct wctx *w, int s, int fd)
 		obj_put(w, s, fd, K_CHAN, 0, &lay);
 	} else if ((kind = sync_kind(fd)) > 0) {
 		obj_put(w, s, fd, K_SYNC, kind, NULL);
+	} else if (is_fsdir(fd)) {
+		obj_put(w, s, fd, K_FSDIR, 0, NULL);
 	} else {
 		struct gosync_info info = { 0 };
 
@@ -3766,12 +4012,15 @@ static int op_procfs(struct tctx *t, const struct op *op)
 
 	switch (op->a % 10) {
 	case 0: case 1:
-		pick_obj(t, op->o1, K_CHAN, &o);
+		/* a channel's, or any fd's: a sync object's, a name's */
+		pick_obj(t, op->o1, op->a % 10 ? K_NONE : K_CHAN, &o);
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", o.fd);
 		ret = read_file(path, buf, 4096, 0);
 		break;
 	case 2:
-		ret = read_file("/proc/self/maps", buf, 4096, 0);
+		/* the mounts' show_options too */
+		ret = read_file((op->a >> 4) % 2 ? "/proc/self/maps" :
+				"/proc/self/mountinfo", buf, 4096, 0);
 		break;
 	case 3:
 		ret = read_file("/proc/self/smaps", buf, 4096, 0);
@@ -3890,6 +4139,848 @@ static int op_sleep(struct tctx *t, const struct op *op)
 	return nanosleep(&ts, NULL) ? errno : 0;
 }
 
+/* ------------------------------------------------ names, directional ends -- */
+
+/*
+ * GOSYNC_CHAN_IOC_DUP: a directional end of any channel (the pool's, a
+ * program's, a name's, another end), with valid flags mostly, otherwise
+ * both directions, none, unknown bits, a reserved field, the struct
+ * anywhere.  The end joins the table: every other operation runs on it.
+ */
+static int op_chan_dup(struct tctx *t, const struct op *op)
+{
+	static const uint32_t fl[] = {
+		GOSYNC_DUP_SEND_ONLY, GOSYNC_DUP_RECV_ONLY,
+		GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_CLOEXEC,
+		GOSYNC_DUP_RECV_ONLY | GOSYNC_DUP_NONBLOCK,
+		GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_NONBLOCK | GOSYNC_DUP_CLOEXEC,
+		GOSYNC_DUP_RECV_ONLY | GOSYNC_DUP_CLOEXEC,
+		GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_RECV_ONLY, 0,
+	};
+	struct wctx *w = t->w;
+	struct gosync_chan_dup req;
+	uint64_t gen = atomic_load(&w->tbl_gen);
+	struct layout lay;
+	struct sptr s;
+	struct obj o;
+	uint32_t dir;
+	long ret;
+	int fd;
+
+	pick_obj(t, op->o1, K_CHAN, &o);
+	memset(&req, 0, sizeof(req));
+	req.flags = fl[op->a % 8 < 6 ? op->a % 8 : (op->a >> 8) % NELEMS(fl)];
+	switch ((op->a >> 4) % 32) {
+	case 0: req.flags |= 1U << ((op->a >> 12) % 32); break;
+	case 1: req.resv = op->b | 1; break;
+	case 2: req.flags = (uint32_t)op->b; break;
+	case 3: req.fd = (int32_t)op->b; break;		/* output: ignored */
+	default: break;
+	}
+	s = struct_ptr(t, op->c, sizeof(req), 0);
+	if (sfill(t, &s, &req, sizeof(req)))
+		return EFAULT;
+	ret = xioctl(o.fd, GOSYNC_CHAN_IOC_DUP, s.p);
+	if (is_gosync(o.kind))
+		check_errno(t, "CHAN_IOC_DUP", ret < 0 ? -ret : 0);
+	limit_hit(ret);
+	if (ret < 0)
+		return -ret;
+	fd = ret;
+	dir = req.flags & (GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_RECV_ONLY);
+	if (s.fill && !s.shared && o.kind == K_CHAN && tbl_same(w, gen)) {
+		int fdf = fcntl(fd, F_GETFD), fl2 = fcntl(fd, F_GETFL);
+
+		if (((struct gosync_chan_dup *)s.p)->fd != fd)
+			fail(t, "CHAN_IOC_DUP returned fd %d but stored %d", fd,
+			     ((struct gosync_chan_dup *)s.p)->fd);
+		if ((req.flags & ~GOSYNC_DUP_FLAGS) || req.resv ||
+		    (dir != GOSYNC_DUP_SEND_ONLY && dir != GOSYNC_DUP_RECV_ONLY))
+			fail(t, "CHAN_IOC_DUP(flags %#x, resv %#llx) succeeded",
+			     req.flags, (unsigned long long)req.resv);
+		else if (dir_forbids(&o, dir == GOSYNC_DUP_SEND_ONLY))
+			fail(t, "CHAN_IOC_DUP(%s) of a %s end succeeded: an end only narrows",
+			     dir == GOSYNC_DUP_SEND_ONLY ? "SEND_ONLY" : "RECV_ONLY",
+			     end_name(&o));
+		if (chan_info(fd, &lay))
+			fail(t, "CHAN_IOC_DUP's fd %d answers no CHAN_IOC_INFO", fd);
+		else if (lay.elem != o.lay.elem || lay.cap != o.lay.cap ||
+			 (lay.state & GOSYNC_CHAN_STATE_AUTOCLOSE) !=
+			 (o.lay.state & GOSYNC_CHAN_STATE_AUTOCLOSE) ||
+			 (lay.state & (GOSYNC_CHAN_STATE_NOSEND |
+				       GOSYNC_CHAN_STATE_NORECV)) !=
+			 (dir == GOSYNC_DUP_SEND_ONLY ? GOSYNC_CHAN_STATE_NORECV :
+			  GOSYNC_CHAN_STATE_NOSEND))
+			fail(t, "CHAN_IOC_DUP(%#x) of elem %u cap %u state %#x made elem %u cap %u state %#x",
+			     req.flags, o.lay.elem, o.lay.cap, o.lay.state,
+			     lay.elem, lay.cap, lay.state);
+		if (fdf < 0 || !(fdf & FD_CLOEXEC) != !(req.flags & GOSYNC_DUP_CLOEXEC) ||
+		    fl2 < 0 || !(fl2 & O_NONBLOCK) != !(req.flags & GOSYNC_DUP_NONBLOCK) ||
+		    (fl2 & O_ACCMODE) != (dir == GOSYNC_DUP_SEND_ONLY ? O_WRONLY :
+					  O_RDONLY))
+			fail(t, "CHAN_IOC_DUP(%#x): fd flags %#x, file flags %#x",
+			     req.flags, fdf, fl2);
+	}
+	classify_put(w, op->o2 % NOBJ, fd);
+	return 0;
+}
+
+/* A root directory of a gosync mount for an operation: mostly the run's. */
+static int fs_dir(struct tctx *t, uint8_t sel, uint64_t x, struct obj *d)
+{
+	if (x % 32 == 0)
+		return pick_obj(t, sel, K_NONE, d);	/* any fd at all */
+	if (pick_obj(t, sel, K_FSDIR, d) >= 0 && d->kind == K_FSDIR)
+		return 0;
+	d->fd = g_fsroot;
+	d->kind = g_fsroot >= 0 ? K_FSDIR : K_NONE;
+	return 0;
+}
+
+/* What GOSYNC_FS_IOC_OPEN answered, against what it was asked. */
+static void fs_open_check(struct tctx *t, const struct gosync_open *req,
+			  const struct gosync_open *r, int fd)
+{
+	uint32_t acc = req->oflag & O_ACCMODE, created = r->flags &
+		       GOSYNC_OPEN_CREATED;
+	struct layout lay;
+	struct stat st;
+	int fdf, fl;
+
+	if (r->fd != fd)
+		fail(t, "FS_IOC_OPEN returned fd %d but stored %d", fd, r->fd);
+	if (created && !(req->oflag & O_CREAT))
+		fail(t, "FS_IOC_OPEN without O_CREAT (oflag %#x) says it made the object",
+		     req->oflag);
+	if ((req->oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) && !created)
+		fail(t, "FS_IOC_OPEN(O_CREAT | O_EXCL) succeeded without making the object");
+	if (r->flags & ~(req->flags | GOSYNC_OPEN_CREATED))
+		fail(t, "FS_IOC_OPEN(flags %#x) answered flags %#x", req->flags,
+		     r->flags);
+	if (req->kind && r->kind != req->kind)
+		fail(t, "FS_IOC_OPEN(kind %u) opened kind %u", req->kind, r->kind);
+	if (r->kind == GOSYNC_KIND_CHAN) {
+		uint32_t want = acc == O_RDONLY ? GOSYNC_CHAN_STATE_NOSEND :
+				acc == O_WRONLY ? GOSYNC_CHAN_STATE_NORECV : 0;
+
+		if (chan_info(fd, &lay))
+			fail(t, "FS_IOC_OPEN of a channel gave fd %d, which answers no CHAN_IOC_INFO",
+			     fd);
+		else if ((lay.state & (GOSYNC_CHAN_STATE_NOSEND |
+				       GOSYNC_CHAN_STATE_NORECV)) != want ||
+			 lay.elem != r->elem_size || lay.cap != r->cap ||
+			 (created && (lay.elem != req->elem_size ||
+				      lay.cap != req->cap ||
+				      !(lay.state & GOSYNC_CHAN_STATE_AUTOCLOSE) !=
+				      !(req->flags & GOSYNC_OPEN_AUTOCLOSE))) ||
+			 (!created && ((req->elem_size && req->elem_size != lay.elem) ||
+				       (req->cap && req->cap != lay.cap))))
+			fail(t, "FS_IOC_OPEN(oflag %#x, elem %u, cap %u, flags %#x) answered elem %u cap %u flags %#x; the fd: elem %u cap %u state %#x",
+			     req->oflag, req->elem_size, req->cap, req->flags,
+			     r->elem_size, r->cap, r->flags, lay.elem, lay.cap,
+			     lay.state);
+	} else if (r->kind < GOSYNC_SYNC_WG || r->kind > GOSYNC_SYNC_COND ||
+		   sync_kind(fd) != (int)r->kind || r->elem_size || r->cap) {
+		fail(t, "FS_IOC_OPEN answered kind %u (elem %u cap %u), the fd's is %d",
+		     r->kind, r->elem_size, r->cap, sync_kind(fd));
+	}
+	fdf = fcntl(fd, F_GETFD);
+	fl = fcntl(fd, F_GETFL);
+	if (fdf < 0 || !(fdf & FD_CLOEXEC) != !(req->oflag & O_CLOEXEC) ||
+	    fl < 0 || (uint32_t)(fl & O_ACCMODE) != acc ||
+	    !(fl & O_NONBLOCK) != !(req->oflag & O_NONBLOCK))
+		fail(t, "FS_IOC_OPEN(oflag %#x): fd flags %#x, file flags %#x",
+		     req->oflag, fdf, fl);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size)
+		fail(t, "FS_IOC_OPEN's fd: mode %#o size %lld", st.st_mode,
+		     (long long)st.st_size);
+}
+
+/*
+ * GOSYNC_FS_IOC_OPEN on a root directory: a name of the few, access,
+ * O_CREAT, O_EXCL, O_CLOEXEC, O_NONBLOCK, a mode, the name's kind and
+ * shape mostly (so that opens agree), now and then another kind or
+ * shape, auto-close, garbage in any field, the struct anywhere.
+ */
+static int op_fs_open(struct tctx *t, const struct op *op)
+{
+	static const uint32_t modes[] = {
+		0666, 0666, 0600, 0644, 0400, 0200, 0, 07777, 0640, 0660,
+	};
+	static const uint32_t accs[] = { O_RDONLY, O_WRONLY, O_RDWR, O_RDWR };
+	struct wctx *w = t->w;
+	struct gosync_open req;
+	uint64_t a = op->a, b = op->b, c = op->c;
+	struct sptr s;
+	struct obj d;
+	uint32_t len;
+	char *name;
+	long ret;
+
+	fs_dir(t, op->o1, b >> 40, &d);
+	memset(&req, 0, sizeof(req));
+	name = fs_name(t, b, &len);
+	req.name = (uintptr_t)name;
+	req.name_len = len;
+	fs_shape(name && name != w->bad ? name : NULL, len, &req);
+	req.oflag = accs[a % 4];
+	if ((a >> 2) % 4)
+		req.oflag |= O_CREAT;
+	if ((a >> 4) % 8 == 0)
+		req.oflag |= O_EXCL;
+	if ((a >> 7) % 4 == 0)
+		req.oflag |= O_CLOEXEC;
+	if ((a >> 9) % 4 == 0)
+		req.oflag |= O_NONBLOCK;
+	switch ((a >> 11) % 64) {
+	case 0: req.oflag |= O_ACCMODE; break;
+	case 1: req.oflag |= 1U << ((a >> 16) % 32); break;
+	case 2: req.oflag |= O_TRUNC; break;
+	case 3: req.oflag = (uint32_t)(c >> 32); break;
+	default: break;
+	}
+	req.mode = modes[(c >> 8) % NELEMS(modes)];
+	if ((c >> 12) % 32 == 0)
+		req.mode = (uint32_t)(c >> 16) | 010000;
+	switch ((c >> 17) % 32) {
+	case 0: req.kind = 0; req.elem_size = 0; req.cap = 0; break;
+	case 1: req.kind = 1 + (c >> 21) % (GOSYNC_KIND_CHAN + 1); break;
+	case 2: req.elem_size = 0; req.cap = 0; break;	/* whatever it has */
+	case 3:
+		req.elem_size = elem_sizes[(c >> 21) % NELEMS(elem_sizes)];
+		req.cap = caps[(c >> 27) % NELEMS(caps)];
+		break;
+	case 4: req.kind = (uint32_t)(c >> 32); break;
+	default: break;
+	}
+	if (req.kind != GOSYNC_KIND_CHAN && (c >> 33) % 2) {
+		req.elem_size = 0;
+		req.cap = 0;
+	}
+	if ((c >> 34) % 4 == 0 && req.kind == GOSYNC_KIND_CHAN)
+		req.flags = GOSYNC_OPEN_AUTOCLOSE;
+	switch ((c >> 36) % 32) {
+	case 0: req.flags |= 1U << ((c >> 41) % 32); break;
+	case 1: req.resv[(c >> 41) % 2] = c | 1; break;
+	case 2: req.fd = -1; break;		/* output: ignored */
+	default: break;
+	}
+	s = struct_ptr(t, op->d, sizeof(req), 0);
+	if (sfill(t, &s, &req, sizeof(req)))
+		return EFAULT;
+	ret = xioctl(d.fd, GOSYNC_FS_IOC_OPEN, s.p);
+	if (is_gosync(d.kind) && ret != -ENOSPC)
+		check_errno(t, "FS_IOC_OPEN", ret < 0 ? -ret : 0);
+	limit_hit(ret);
+	if (ret < 0)
+		return -ret;
+	if (s.fill && !s.shared)
+		fs_open_check(t, &req, (struct gosync_open *)s.p, ret);
+	classify_put(w, op->o2 % NOBJ, ret);
+	return 0;
+}
+
+/* Is @fd a file of the run's mount (where chmod and chown are ours)? */
+static int fs_ours(int fd)
+{
+	struct stat st;
+
+	return g_fsroot >= 0 && !fstat(fd, &st) && st.st_dev == g_fsdev;
+}
+
+/* Unlink every name (the mount's max= must not stay used up). */
+static int fs_sweep(int dir)
+{
+	char buf[4096];
+	long n, off;
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), k = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n;) {
+			struct dirent64 { uint64_t ino; int64_t off;
+				unsigned short reclen; unsigned char type;
+				char name[]; } *de = (void *)(buf + off);
+
+			if (strcmp(de->name, ".") && strcmp(de->name, "..") &&
+			    !unlinkat(dir, de->name, 0))
+				k++;
+			off += de->reclen;
+		}
+	close(fd);
+	return k;
+}
+
+/*
+ * Path calls on the names of a mount, through its root directory fd:
+ * open(2) with any access, O_TRUNC, O_CREAT, O_EXCL, O_PATH, ...;
+ * unlink, rmdir, chmod, chown, stat, truncate, rename, link, symlink,
+ * mkdir, mknod (all but the first few must fail: only the ioctl makes
+ * names, only unlink removes them), readdir, a sweep, a reopen through
+ * /proc/self/fd, statfs.
+ */
+static int op_fs_path(struct tctx *t, const struct op *op)
+{
+	static const int oflags[] = {
+		O_RDONLY, O_WRONLY, O_RDWR, O_RDWR | O_TRUNC, O_WRONLY | O_TRUNC,
+		O_RDWR | O_CREAT, O_WRONLY | O_CREAT | O_TRUNC, O_RDONLY | O_CREAT,
+		O_RDWR | O_CREAT | O_EXCL, O_RDONLY | O_NONBLOCK, O_PATH,
+		O_RDONLY | O_DIRECTORY, O_RDWR | O_APPEND, O_WRONLY | O_NOATIME,
+		O_RDWR | O_TMPFILE, O_RDONLY | O_TRUNC, O_ACCMODE,
+	};
+	static const uid_t ids[] = { 0, 65534, (uid_t)-1, 1000 };
+	static const mode_t cmodes[] = { 0666, 0600, 0644, 0, 0444, 07777, 0222 };
+	struct wctx *w = t->w;
+	uint64_t a = op->a, b = op->b, c = op->c;
+	char *name, *name2, path[400], buf[4096];
+	struct layout lay, lay2;
+	struct stat st;
+	struct obj d, o;
+	uint32_t len;
+	long ret = 0;
+	int fd, fl;
+
+	fs_dir(t, op->o1, c >> 40, &d);
+	name = fs_name(t, b, &len);
+	switch (a % 20) {
+	case 0: case 1: case 2: case 3: case 4:
+		fl = oflags[(a >> 8) % NELEMS(oflags)];
+		if ((a >> 16) % 4 == 0)
+			fl |= O_CLOEXEC;
+		fd = openat(d.fd, name, fl, 0666);
+		if (fd < 0)
+			return errno;
+		if ((fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) &&
+		    d.kind == K_FSDIR)
+			fail(t, "open(O_CREAT | O_EXCL) of a name in a gosync mount succeeded: only GOSYNC_FS_IOC_OPEN makes names");
+		if (!(fl & O_PATH) && !chan_info(fd, &lay) && fs_ours(fd)) {
+			int acc = fl & O_ACCMODE;
+			/* O_ACCMODE (3): neither, an ioctl-only file */
+			uint32_t want = (acc == O_RDWR ? 0 : acc == O_WRONLY ?
+					 GOSYNC_CHAN_STATE_NORECV :
+					 GOSYNC_CHAN_STATE_NOSEND) |
+					(acc == O_ACCMODE ? GOSYNC_CHAN_STATE_NORECV : 0);
+
+			if ((lay.state & (GOSYNC_CHAN_STATE_NOSEND |
+					  GOSYNC_CHAN_STATE_NORECV)) != want)
+				fail(t, "open(%#x) of a named channel gave an end of state %#x",
+				     fl, lay.state);
+		}
+		classify_put(w, op->o2 % NOBJ, fd);
+		return 0;
+	case 5: case 6:
+		ret = unlinkat(d.fd, name, (a >> 8) % 8 ? 0 : AT_REMOVEDIR);
+		break;
+	case 7:
+		if ((a >> 8) % 2) {
+			ret = fchmodat(d.fd, name, cmodes[(a >> 9) % NELEMS(cmodes)], 0);
+			break;
+		}
+		pick_obj(t, op->o2, K_NONE, &o);
+		if (!fs_ours(o.fd))
+			return 0;	/* never the device's or anon inodes' */
+		if (is_fsdir(o.fd)) {
+			/* for a moment only: everyone makes names there */
+			ret = fchmod(o.fd, cmodes[(a >> 9) % NELEMS(cmodes)]);
+			fchmod(o.fd, 01777);
+			break;
+		}
+		ret = fchmod(o.fd, cmodes[(a >> 9) % NELEMS(cmodes)]);
+		break;
+	case 8:
+		if ((a >> 8) % 2) {
+			ret = fchownat(d.fd, name, ids[(a >> 9) % 4],
+				       ids[(a >> 11) % 4],
+				       (a >> 13) % 4 ? 0 : AT_SYMLINK_NOFOLLOW);
+			break;
+		}
+		pick_obj(t, op->o2, K_NONE, &o);
+		if (!fs_ours(o.fd) || is_fsdir(o.fd))
+			return 0;
+		ret = fchown(o.fd, ids[(a >> 9) % 4], ids[(a >> 11) % 4]);
+		break;
+	case 9:
+		if ((a >> 8) % 2) {
+			pick_obj(t, op->o2, K_NONE, &o);
+			if (fstat(o.fd, &st))
+				return errno;
+			if (fs_ours(o.fd) && !S_ISDIR(st.st_mode) &&
+			    (!S_ISREG(st.st_mode) || st.st_size))
+				fail(t, "fstat of a gosync name's fd: mode %#o size %lld",
+				     st.st_mode, (long long)st.st_size);
+			return 0;
+		}
+		if (fstatat(d.fd, name, &st, 0))
+			return errno;
+		if (d.kind == K_FSDIR && !S_ISDIR(st.st_mode) &&
+		    (!S_ISREG(st.st_mode) || st.st_size || st.st_nlink != 1))
+			fail(t, "stat of a gosync name: mode %#o size %lld links %lu",
+			     st.st_mode, (long long)st.st_size,
+			     (unsigned long)st.st_nlink);
+		return 0;
+	case 10:
+		/* a size of 0 only (and that is ignored) */
+		if ((a >> 8) % 2) {
+			pick_obj(t, op->o2, K_NONE, &o);
+			if (!fs_ours(o.fd))
+				return 0;
+			ret = ftruncate(o.fd, (a >> 9) % 2 ? 0 : 1 + (off_t)(b >> 32));
+		} else {
+			if (!g_fsdir[0] || !name || name == w->bad)
+				return 0;
+			snprintf(path, sizeof(path), "%s/%s", g_fsdir, name);
+			ret = truncate(path, (a >> 9) % 2 ? 0 : 4096);
+		}
+		if (!ret && (a >> 9) % 2 == 0 && d.kind == K_FSDIR)
+			fail(t, "truncate of a gosync name to a size succeeded");
+		break;
+	case 11: case 12: {
+		static const unsigned int rf[] = {
+			0, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT, 0,
+		};
+		uint32_t len2;
+
+		if (name && name != w->bad) {	/* fs_name reuses its place */
+			memcpy(buf, name, len + 1);
+			name = buf;
+		}
+		name2 = fs_name(t, c, &len2);
+		switch ((a >> 8) % 6) {
+		case 0: case 1:
+			ret = syscall(SYS_renameat2, d.fd, name, d.fd, name2,
+				      rf[(a >> 11) % NELEMS(rf)]);
+			break;
+		case 2:
+			ret = renameat(d.fd, name, AT_FDCWD, "/tmp/gosync-fuzz-x");
+			break;
+		case 3:
+			ret = linkat(d.fd, name, d.fd, name2, 0);
+			break;
+		case 4:
+			ret = symlinkat("a", d.fd, name2);
+			break;
+		default:
+			ret = (a >> 11) % 2 ? mkdirat(d.fd, name2, 0777) :
+			      mknodat(d.fd, name2, S_IFREG | 0666, 0);
+			break;
+		}
+		/* (a rename of a name onto itself does nothing: 0) */
+		if (!ret && d.kind == K_FSDIR &&
+		    ((a >> 8) % 6 > 1 || !name || !name2 || strcmp(name, name2)))
+			fail(t, "%s in a gosync mount succeeded",
+			     (const char *[]){ "rename", "rename", "rename out",
+			     "link", "symlink", "mkdir/mknod" }[(a >> 8) % 6]);
+		break;
+	}
+	case 13: case 14: {
+		long n, off;
+
+		if (d.kind != K_FSDIR && (a >> 8) % 2)
+			return 0;
+		if ((a >> 9) % 2)
+			lseek(d.fd, 0, SEEK_SET);
+		n = syscall(SYS_getdents64, d.fd, buf, 64 + (a >> 10) % 4032);
+		if (n < 0)
+			return errno;
+		for (off = 0; off + 19 < n;) {
+			unsigned short reclen;
+			unsigned char type;
+
+			memcpy(&reclen, buf + off + 16, 2);
+			type = buf[off + 18];
+			if (!reclen || off + reclen > n)
+				break;
+			if (d.kind == K_FSDIR && type != DT_REG && type != DT_DIR)
+				fail(t, "readdir of a gosync mount: entry '%.64s' of type %u",
+				     buf + off + 19, type);
+			off += reclen;
+		}
+		return 0;
+	}
+	case 15:
+		if ((a >> 8) % 8 || d.kind != K_FSDIR)
+			return 0;
+		ret = fs_sweep(d.fd);
+		return ret < 0 ? (int)-ret : 0;
+	case 16: case 17: {
+		/* a reopen: an end may not widen through /proc */
+		int s = pick_obj(t, op->o2, K_CHAN, &o);
+		uint64_t gen = atomic_load(&w->tbl_gen);
+
+		/* (a pipe's would wait for a writer) */
+		if (s < 0 || (o.kind != K_CHAN && o.kind != K_SYNC &&
+			      o.kind != K_DEV && o.kind != K_FSDIR))
+			return EBADF;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", o.fd);
+		fl = oflags[(a >> 8) % 3] | O_CLOEXEC;
+		fd = open(path, fl);
+		if (fd < 0)
+			return errno;
+		if (o.kind == K_CHAN && !fs_ours(fd) && !chan_info(fd, &lay2) &&
+		    tbl_same(w, gen) &&
+		    (~lay2.state & o.lay.state & (GOSYNC_CHAN_STATE_NOSEND |
+						   GOSYNC_CHAN_STATE_NORECV)))
+			fail(t, "a %s end reopened through /proc (flags %#x) is an end of state %#x",
+			     end_name(&o), fl, lay2.state);
+		classify_put(w, op->o2 % NOBJ, fd);
+		return 0;
+	}
+	case 18:
+		fd = (a >> 8) % 2 ? openat(d.fd, ".", O_RDONLY | O_DIRECTORY) :
+		     open(g_fsdir, O_RDONLY | O_DIRECTORY | ((a >> 9) % 4 ? 0 : O_PATH));
+		if (fd < 0)
+			return errno;
+		classify_put(w, op->o2 % NOBJ, fd);
+		return 0;
+	default: {
+		struct statfs sfs;
+
+		if (fstatfs(d.fd, &sfs))
+			return errno;
+		if (d.kind == K_FSDIR && sfs.f_type != GOSYNC_FS_MAGIC)
+			fail(t, "statfs of a gosync root: type %#lx",
+			     (unsigned long)sfs.f_type);
+		if ((a >> 8) % 2)
+			ret = utimensat(d.fd, name, NULL, 0);
+		break;
+	}
+	}
+	return ret < 0 ? errno : 0;
+}
+
+/* ------------------------------------------------------------ mounts -- */
+
+static const struct { const char *opts; int valid; } mount_opts[] = {
+	{ "", 1 }, { "max=1", 1 }, { "max=2", 1 }, { "max=0", 0 },
+	{ "max=1048577", 0 }, { "mode=0700", 1 }, { "mode=755,max=3", 1 },
+	{ "mode=17777", 0 }, { "uid=0,gid=0", 1 }, { "bogus=1", 0 },
+	{ "max=1,mode=01777", 1 }, { "max=abc", 0 }, { "max=1,uid=0", 1 },
+	{ "gid=0", 1 },
+};
+
+static int fs_mk(int root, const char *name, uint32_t oflag, uint32_t kind)
+{
+	struct gosync_open req;
+
+	memset(&req, 0, sizeof(req));
+	req.name = (uintptr_t)name;
+	req.name_len = strlen(name);
+	req.oflag = oflag | O_CLOEXEC;
+	req.mode = 0666;
+	req.kind = kind;
+	if (kind == GOSYNC_KIND_CHAN) {
+		req.elem_size = 8;
+		req.cap = 1;
+	}
+	return ioctl(root, GOSYNC_FS_IOC_OPEN, &req) < 0 ? -errno :
+	       req.fd;
+}
+
+static void write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, s, strlen(s)) < 0)
+			(void)0;
+		close(fd);
+	}
+}
+
+/* The child of op_fs_mount: a mount namespace (and user namespace) of its own. */
+static void __attribute__((noreturn))
+fs_mount_child(struct tctx *t, const struct op *op)
+{
+	struct wctx *w = t->w;
+	int k = op->a % NELEMS(mount_opts), uid = geteuid(), gid = getegid();
+	const char *opts = mount_opts[k].opts, *target;
+	unsigned long mflags = (op->a >> 8) % 8 == 0 ? MS_RDONLY :
+			       (op->a >> 8) % 8 == 1 ? MS_NOEXEC | MS_NOSUID : 0;
+	char buf[64];
+	int root, fd, fd2, i, ret;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	t->kcov = NULL;
+	if (uid) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			_exit(0);
+		write_text("/proc/self/setgroups", "deny");
+		snprintf(buf, sizeof(buf), "0 %d 1", uid);
+		write_text("/proc/self/uid_map", buf);
+		snprintf(buf, sizeof(buf), "0 %d 1", gid);
+		write_text("/proc/self/gid_map", buf);
+	} else if (unshare(CLONE_NEWNS)) {
+		_exit(0);
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		_exit(0);
+	target = g_fsdir[0] ? g_fsdir : "/tmp";
+	ret = mount("gosync", target, GOSYNC_FS_TYPE, mflags, opts);
+	if (ret && mount_opts[k].valid && errno == EINVAL)
+		fail(t, "mount -t gosync -o '%s' (flags %#lx) failed: EINVAL", opts,
+		     mflags);
+	if (!ret && !mount_opts[k].valid)
+		fail(t, "mount -t gosync -o '%s' succeeded", opts);
+	if (ret)
+		_exit(0);
+	root = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		_exit(0);
+	if (mflags & MS_RDONLY) {
+		fd = fs_mk(root, "ro", O_RDWR | O_CREAT, GOSYNC_KIND_CHAN);
+		if (fd >= 0)
+			fail(t, "FS_IOC_OPEN(O_CREAT) made a name in a read-only gosync mount (-o '%s')",
+			     opts);
+		_exit(0);
+	}
+	if (strstr(opts, "max=1")) {
+		/* one object: named, or unlinked and still open */
+		fd = fs_mk(root, "p", O_RDWR | O_CREAT, GOSYNC_KIND_CHAN);
+		if (fd < 0) {
+			/* (the module's per-user limits may be low just now) */
+			if (fd != -ENOMEM && fd != -EMFILE)
+				fail(t, "max=1 mount: the first FS_IOC_OPEN(O_CREAT) failed: %s",
+				     strerror(-fd));
+			_exit(0);
+		}
+		fd2 = fs_mk(root, "q", O_RDWR | O_CREAT, GOSYNC_SYNC_WG);
+		if (fd2 != -ENOSPC)
+			fail(t, "max=1 mount with one object: a second create returned %d, not ENOSPC",
+			     fd2);
+		unlinkat(root, "p", 0);
+		fd2 = fs_mk(root, "q", O_RDWR | O_CREAT, GOSYNC_SYNC_WG);
+		if (fd2 != -ENOSPC)
+			fail(t, "max=1 mount, its object unlinked but open: a create returned %d, not ENOSPC",
+			     fd2);
+		close(fd);
+		fd2 = fs_mk(root, "q", O_RDWR | O_CREAT, GOSYNC_SYNC_WG);
+		if (fd2 < 0 && fd2 != -ENOMEM && fd2 != -EMFILE)
+			fail(t, "max=1 mount, its object unlinked and closed: a create failed: %s",
+			     strerror(-fd2));
+		if (!mount(NULL, target, NULL, MS_REMOUNT, "mode=0700"))
+			fail(t, "a remount of a gosync mount changed mode=");
+		if (!mount(NULL, target, NULL, MS_REMOUNT, "max=2") &&
+		    (fd = fs_mk(root, "r", O_RDWR | O_CREAT, GOSYNC_KIND_CHAN)) < 0 &&
+		    fd != -ENOMEM && fd != -EMFILE)
+			fail(t, "after a remount to max=2 with one object, a create failed: %s",
+			     strerror(-fd));
+	} else {
+		for (i = 0; i < 1 + (int)(op->b % 6); i++) {
+			snprintf(buf, sizeof(buf), "n%d", (int)((op->b >> (4 * i)) % 5));
+			fd = fs_mk(root, buf, (i % 3 == 0 ? O_RDONLY : O_RDWR) | O_CREAT,
+				   i % 2 ? GOSYNC_KIND_CHAN : 1 + i % 5);
+			if (fd >= 0 && (op->b >> 40) % 2)
+				close(fd);
+			if ((op->b >> (8 + i)) % 4 == 0)
+				unlinkat(root, buf, 0);
+		}
+	}
+	/* a name's fd that outlives its mount and namespace, for the parent */
+	fd = fs_mk(root, "o", O_RDWR | O_CREAT, (op->c % 2) ? GOSYNC_KIND_CHAN :
+		   GOSYNC_SYNC_WG);
+	if (fd >= 0 && op->c % 4 < 2) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = buf, .iov_len = 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		sendmsg(w->xs[0], &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	_exit(0);
+}
+
+/*
+ * A gosync mount of its own, in a child with a mount namespace (and, not
+ * as root, a user namespace) of its own: valid and invalid options, a
+ * read-only mount, max=1 counted exactly, a remount; then the child
+ * exits with names in it, and maybe hands one fd to us first.
+ */
+static int op_fs_mount(struct tctx *t, const struct op *op)
+{
+	struct wctx *w = t->w;
+	int64_t end;
+	pid_t pid;
+	int st, i;
+
+	if (w->in_child || (!w->replay && now_ns() - w->last_mount < 2000000000LL))
+		return 0;
+	w->last_mount = now_ns();
+	/* as op_fork: nobody holds a lock the child could want */
+	pthread_rwlock_wrlock(&w->mm);
+	for (i = 0; i < NRINGS; i++)
+		pthread_mutex_lock(&w->rings[i].lock);
+	pthread_mutex_lock(&w->tbl);
+	pid = fork();
+	if (pid == 0)
+		fs_mount_child(t, op);
+	pthread_mutex_unlock(&w->tbl);
+	for (i = 0; i < NRINGS; i++)
+		pthread_mutex_unlock(&w->rings[i].lock);
+	pthread_rwlock_unlock(&w->mm);
+	if (pid < 0)
+		return errno;
+	end = now_ns() + 3000000000LL;
+	while (waitpid(pid, &st, WNOHANG) != pid) {
+		if (now_ns() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- auto-close -- */
+
+static int chan_closed(int fd)
+{
+	struct gosync_chan_info info;
+
+	memset(&info, 0, sizeof(info));
+	if (ioctl(fd, GOSYNC_CHAN_IOC_INFO, &info))
+		return -errno;
+	return !!(info.state & GOSYNC_CHAN_STATE_CLOSED);
+}
+
+static long xfer1(int fd, unsigned long cmd, void *buf, uint32_t count)
+{
+	struct gosync_chan_xfer x;
+
+	memset(&x, 0, sizeof(x));
+	x.elem = (uintptr_t)buf;
+	x.count = count;
+	x.deadline_ns = GOSYNC_DEADLINE_NONBLOCK;
+	return xioctl(fd, cmd, &x);
+}
+
+/*
+ * GOSYNC_CHAN_AUTOCLOSE, checked on channels of our own: the channel
+ * closes when its last end that can send goes (an fd, a send-only end,
+ * a mapping, a killed child's copy, a name's open file), not before, and
+ * not at all without the flag; receivers drain what was sent, then see
+ * it closed (a receive returns 0).  Under the mm lock as a writer: no fork of ours (which would
+ * copy the ends) happens meanwhile.
+ */
+static int op_autoclose(struct tctx *t, const struct op *op)
+{
+	struct wctx *w = t->w;
+	int v = op->a % 6, rw = -1, r = -1, s2 = -1, ret = 0, c;
+	uint32_t cap = (uint32_t)(op->b % 5), k = cap ? (uint32_t)(op->c % (cap + 1)) : 0;
+	struct gosync_chan_create cc = { .elem_size = 8, .cap = cap };
+	struct gosync_chan_dup dd = { .flags = GOSYNC_DUP_RECV_ONLY | GOSYNC_DUP_CLOEXEC };
+	char *buf = t->arena + ARENA_STRUCTS;
+	struct layout lay;
+	void *map = MAP_FAILED;
+	pid_t kid = -1;
+	char name[16];
+	long n;
+
+	if (w->in_child)
+		return 0;
+	cc.flags = GOSYNC_CHAN_CLOEXEC | (v == 2 ? 0 : GOSYNC_CHAN_AUTOCLOSE);
+	pthread_rwlock_wrlock(&w->mm);
+	if (v == 5) {
+		struct gosync_open req;
+
+		if (g_fsroot < 0)
+			goto out;
+		snprintf(name, sizeof(name), "ac%d", w->idx);
+		unlinkat(g_fsroot, name, 0);
+		memset(&req, 0, sizeof(req));
+		req.name = (uintptr_t)name;
+		req.name_len = strlen(name);
+		req.oflag = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+		req.mode = 0600;
+		req.kind = GOSYNC_KIND_CHAN;
+		req.elem_size = 8;
+		req.cap = cap;
+		req.flags = GOSYNC_OPEN_AUTOCLOSE;
+		rw = xioctl(g_fsroot, GOSYNC_FS_IOC_OPEN, &req);
+		if (rw >= 0)
+			r = openat(g_fsroot, name, O_RDONLY | O_CLOEXEC);
+		unlinkat(g_fsroot, name, 0);
+	} else {
+		rw = xioctl(dev_fd(t, op->d), GOSYNC_IOC_CHAN_CREATE, &cc);
+		if (rw >= 0)
+			r = xioctl(rw, GOSYNC_CHAN_IOC_DUP, &dd);
+	}
+	if (rw < 0 || r < 0) {
+		ret = rw < 0 ? -rw : r < 0 ? errno : 0;
+		goto out;
+	}
+	if (k && (n = xfer1(rw, GOSYNC_CHAN_IOC_SEND, buf, k)) != (long)k) {
+		fail(t, "auto-close check: SEND of %u to an empty channel of cap %u returned %ld",
+		     k, cap, n);
+		goto out;
+	}
+	if (v == 1) {
+		dd.flags = GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_CLOEXEC;
+		s2 = xioctl(rw, GOSYNC_CHAN_IOC_DUP, &dd);
+	} else if (v == 3 && !chan_info(rw, &lay)) {
+		map = mmap(NULL, lay.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   rw, 0);
+	} else if (v == 4) {
+		kid = fork();
+		if (kid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+	}
+	close(rw);
+	rw = -1;
+	c = chan_closed(r);
+	if ((v == 1 && s2 >= 0) || (v == 3 && map != MAP_FAILED) ||
+	    (v == 4 && kid > 0) || v == 2) {
+		static const char *const why[] = {
+			"", "a send-only end is open", "it was made without AUTOCLOSE",
+			"a mapping of the fd is left", "a child holds a copy of the fd",
+		};
+
+		if (c)
+			fail(t, "auto-close: the channel closed when its fd was closed though %s",
+			     why[v]);
+		if (v == 1)
+			close(s2);
+		if (v == 3)
+			munmap(map, lay.map_size);
+		if (v == 4) {
+			kill(kid, SIGKILL);
+			while (waitpid(kid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		c = chan_closed(r);
+	}
+	if (v == 2)
+		goto out;
+	if (c != 1) {
+		fail(t, "auto-close (variant %d): the last end that can send is gone, the channel is not closed (INFO: %d)",
+		     v, c);
+		goto out;
+	}
+	if (k && (n = xfer1(r, GOSYNC_CHAN_IOC_RECV, buf, k)) != (long)k)
+		fail(t, "auto-close: a receive of the %u elements sent before the close returned %ld",
+		     k, n);
+	if ((n = xfer1(r, GOSYNC_CHAN_IOC_RECV, buf, 1)) != 0)
+		fail(t, "auto-close: a receive from the drained, closed channel returned %ld, not 0",
+		     n);
+out:
+	if (rw >= 0)
+		close(rw);
+	if (r >= 0)
+		close(r);
+	pthread_rwlock_unlock(&w->mm);
+	return ret;
+}
+
 /* ------------------------------------------------------------ dispatch -- */
 
 void op_exec(struct tctx *t, const struct op *op)
@@ -3948,6 +5039,11 @@ void op_exec(struct tctx *t, const struct op *op)
 	case OP_LIMIT_BURST: err = op_limit_burst(t, op); break;
 	case OP_PROCFS: err = op_procfs(t, op); break;
 	case OP_SLEEP: err = op_sleep(t, op); break;
+	case OP_CHAN_DUP: err = op_chan_dup(t, op); break;
+	case OP_FS_OPEN: err = op_fs_open(t, op); break;
+	case OP_FS_PATH: err = op_fs_path(t, op); break;
+	case OP_FS_MOUNT: err = op_fs_mount(t, op); break;
+	case OP_AUTOCLOSE: err = op_autoclose(t, op); break;
 	default: err = EINVAL; break;
 	}
 	t->last_err = err;

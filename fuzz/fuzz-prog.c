@@ -73,6 +73,11 @@ const struct opdef opdefs[OP_NTYPES] = {
 	[OP_LIMIT_BURST]	= { "limit_burst", 1, 1 },
 	[OP_PROCFS]		= { "procfs", 6, 2 },
 	[OP_SLEEP]		= { "sleep", 3, 3 },
+	[OP_CHAN_DUP]		= { "chan_dup", 12, 6 },
+	[OP_FS_OPEN]		= { "fs_open", 20, 8 },
+	[OP_FS_PATH]		= { "fs_path", 20, 10 },
+	[OP_FS_MOUNT]		= { "fs_mount", 1, 1 },
+	[OP_AUTOCLOSE]		= { "autoclose", 3, 1 },
 };
 
 uint64_t splitmix(uint64_t x)

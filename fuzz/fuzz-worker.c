@@ -713,6 +713,7 @@ static void pool_check(struct wctx *w)
 			pthread_mutex_lock(&w->tbl);
 			if (w->objs[NOBJ + j].kind != K_NONE)
 				close(w->objs[NOBJ + j].fd);
+			atomic_fetch_add(&w->tbl_gen, 1);
 			w->objs[NOBJ + j].kind = K_NONE;
 			w->objs[NOBJ + j].fd = -1;
 			pthread_mutex_unlock(&w->tbl);

@@ -32,7 +32,10 @@
 #define MAX_THREADS	8
 #define MAX_OPS		256
 #define NOBJ		16		/* a program's own objects */
-#define NPOOL		14		/* objects shared by every worker */
+#define NPOOL_LIB	14		/* the pool's channels and sync objects */
+#define NPOOL_NAMES	6		/* then: a gosync root dir, two
+					   directional ends, three names */
+#define NPOOL		(NPOOL_LIB + NPOOL_NAMES)	/* shared by every worker */
 #define NOBJ_ALL	(NOBJ + NPOOL)
 #define NMAPS		16		/* mappings, one reserved slot each */
 #define SLOT_LEN	(128UL << 20)	/* bytes of address space per slot */
@@ -47,7 +50,8 @@
 #define NTICKS		16384		/* stall-meter history */
 #define TICK_NS		5000000LL
 #define COVMAP_BYTES	(1U << 17)	/* bits for 1 MiB of module text */
-#define NLIB		NPOOL		/* library handles of the pool */
+#define NERRNO		134		/* errno values counted per op */
+#define NLIB		NPOOL_LIB	/* library handles of the pool */
 
 /* ------------------------------------------------------------ programs -- */
 
@@ -79,6 +83,7 @@ enum op_type {
 	OP_REMAP_FILE_PAGES, OP_MSYNC, OP_TOUCH, OP_SYNC_WORDS, OP_SCRIBBLE,
 	OP_LIB, OP_FORK, OP_SEND_FD, OP_RECV_FD, OP_SIGNAL, OP_RLIMIT,
 	OP_LIMIT_BURST, OP_PROCFS, OP_SLEEP,
+	OP_CHAN_DUP, OP_FS_OPEN, OP_FS_PATH, OP_FS_MOUNT, OP_AUTOCLOSE,
 	OP_NTYPES
 };
 
@@ -150,6 +155,7 @@ struct shared {
 	_Atomic uint32_t corpus_n;
 	_Atomic uint64_t corpus_adds;
 	_Atomic uint64_t results[OP_NTYPES][2];	/* ok, error */
+	_Atomic uint64_t errnos[OP_NTYPES][NERRNO];	/* which errors */
 	_Atomic uint64_t op_ns[OP_NTYPES];	/* time spent in each type */
 	_Atomic uint64_t op_cpu[OP_NTYPES];	/* --profile: CPU in each */
 	_Atomic uint64_t prog_ns[2];		/* pick+setup, cleanup */
@@ -204,23 +210,28 @@ extern struct opts O;
 extern struct shared *SH;
 extern int g_xs[2];		/* every worker's fd exchange (SOCK_DGRAM) */
 extern int g_pool[NPOOL];	/* the pool's objects, at high fds */
+extern int g_fsroot;		/* the run's gosync mount's root, or -1 */
+extern dev_t g_fsdev;		/* its st_dev */
+extern char g_fsdir[64];	/* where it is mounted */
 
 /* --------------------------------------------------------------- worker -- */
 
 struct layout {
 	uint32_t elem, cap, nslots, slot_size;
+	uint32_t state;			/* INFO's NOSEND, NORECV, AUTOCLOSE */
 	uint64_t map_size, off_tail, off_head, off_rw, off_sw, off_slots;
 };
 
 enum obj_kind {
 	K_NONE, K_DEV, K_CHAN, K_SYNC, K_EPOLL, K_PIPE, K_EVENTFD,
-	K_MEMFD, K_SOCK, K_OTHER
+	K_MEMFD, K_SOCK, K_OTHER, K_FSDIR	/* a gosync root directory */
 };
 
 struct obj {
 	int fd;
 	int kind;
 	int skind;			/* K_SYNC: GOSYNC_SYNC_* */
+	int acc;			/* the file's O_ACCMODE */
 	struct layout lay;		/* K_CHAN */
 };
 
@@ -245,6 +256,7 @@ struct pend {
 	int64_t submit;
 	uint32_t gen, cgen;		/* stop generations at submit */
 	uint8_t live, check, recv, chan;
+	uint8_t forbid;			/* against its end's direction */
 	int obj;			/* the object slot it targets */
 };
 
@@ -297,6 +309,7 @@ struct wctx {
 	int gxs;			/* the supervisor's pool channel to us */
 	int fdbase;			/* our own fds live from here up */
 	pthread_mutex_t tbl;		/* objs[] and maps[] */
+	_Atomic uint64_t tbl_gen;	/* bumped whenever an objs[] fd closes */
 	pthread_rwlock_t mm;		/* address-space changes vs. others */
 	struct obj objs[NOBJ_ALL];
 	int pool_fd[NPOOL];		/* high-fd originals of the pool */
@@ -310,7 +323,7 @@ struct wctx {
 	struct tctx t[MAX_THREADS + 1];
 	struct worker_sh *sh;
 	struct prog *prog;
-	int64_t last_big, last_burst, last_bigburst;
+	int64_t last_big, last_burst, last_bigburst, last_mount;
 	uint64_t rng;
 	struct child kids[4];
 	int rlimit_changed;

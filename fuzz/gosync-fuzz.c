@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +46,9 @@ struct opts O;
 struct shared *SH;
 int g_xs[2] = { -1, -1 };
 int g_pool[NPOOL];
+int g_fsroot = -1;
+dev_t g_fsdev;
+char g_fsdir[64];
 
 #define DEBUGFS		"/sys/kernel/debug"
 #define LIMITS		DEBUGFS "/gosync/limits"
@@ -400,6 +404,105 @@ static void kmsg_scan(void)
 	}
 }
 
+/* --------------------------------------------------------- the mount -- */
+
+#define FS_MAX		48	/* the mount's max=: hit now and then */
+#define LEASE_BREAK	"/proc/sys/fs/lease-break-time"
+static long saved_lease = -1;
+
+/*
+ * The run's gosync mount (root only): in a mount namespace of our own
+ * (so that it goes with us however we end), on a fresh directory in
+ * /tmp, its root directory at a high fd every worker inherits.  The
+ * pool holds a root directory, directional ends and names of it.  Names
+ * are files: a lease on one would make another worker's open wait
+ * lease-break-time (45 s by default), so that is 1 s during the run.
+ */
+static void fs_setup(void)
+{
+	struct stat sb;
+	char opts[32];
+	int fd;
+
+	if (geteuid())
+		return;
+	if (!unshare(CLONE_NEWNS))
+		mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	snprintf(g_fsdir, sizeof(g_fsdir), "/tmp/gosync-fuzz.XXXXXX");
+	if (!mkdtemp(g_fsdir)) {
+		printf("fuzz: mkdtemp: %s: no gosync mount\n", strerror(errno));
+		g_fsdir[0] = 0;
+		return;
+	}
+	snprintf(opts, sizeof(opts), "max=%d", FS_MAX);
+	if (mount("gosync", g_fsdir, GOSYNC_FS_TYPE, 0, opts)) {
+		printf("fuzz: mount -t gosync: %s: no gosync mount\n",
+		       strerror(errno));
+		rmdir(g_fsdir);
+		g_fsdir[0] = 0;
+		return;
+	}
+	fd = open(g_fsdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb)) {
+		printf("fuzz: open %s: %s\n", g_fsdir, strerror(errno));
+		return;
+	}
+	g_fsroot = high_fd(fd, fdbase + 12);
+	g_fsdev = sb.st_dev;
+	umask(0);
+	saved_lease = read_long(LEASE_BREAK);
+	if (saved_lease > 1)
+		write_long(LEASE_BREAK, 1);
+}
+
+/* Unlink every name of the mount (a replay starts from none). */
+static void fs_unlink_all(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (g_fsroot < 0 || (fd = openat(g_fsroot, ".", O_RDONLY |
+					 O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	d = fdopendir(fd);
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(g_fsroot, de->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
+/*
+ * The end: with every worker gone and the pool closed, nothing holds the
+ * mount but our root fd, so it must unmount (a file of it kept alive in
+ * the module would make that EBUSY), and its names' objects go with it:
+ * the leak check after this sees them uncharged.
+ */
+static void fs_teardown(void)
+{
+	int64_t end = now_ns() + O.settle_ns;
+	int ret, err = 0;
+
+	if (saved_lease > 1)
+		write_long(LEASE_BREAK, saved_lease);
+	if (!g_fsdir[0])
+		return;
+	if (g_fsroot >= 0)
+		close(g_fsroot);
+	g_fsroot = -1;
+	while ((ret = umount2(g_fsdir, 0)) && (err = errno) == EBUSY &&
+	       now_ns() < end)
+		usleep(100000);
+	if (ret) {
+		sfail("umount of the gosync mount %s %.0f s after everything was closed: %s",
+		      g_fsdir, O.settle_ns / 1e9, strerror(err));
+		umount2(g_fsdir, MNT_DETACH);
+	}
+	rmdir(g_fsdir);
+	g_fsdir[0] = 0;
+}
+
 /* ------------------------------------------------------------ workers -- */
 
 static void spawn(int i)
@@ -696,6 +799,13 @@ static void limits_flip(void)
 {
 	if (saved_objects < 0 || O.no_limits)
 		return;
+	if (g_fsdir[0]) {
+		char opts[32];
+
+		snprintf(opts, sizeof(opts), "max=%d", limits_low ? FS_MAX :
+			 (int)(1 + rnd(&crng) % 16));
+		mount(NULL, g_fsdir, NULL, MS_REMOUNT, opts);
+	}
 	if (!limits_low) {
 		write_long(PARAMS "max_user_objects", 48 + rnd(&crng) % 256);
 		write_long(PARAMS "max_user_bytes", (4 + rnd(&crng) % 16) << 20);
@@ -880,6 +990,27 @@ static void print_results(void)
 			printf(" (cpu %" PRIu64 "ms)",
 			       atomic_load(&SH->op_cpu[i]) / 1000000);
 	}
+	printf("\nfuzz: their commonest errors:");
+	for (i = 0; i < OP_NTYPES; i++) {
+		int top[3] = { 0, 0, 0 }, e, k;
+
+		for (e = 1; e < NERRNO; e++)
+			for (k = 0; k < 3; k++)
+				if (atomic_load(&SH->errnos[i][e]) >
+				    atomic_load(&SH->errnos[i][top[k]])) {
+					memmove(&top[k + 1], &top[k],
+						(2 - k) * sizeof(top[0]));
+					top[k] = e;
+					break;
+				}
+		if (!top[0])
+			continue;
+		printf("\n %s:", opdefs[i].name);
+		for (k = 0; k < 3 && top[k]; k++)
+			printf(" %s %" PRIu64, strerrorname_np(top[k]) ?
+			       strerrorname_np(top[k]) : "?",
+			       atomic_load(&SH->errnos[i][top[k]]));
+	}
 	printf("\nfuzz: program cleanup: %" PRIu64 " ms\n",
 	       atomic_load(&SH->prog_ns[1]) / 1000000);
 }
@@ -974,6 +1105,7 @@ static int trial(struct prog *progs, int n, char *sig, size_t len)
 	if (pid == 0) {
 		struct wctx *w;
 
+		fs_unlink_all();
 		replay_fds_up();
 		w = wctx_new(-1, 1, 1);
 		replay_thread_init(w);
@@ -1126,6 +1258,7 @@ static int replay_main(void)
 	}
 	charged(&objects, &bytes, NULL, 0);
 	guard_install();
+	fs_setup();
 	if (O.minimize)
 		return minimize(progs, n);
 	replay_fds_up();
@@ -1156,6 +1289,7 @@ static int replay_main(void)
 	close(w->xs[0]);
 	close(w->xs[1]);
 	close(w->dev);
+	fs_teardown();
 	leak_check(objects, bytes);
 	printf("replay: %d programs, %" PRIu64 " ops, %d invariant failures\n",
 	       n, ops, atomic_load(&SH->failures));
@@ -1382,6 +1516,7 @@ int main(int argc, char **argv)
 			write_long(PARAMS "max_user_bytes", O.user_bytes);
 	}
 	kcov_detect();
+	fs_setup();
 	if (!O.mix_set)
 		O.light = SH->kcov;
 	corpus_load();
@@ -1497,6 +1632,7 @@ int main(int argc, char **argv)
 		write_long(PARAMS "max_user_bytes", saved_bytes);
 	}
 	thp_restore();
+	fs_teardown();
 	leak_check(base_objects, base_bytes);
 	kmsg_scan();
 	drain_msgs();

@@ -1026,13 +1026,22 @@ static int gosync_chan_node_open(struct inode *inode, struct file *file)
 	return stream_open(inode, file);
 }
 
-/* The fd of a new file of @ch; @ch's reference goes to the file. */
+static void gosync_chan_file_made(void *obj, struct file *file)
+{
+	gosync_chan_end_opened(obj, file->f_mode);
+}
+
+/*
+ * The fd of a new file of @ch; @ch's reference goes to the file.  The
+ * file is counted once it exists (and uncounted by its ->release), so
+ * no failure on the way leaves a count behind.
+ */
 static int gosync_chan_install(struct gosync_chan *ch, int oflags,
 			       int __user *ufd)
 {
-	gosync_chan_end_opened(ch, OPEN_FMODE(oflags));
 	return gosync_install_fd("[gosync-chan]", &gosync_chan_fops, ch, oflags,
-				 FMODE_NOWAIT, ufd, &ch->kref, gosync_chan_free);
+				 FMODE_NOWAIT, ufd, &ch->kref, gosync_chan_free,
+				 gosync_chan_file_made);
 }
 
 static long gosync_chan_ioctl_dup(struct file *file,

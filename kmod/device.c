@@ -33,12 +33,15 @@ bool gosync_mem_is_zero(const void *p, size_t len)
  * @ufd:	where the caller's struct wants the fd
  * @kref:	@obj's reference, which the file takes over
  * @release:	frees @obj when that reference is put
+ * @opened:	NULL, or called with @obj and the new file once it exists,
+ *		before anything can fail (its ->release will run)
  *
  * Return: the fd, or -errno with @obj released.
  */
 int gosync_install_fd(const char *name, const struct file_operations *fops,
 		      void *obj, int oflags, fmode_t fmode, int __user *ufd,
-		      struct kref *kref, void (*release)(struct kref *kref))
+		      struct kref *kref, void (*release)(struct kref *kref),
+		      void (*opened)(void *obj, struct file *file))
 {
 	struct file *file;
 	int fd;
@@ -56,6 +59,8 @@ int gosync_install_fd(const char *name, const struct file_operations *fops,
 		return PTR_ERR(file);
 	}
 	file->f_mode |= fmode;
+	if (opened)
+		opened(obj, file);
 	if (put_user(fd, ufd)) {
 		put_unused_fd(fd);
 		fput(file);		/* releases the object */

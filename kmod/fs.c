@@ -118,7 +118,8 @@ static void gosync_fs_evict(struct inode *inode)
 	struct gosync_fs_info *info = inode->i_sb->s_fs_info;
 
 	clear_inode(inode);
-	if (inode->i_ino == GOSYNC_FS_ROOT_INO || !inode->i_private)
+	/* The root, or an inode whose object could not be made. */
+	if (!inode->i_private)
 		return;
 	if (gosync_fs_is_chan(inode))
 		gosync_chan_put(inode->i_private);

@@ -200,6 +200,7 @@ const char *gosync_fmode_dir(struct file *file);
 bool gosync_mem_is_zero(const void *p, size_t len);
 int gosync_install_fd(const char *name, const struct file_operations *fops,
 		      void *obj, int oflags, fmode_t fmode, int __user *ufd,
-		      struct kref *kref, void (*release)(struct kref *kref));
+		      struct kref *kref, void (*release)(struct kref *kref),
+		      void (*opened)(void *obj, struct file *file));
 
 #endif /* _GOSYNC_INTERNAL_H */

@@ -505,7 +505,7 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg)
 	return gosync_install_fd("[gosync-sync]", &gosync_sync_fops, so,
 				 O_RDWR |
 				 (req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0), 0,
-				 &uarg->fd, &so->kref, gosync_sync_free);
+				 &uarg->fd, &so->kref, gosync_sync_free, NULL);
 }
 
 struct gosync_sync *gosync_sync_new(u32 kind)

@@ -33,7 +33,12 @@
 
 #include "internal.h"
 
-#define GOSYNC_CHAN_MAKE_FLAGS	(GOSYNC_STANDALONE | GOSYNC_CLOEXEC | GOSYNC_NOMAP)
+#define GOSYNC_CHAN_FD_FLAGS	(GOSYNC_STANDALONE | GOSYNC_CLOEXEC | GOSYNC_NOMAP)
+#define GOSYNC_CHAN_MAKE_FLAGS	(GOSYNC_CHAN_FD_FLAGS | GOSYNC_AUTOCLOSE)
+/* What gosync_chan_flags() reports of the handle's own flags. */
+#define GOSYNC_CHAN_MODE_FLAGS	(GOSYNC_STANDALONE | GOSYNC_NOMAP |	\
+				 GOSYNC_SEND_ONLY | GOSYNC_RECV_ONLY |	\
+				 GOSYNC_AUTOCLOSE)
 
 /*
  * Standalone: how long a non-blocking unbuffered send waits for a receiver
@@ -418,6 +423,9 @@ static int gosync_send(struct gosync_chan *ch, const void *elem,
 
 	if (!ch || !gosync_elem_ok(ch, elem) || !gosync_deadline_valid(deadline))
 		return -EINVAL;
+	ret = gosync_chan_may(ch, GOSYNC_SEND);
+	if (ret)
+		return ret;
 	sync = sync || !ch->layout.cap;
 	if (ch->flags & GOSYNC_NOMAP)
 		goto kernel;
@@ -470,6 +478,9 @@ int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 	if (!ch || !gosync_elem_ok(ch, elem) ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
+	ret = gosync_chan_may(ch, GOSYNC_RECV);
+	if (ret)
+		return ret;
 	if (ch->flags & GOSYNC_NOMAP)
 		goto kernel;
 	op.m = gosync_chan_mapping(ch, &ret);
@@ -553,6 +564,9 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 	    n > GOSYNC_MAX_ELEMS(ch->layout.elem_size) ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
+	ret = gosync_chan_may(ch, GOSYNC_SEND);
+	if (ret)
+		return ret;
 	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP) {
 		/* One at a time: each waits for its receiver, or the kernel. */
 		for (; i < n; i++) {
@@ -593,6 +607,9 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 	    n > GOSYNC_MAX_ELEMS(ch->layout.elem_size) ||
 	    !gosync_deadline_valid(deadline_ns))
 		return -EINVAL;
+	ret = gosync_chan_may(ch, GOSYNC_RECV);
+	if (ret)
+		return ret;
 	if (ch->flags & GOSYNC_NOMAP) {
 		ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elems, n,
 					 deadline_ns, 0);
@@ -630,6 +647,19 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 bool gosync_chan_is_standalone(const struct gosync_chan *ch)
 {
 	return gosync_standalone(ch);
+}
+
+/*
+ * A directional end refuses the other direction here, before anything
+ * happens (the kernel would too, but a select must not try its other
+ * cases first); a receive-only end cannot close (Go's rule).
+ */
+int gosync_chan_may(const struct gosync_chan *ch, int op)
+{
+	unsigned int lacks = op == GOSYNC_RECV ? GOSYNC_SEND_ONLY :
+						 GOSYNC_RECV_ONLY;
+
+	return ch->flags & lacks ? -EBADF : 0;
 }
 
 /*
@@ -716,6 +746,9 @@ int gosync_chan_close(struct gosync_chan *ch)
 
 	if (!ch)
 		return -EINVAL;
+	ret = gosync_chan_may(ch, GOSYNC_SEND);
+	if (ret)
+		return ret;
 	if (!gosync_standalone(ch))
 		return ioctl(ch->fd, GOSYNC_CHAN_IOC_CLOSE, 0) < 0 ? -errno : 0;
 	m = gosync_chan_mapping(ch, &ret);
@@ -770,7 +803,7 @@ unsigned int gosync_chan_flags(const struct gosync_chan *ch)
 	if (!ch)
 		return 0;
 	fdfl = fcntl(ch->fd, F_GETFD);
-	return (ch->flags & (GOSYNC_STANDALONE | GOSYNC_NOMAP)) |
+	return (ch->flags & GOSYNC_CHAN_MODE_FLAGS) |
 	       (fdfl >= 0 && fdfl & FD_CLOEXEC ? GOSYNC_CLOEXEC : 0);
 }
 
@@ -843,16 +876,17 @@ static int gosync_chan_adopt_memfd(struct gosync_chan *ch)
 	struct gosync_chan_header *hdr;
 	struct stat st;
 	void *base;
-	int ret, seals;
+	int ret;
 
 	if (fstat(ch->fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(*hdr))
 		return -EINVAL;
-	/* Sealed at its size, or a peer could shrink it under us (SIGBUS). */
-	seals = fcntl(ch->fd, F_GET_SEALS);
-	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
-			 (F_SEAL_SHRINK | F_SEAL_GROW))
+	/*
+	 * Sealed at its size, or a peer could shrink it under us (SIGBUS);
+	 * or a named file, which cannot be sealed (name.c: trusted).
+	 */
+	if (!gosync_shm_seals_ok(ch->fd))
 		return -EINVAL;
 	base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    ch->fd, 0);
@@ -883,17 +917,16 @@ static int gosync_chan_make_standalone(struct gosync_chan *ch,
 {
 	struct gosync_chan_header *l = &ch->layout;
 	void *base;
+	int ret;
 
 	if (gosync_chan_layout(elem_size, cap, sysconf(_SC_PAGESIZE), l))
 		return -EINVAL;
 	if (l->map_size > GOSYNC_STANDALONE_MAX_BYTES)
 		return -ENOMEM;
 	l->flags = GOSYNC_CHAN_HDR_STANDALONE;
-	/* Sealed at its size: no peer can shrink it under the others. */
-	if (ftruncate(ch->fd, l->map_size) < 0 ||
-	    fcntl(ch->fd, F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return -errno;
+	ret = gosync_shm_size(ch->fd, l->map_size);
+	if (ret)
+		return ret;
 	base = mmap(NULL, l->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    ch->fd, 0);
 	if (base == MAP_FAILED)
@@ -935,7 +968,7 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 	    elem_size > GOSYNC_CHAN_MAX_ELEM || cap > GOSYNC_CHAN_MAX_CAP)
 		return -EINVAL;
 	if (flags & GOSYNC_STANDALONE) {
-		if (flags & GOSYNC_NOMAP)
+		if (flags & (GOSYNC_NOMAP | GOSYNC_AUTOCLOSE))
 			return -EOPNOTSUPP;
 		fd = memfd_create("gosync-chan", MFD_ALLOW_SEALING |
 				  (flags & GOSYNC_CLOEXEC ? MFD_CLOEXEC : 0));
@@ -946,6 +979,8 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 			return dev;
 		memset(&req, 0, sizeof(req));
 		req.flags = flags & GOSYNC_CLOEXEC ? GOSYNC_CHAN_CLOEXEC : 0;
+		if (flags & GOSYNC_AUTOCLOSE)
+			req.flags |= GOSYNC_CHAN_AUTOCLOSE;
 		req.elem_size = elem_size;
 		req.cap = cap;
 		fd = ioctl(dev, GOSYNC_IOC_CHAN_CREATE, &req);
@@ -968,31 +1003,53 @@ int gosync_chan_make(struct gosync_chan **chp, size_t elem_size, size_t cap,
 	return 0;
 }
 
-int gosync_chan_from_fd(struct gosync_chan **chp, int fd, unsigned int flags)
+/*
+ * What a kernel channel fd may do: an fd opened O_RDONLY is a receive-only
+ * end, O_WRONLY a send-only one (a name opened so, or GOSYNC_CHAN_IOC_DUP),
+ * and neither can be mapped; the channel's own flags come from INFO.
+ */
+static unsigned int gosync_chan_fd_mode(int fd,
+					const struct gosync_chan_info *info)
 {
-	GOSYNC_KEEP_ERRNO;
+	int fl = fcntl(fd, F_GETFL);
+	unsigned int flags = 0;
+
+	if ((fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) ||
+	    info->state & GOSYNC_CHAN_STATE_NOSEND)
+		flags |= GOSYNC_RECV_ONLY | GOSYNC_NOMAP;
+	else if ((fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) ||
+		 info->state & GOSYNC_CHAN_STATE_NORECV)
+		flags |= GOSYNC_SEND_ONLY | GOSYNC_NOMAP;
+	if (info->state & GOSYNC_CHAN_STATE_AUTOCLOSE)
+		flags |= GOSYNC_AUTOCLOSE;
+	return flags;
+}
+
+/*
+ * Make a handle of @fd, which it then owns (closed on failure): a kernel
+ * channel (it answers INFO), or a standalone ring in a memfd or a named
+ * file.  @flags: GOSYNC_CHAN_FD_FLAGS.
+ */
+static int gosync_chan_adopt(struct gosync_chan **chp, int fd,
+			     unsigned int flags)
+{
 	struct gosync_chan_info info;
 	struct gosync_chan *ch;
-	int ret, own;
+	int ret;
 
-	if (!chp || fd < 0 || flags & ~GOSYNC_CHAN_MAKE_FLAGS)
-		return -EINVAL;
-	own = fcntl(fd, flags & GOSYNC_CLOEXEC ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
-	if (own < 0)
-		return -errno;
-	/* A gosync channel answers INFO; a standalone ring is a memfd. */
-	ret = gosync_kernel_info(own, &info);
+	ret = gosync_kernel_info(fd, &info);
 	if (!ret)
-		flags &= ~GOSYNC_STANDALONE;
+		flags = (flags & ~GOSYNC_STANDALONE) |
+			gosync_chan_fd_mode(fd, &info);
 	else if (ret == -ENOTTY && !(flags & GOSYNC_NOMAP))
 		flags |= GOSYNC_STANDALONE;
 	else {
-		close(own);
+		close(fd);
 		return ret == -ENOTTY ? -EOPNOTSUPP : ret;
 	}
-	ret = gosync_chan_alloc(&ch, own, flags);
+	ret = gosync_chan_alloc(&ch, fd, flags);
 	if (ret) {
-		close(own);
+		close(fd);
 		return ret;
 	}
 	ret = flags & GOSYNC_STANDALONE ? gosync_chan_adopt_memfd(ch) :
@@ -1003,4 +1060,92 @@ int gosync_chan_from_fd(struct gosync_chan **chp, int fd, unsigned int flags)
 	}
 	*chp = ch;
 	return 0;
+}
+
+int gosync_chan_from_fd(struct gosync_chan **chp, int fd, unsigned int flags)
+{
+	GOSYNC_KEEP_ERRNO;
+	int own;
+
+	if (!chp || fd < 0 || flags & ~GOSYNC_CHAN_FD_FLAGS)
+		return -EINVAL;
+	own = fcntl(fd, flags & GOSYNC_CLOEXEC ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	if (own < 0)
+		return -errno;
+	return gosync_chan_adopt(chp, own, flags);
+}
+
+/* ---------------------------------------------------------- by name -- */
+
+/* Standalone: write a new ring into @fd, as gosync_chan_make() does. */
+static int gosync_chan_init_named(int fd, const struct gosync_name_req *req)
+{
+	struct gosync_chan ch = { .fd = fd, .flags = GOSYNC_STANDALONE };
+	int ret = gosync_chan_make_standalone(&ch, req->elem_size, req->cap);
+
+	if (ch.map.base)
+		munmap(ch.map.base, ch.layout.map_size);
+	return ret;
+}
+
+int gosync_chan_open(struct gosync_chan **chp, const char *name, int oflag,
+		     mode_t mode, size_t elem_size, size_t cap,
+		     unsigned int flags)
+{
+	GOSYNC_KEEP_ERRNO;
+	struct gosync_name_req req = {
+		.name = name, .oflag = oflag, .mode = mode,
+		.kind = GOSYNC_KIND_CHAN, .elem_size = elem_size, .cap = cap,
+		.flags = flags, .init = gosync_chan_init_named,
+	};
+	struct gosync_chan *ch;
+	int fd, ret;
+
+	if (!chp || flags & ~GOSYNC_CHAN_MAKE_FLAGS ||
+	    elem_size > GOSYNC_CHAN_MAX_ELEM || cap > GOSYNC_CHAN_MAX_CAP)
+		return -EINVAL;
+	if (flags & GOSYNC_CLOEXEC)
+		req.oflag |= O_CLOEXEC;
+	fd = gosync_name_open(&req);
+	if (fd < 0)
+		return fd;
+	ret = gosync_chan_adopt(&ch, fd, flags & GOSYNC_CHAN_FD_FLAGS);
+	if (ret)
+		return ret;
+	/* The kernel checked the shape; a standalone file is checked here. */
+	if ((elem_size && elem_size != ch->layout.elem_size) ||
+	    (cap && cap != ch->layout.cap)) {
+		gosync_chan_free(ch);
+		return -EINVAL;
+	}
+	*chp = ch;
+	return 0;
+}
+
+int gosync_chan_dup(struct gosync_chan **end, const struct gosync_chan *ch,
+		    unsigned int dir)
+{
+	GOSYNC_KEEP_ERRNO;
+	unsigned int way = dir & (GOSYNC_SEND_ONLY | GOSYNC_RECV_ONLY);
+	struct gosync_chan_dup req;
+	int fd;
+
+	if (!end || !ch || dir & ~(way | GOSYNC_CLOEXEC) ||
+	    (way != GOSYNC_SEND_ONLY && way != GOSYNC_RECV_ONLY))
+		return -EINVAL;
+	if (gosync_standalone(ch))
+		return -EOPNOTSUPP;
+	/* A direction this handle lacks (the kernel says so too). */
+	if (gosync_chan_may(ch, way == GOSYNC_SEND_ONLY ? GOSYNC_SEND :
+							   GOSYNC_RECV))
+		return -EBADF;
+	memset(&req, 0, sizeof(req));
+	req.flags = way == GOSYNC_SEND_ONLY ? GOSYNC_DUP_SEND_ONLY :
+					      GOSYNC_DUP_RECV_ONLY;
+	if (dir & GOSYNC_CLOEXEC)
+		req.flags |= GOSYNC_DUP_CLOEXEC;
+	fd = ioctl(ch->fd, GOSYNC_CHAN_IOC_DUP, &req);
+	if (fd < 0)
+		return -errno;
+	return gosync_chan_adopt(end, fd, dir & GOSYNC_CLOEXEC);
 }

@@ -6,6 +6,10 @@
  * process (O_CLOEXEC: an exec'd image opens its own).  Threads race to open
  * it; the first to publish wins and the others close theirs.  GOSYNC_DEVICE
  * in the environment names another node (a container's bind mount, a test).
+ * Without it and without /dev/gosync (a container given only a gosync
+ * mount), the mount's root directory is the device: it answers the same
+ * ioctls (gosync(4)); the process then holds the mount busy as it would
+ * hold the module.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +32,20 @@ int gosync_dev_fd(void)
 		return fd;
 
 	path = getenv("GOSYNC_DEVICE");
-	if (!path || !*path)
-		path = "/dev/" GOSYNC_DEVICE_NAME;
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ENODEV : -errno;
+	if (path && *path) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? -ENODEV : -errno;
+	} else {
+		fd = open("/dev/" GOSYNC_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+		/* No node: a gosync mount's root answers the same ioctls. */
+		if (fd < 0 && errno == ENOENT)
+			fd = gosync_fs_root();
+		else if (fd < 0)
+			fd = -errno;
+		if (fd < 0)
+			return fd;
+	}
 	if (!__atomic_compare_exchange_n(&gosync_dev, &expected, fd, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		close(fd);

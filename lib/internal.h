@@ -53,7 +53,11 @@ static inline void gosync_errno_restore(int *saved)
 
 /* ---- device.c ---- */
 
-/* The process-wide fd of /dev/gosync, opened on first use; or -errno. */
+/*
+ * The process-wide fd of /dev/gosync, opened on first use; or -errno.
+ * Without the device node (a container that has only a gosync mount),
+ * the mount's root directory, which answers the same ioctls.
+ */
 int gosync_dev_fd(void);
 /* The module's GOSYNC_FEAT_* bits (asked once), or -errno. */
 int64_t gosync_dev_features(void);
@@ -127,8 +131,10 @@ struct gosync_chan_view {
 
 /**
  * struct gosync_chan - the library's handle on a channel
- * @fd:		the channel (kernel mode) or the memfd (standalone)
- * @flags:	GOSYNC_STANDALONE, GOSYNC_NOMAP
+ * @fd:		the channel (kernel mode) or the memfd or named file (standalone)
+ * @flags:	GOSYNC_STANDALONE, GOSYNC_NOMAP; a directional end's
+ *		GOSYNC_SEND_ONLY or GOSYNC_RECV_ONLY (with GOSYNC_NOMAP);
+ *		GOSYNC_AUTOCLOSE (the kernel's GOSYNC_CHAN_STATE_AUTOCLOSE)
  * @layout:	sizes and offsets (from the kernel, or the memfd's header)
  * @map:	the mapping, valid while @gen is the fork generation
  * @gen:	fork generation @map was made in (0: being remapped)
@@ -154,6 +160,8 @@ int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 struct gosync_wait *gosync_chan_select_side(struct gosync_chan *ch, int op);
 void gosync_chan_select_arm(struct gosync_wait *w);
 void gosync_chan_select_receiving(struct gosync_chan *ch, int delta);
+/* May this handle do @op (GOSYNC_SEND, GOSYNC_RECV)?  0 or -EBADF. */
+int gosync_chan_may(const struct gosync_chan *ch, int op);
 
 /* ---- sync.c: what the sync objects share ---- */
 
@@ -180,6 +188,8 @@ int gosync_sync_make(struct gosync_sync **so, uint32_t kind,
 		     unsigned int flags);
 int gosync_sync_from_fd(struct gosync_sync **so, uint32_t kind, int fd,
 			unsigned int flags);
+int gosync_sync_open(struct gosync_sync **so, uint32_t kind, const char *name,
+		     int oflag, mode_t mode, unsigned int flags);
 int gosync_sync_fd(const struct gosync_sync *so);
 void gosync_sync_free(struct gosync_sync *so);
 /* The kind's words, valid in this process (mapped again after a fork). */
@@ -210,5 +220,52 @@ int gosync_mutex_trylock_words(struct gosync_sync *so,
 int gosync_mutex_unlock_words(struct gosync_mutex_words *w);
 int gosync_mutex_consistent_words(struct gosync_sync *so,
 				  struct gosync_mutex_words *w);
+
+/* ---- name.c: what named objects share ---- */
+
+/*
+ * Standalone objects are files of a tmpfs directory: a memfd sealed at
+ * its size (F_SEAL_SHRINK | F_SEAL_GROW), or a named file, which cannot
+ * be sealed (its seals are exactly F_SEAL_SEAL).  gosync_shm_size() gives
+ * a new one its size (and the seals, where it can have them);
+ * gosync_shm_seals_ok() says whether a file is one of the two.
+ */
+int gosync_shm_size(int fd, off_t size);
+bool gosync_shm_seals_ok(int fd);
+
+/**
+ * struct gosync_name_req - what gosync_name_open() opens or makes
+ * @name:	"/name", as the caller gave it
+ * @oflag:	O_RDONLY, O_WRONLY or O_RDWR [| O_CREAT | O_EXCL | O_CLOEXEC]
+ * @mode:	with O_CREAT: the permission bits, less the umask
+ * @kind:	GOSYNC_KIND_CHAN or a GOSYNC_SYNC_* kind
+ * @elem_size:	a channel's shape (0: when it exists, whatever it has)
+ * @cap:	the same
+ * @flags:	GOSYNC_STANDALONE, GOSYNC_AUTOCLOSE, GOSYNC_NOMAP
+ * @init:	standalone: write a new object of @kind into @fd, a file not
+ *		yet named; 0 or -errno
+ */
+struct gosync_name_req {
+	const char *name;
+	int oflag;
+	mode_t mode;
+	uint32_t kind;
+	size_t elem_size;
+	size_t cap;
+	unsigned int flags;
+	int (*init)(int fd, const struct gosync_name_req *req);
+};
+
+/*
+ * Check @req's name, oflag and mode, then open or make it: in the gosync
+ * filesystem (kernel mode: GOSYNC_FS_IOC_OPEN), or in the standalone
+ * directory (an existing name is checked to be of @req->kind: else
+ * -EMEDIUMTYPE).  Return: the object's fd (owned by the caller), or
+ * -errno.  The shape is the caller's to check in standalone mode.
+ */
+int gosync_name_open(const struct gosync_name_req *req);
+/* The gosync filesystem's root ($GOSYNC_FS, else GOSYNC_FS_DEFAULT): an
+ * fd, or -ENODEV when it is missing or not a gosync mount. */
+int gosync_fs_root(void);
 
 #endif /* GOSYNC_INTERNAL_H */

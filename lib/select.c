@@ -333,6 +333,9 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 			return -EINVAL;
 		if (gosync_chan_fd(ch) < 0)
 			return -EINVAL;
+		/* A directional end's other direction, before any try. */
+		if (gosync_chan_may(ch, cases[i].op))
+			return -EBADF;
 		if (gosync_chan_cap(ch) == 0 && cases[i].op == GOSYNC_SEND)
 			kernel_only = true;
 		if (gosync_chan_select_side(ch, cases[i].op) == NULL)

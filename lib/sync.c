@@ -100,14 +100,13 @@ static int gosync_sync_adopt_memfd(struct gosync_sync *so, uint32_t kind)
 {
 	struct gosync_sync_header *hdr;
 	struct stat st;
-	int seals, ret;
+	int ret;
 
 	if (fstat(so->fd, &st) < 0)
 		return -errno;
-	seals = fcntl(so->fd, F_GET_SEALS);
+	/* Sealed at its size, or a named file (name.c: trusted). */
 	if (!S_ISREG(st.st_mode) || st.st_size != GOSYNC_SYNC_SIZE ||
-	    seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) !=
-			 (F_SEAL_SHRINK | F_SEAL_GROW))
+	    !gosync_shm_seals_ok(so->fd))
 		return -EINVAL;
 	ret = gosync_sync_map_standalone(so);
 	if (ret)
@@ -126,10 +125,9 @@ static int gosync_sync_make_standalone(struct gosync_sync *so, uint32_t kind)
 	struct gosync_sync_header *hdr;
 	int ret;
 
-	if (ftruncate(so->fd, GOSYNC_SYNC_SIZE) < 0 ||
-	    fcntl(so->fd, F_ADD_SEALS,
-		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return -errno;
+	ret = gosync_shm_size(so->fd, GOSYNC_SYNC_SIZE);
+	if (ret)
+		return ret;
 	ret = gosync_sync_map_standalone(so);
 	if (ret)
 		return ret;
@@ -207,18 +205,17 @@ int gosync_sync_make(struct gosync_sync **sop, uint32_t kind,
 	return 0;
 }
 
-int gosync_sync_from_fd(struct gosync_sync **sop, uint32_t kind, int fd,
-			unsigned int flags)
+/*
+ * Make a handle of @own, which it then owns (closed on failure): a kernel
+ * object of @kind (it answers INFO), or a standalone page of @kind.
+ */
+static int gosync_sync_adopt(struct gosync_sync **sop, uint32_t kind, int own,
+			     unsigned int flags)
 {
 	struct gosync_sync_info info;
 	struct gosync_sync *so;
-	int own, ret;
+	int ret;
 
-	if (!sop || fd < 0 || flags & ~GOSYNC_SYNC_FLAGS)
-		return -EINVAL;
-	own = fcntl(fd, flags & GOSYNC_CLOEXEC ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
-	if (own < 0)
-		return -errno;
 	memset(&info, 0, sizeof(info));
 	ret = ioctl(own, GOSYNC_SYNC_IOC_INFO, &info) < 0 ? -errno : 0;
 	if (!ret && info.kind != kind) {
@@ -243,13 +240,61 @@ int gosync_sync_from_fd(struct gosync_sync **sop, uint32_t kind, int fd,
 	return 0;
 }
 
+int gosync_sync_from_fd(struct gosync_sync **sop, uint32_t kind, int fd,
+			unsigned int flags)
+{
+	int own;
+
+	if (!sop || fd < 0 || flags & ~GOSYNC_SYNC_FLAGS)
+		return -EINVAL;
+	own = fcntl(fd, flags & GOSYNC_CLOEXEC ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	if (own < 0)
+		return -errno;
+	return gosync_sync_adopt(sop, kind, own, flags);
+}
+
+/* Standalone: write a new page of @req's kind into @fd, as _make does. */
+static int gosync_sync_init_named(int fd, const struct gosync_name_req *req)
+{
+	struct gosync_sync so = { .fd = fd, .flags = GOSYNC_STANDALONE };
+	int ret = gosync_sync_make_standalone(&so, req->kind);
+
+	if (so.base)
+		munmap(so.base, GOSYNC_SYNC_SIZE);
+	return ret;
+}
+
+/*
+ * By name (gosync_wg_open(3)): a sync object is used through its mapping,
+ * so only O_RDWR opens one.
+ */
+int gosync_sync_open(struct gosync_sync **sop, uint32_t kind, const char *name,
+		     int oflag, mode_t mode, unsigned int flags)
+{
+	struct gosync_name_req req = {
+		.name = name, .oflag = oflag, .mode = mode, .kind = kind,
+		.flags = flags, .init = gosync_sync_init_named,
+	};
+	int fd;
+
+	if (!sop || flags & ~GOSYNC_SYNC_FLAGS ||
+	    (oflag & O_ACCMODE) != O_RDWR)
+		return -EINVAL;
+	if (flags & GOSYNC_CLOEXEC)
+		req.oflag |= O_CLOEXEC;
+	fd = gosync_name_open(&req);
+	if (fd < 0)
+		return fd;
+	return gosync_sync_adopt(sop, kind, fd, flags);
+}
+
 int gosync_sync_fd(const struct gosync_sync *so)
 {
 	return so ? so->fd : -EINVAL;
 }
 
 /*
- * The kinds' make / from_fd / fd / free: each public type is a struct
+ * The kinds' make / from_fd / open / fd / free: each public type is a struct
  * gosync_sync of its kind.
  */
 #define GOSYNC_SYNC_KIND(name, KIND)					\
@@ -266,6 +311,14 @@ int gosync_##name##_from_fd(struct gosync_##name **p, int fd,		\
 								\
 	return gosync_sync_from_fd((struct gosync_sync **)p, KIND, fd,	\
 				   flags);				\
+}									\
+int gosync_##name##_open(struct gosync_##name **p, const char *nm,	\
+			 int oflag, mode_t mode, unsigned int flags)	\
+{									\
+	GOSYNC_KEEP_ERRNO;						\
+								\
+	return gosync_sync_open((struct gosync_sync **)p, KIND, nm,	\
+				oflag, mode, flags);			\
 }									\
 int gosync_##name##_fd(const struct gosync_##name *p)			\
 {									\

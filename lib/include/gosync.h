@@ -95,7 +95,8 @@ int gosync_chan_open(struct gosync_chan **ch, const char *name, int oflag,
 /* Remove a name (any kind); the object lives while it is open.  @flags:
  * GOSYNC_STANDALONE, or 0. */
 int gosync_unlink_flags(const char *name, unsigned int flags);
-int gosync_unlink(const char *name);	/* kernel mode */
+/* The gosync filesystem's name where one is mounted, else standalone's. */
+int gosync_unlink(const char *name);
 /* A new end that can only send (GOSYNC_SEND_ONLY) or only receive
  * (GOSYNC_RECV_ONLY), optionally | GOSYNC_CLOEXEC, with its own fd. */
 int gosync_chan_dup(struct gosync_chan **end, const struct gosync_chan *ch,

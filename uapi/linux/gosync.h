@@ -31,10 +31,8 @@
 #define GOSYNC_FEAT_WG_OWNED	0x10ULL	/* GOSYNC_SYNC_IOC_WG_*_OWNED */
 #define GOSYNC_FEAT_SELECT_FD	0x20ULL	/* GOSYNC_SELECT_FDREADY select cases */
 #define GOSYNC_FEAT_CHAN_ZERO	0x40ULL	/* channels of 0-byte elements */
-#define GOSYNC_FEAT_NAMES	0x80ULL	/* the gosync filesystem, named
-					 * objects, directional ends
-					 * (GOSYNC_CHAN_IOC_DUP) and
-					 * GOSYNC_CHAN_AUTOCLOSE */
+/* The gosync filesystem, directional ends, GOSYNC_CHAN_AUTOCLOSE: */
+#define GOSYNC_FEAT_NAMES	0x80ULL
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -574,7 +572,7 @@ struct gosync_sync_info {
 /* ---------------------------------------------------------- filesystem -- */
 
 /*
- * The gosync filesystem (GOSYNC_FEAT_NAMES): mount -t gosync gosync DIR.
+ * The gosync filesystem (GOSYNC_FEAT_NAMES): "mount -t gosync none DIR".
  * Every mount is its own instance: its own names, object limit and root
  * owner; a user namespace's root may mount one (FS_USERNS_MOUNT).  Its
  * files are gosync objects: open(2) of a name gives the same fd as the
@@ -598,7 +596,7 @@ struct gosync_sync_info {
 #define GOSYNC_FS_MAGIC		0x676f6673	/* "gofs" */
 #define GOSYNC_FS_DEFAULT	"/run/gosync"	/* where the library looks */
 #define GOSYNC_FS_MAX_DEFAULT	4096
-#define GOSYNC_FS_MAX		(1U << 20)
+#define GOSYNC_FS_MAX		0x100000U	/* 2^20 */
 #define GOSYNC_NAME_MAX		255
 
 /* Kinds: a channel, or a sync object's GOSYNC_SYNC_* (1..5). */
@@ -631,8 +629,11 @@ struct gosync_sync_info {
  * search on the directory; to open what exists, read for O_RDONLY, write
  * for O_WRONLY, both for O_RDWR on the object (the maker of an object gets
  * the access it asked for whatever @mode says).  A sync object is used
- * through a mapping, so anything but O_RDWR gives an fd that can only be
- * polled and asked for INFO.  Errors: EEXIST (O_CREAT | O_EXCL and the
+ * through a mapping, so anything but O_RDWR gives an fd that cannot be
+ * mapped (EACCES): it can be polled, asked for INFO and WAKE (which only
+ * wakes pollers), and nothing that needs a mapping works.  An open(2)
+ * with access mode 3 (O_ACCMODE: ioctls only, as Linux allows) of a
+ * channel is neither a sending nor a receiving end.  Errors: EEXIST (O_CREAT | O_EXCL and the
  * name exists), ENOENT (no such name, no O_CREAT), EACCES, ENAMETOOLONG,
  * EINVAL (a bad name, oflag, mode, kind, flags, reserved field; a shape
  * that differs from the object's), EMEDIUMTYPE (the name is an object of
