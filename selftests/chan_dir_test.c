@@ -278,6 +278,33 @@ TEST_F(dir, allowed_ops_work)
 	EXPECT_EQ(-EPIPE, xfer(self->w, GOSYNC_CHAN_IOC_SEND, &v, 1, GOSYNC_DEADLINE_NONBLOCK));
 }
 
+/* open(2) with access mode 3 (ioctls only): neither end. */
+TEST_F(dir, accmode_3_is_neither_end)
+{
+	struct gosync_chan_info info;
+	char path[128];
+	uint64_t v = 1;
+	int fd;
+
+	DIR_READY();
+	if (!variant->named)
+		SKIP(return, "a name's open(2) only");
+	snprintf(path, sizeof(path), "%s/c", self->mnt);
+	fd = open(path, O_ACCMODE | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gosync_test_chan_info(fd, &info));
+	EXPECT_EQ(GOSYNC_CHAN_STATE_NOSEND | GOSYNC_CHAN_STATE_NORECV, info.state);
+	EXPECT_EQ(-EBADF, xfer(fd, GOSYNC_CHAN_IOC_SEND, &v, 1, GOSYNC_DEADLINE_NONBLOCK));
+	EXPECT_EQ(-EBADF, xfer(fd, GOSYNC_CHAN_IOC_RECV, &v, 1, GOSYNC_DEADLINE_NONBLOCK));
+	EXPECT_EQ(-EBADF, gosync_test_ioctl(fd, GOSYNC_CHAN_IOC_CLOSE, NULL));
+	EXPECT_EQ(-EBADF, gosync_test_dup(fd, GOSYNC_DUP_SEND_ONLY));
+	EXPECT_EQ(-EBADF, gosync_test_dup(fd, GOSYNC_DUP_RECV_ONLY));
+	/* Not counted as an end that can send: ch and w are the two. */
+	EXPECT_EQ(2, gosync_test_fdinfo_long(0, fd, "gosync-ends"));
+	expect_state(_metadata, self->ch, 0, false, "access mode 3's ops");
+	close(fd);
+}
+
 TEST_F(dir, dup_flags)
 {
 	struct gosync_chan_dup d;

@@ -628,6 +628,18 @@ TEST_F(fs, every_kind_by_name)
 		EXPECT_EQ(k, ((struct gosync_sync_header *)p)->kind);
 		munmap(p, GOSYNC_SYNC_SIZE);
 		close(fd2);
+		/* Not O_RDWR: INFO and poll, but no mapping. */
+		for (int acc = O_RDONLY; acc <= O_WRONLY; acc++) {
+			fd2 = gosync_test_open(self->root, names[k], acc | O_CLOEXEC, 0,
+					       k, 0, 0, 0, NULL);
+			ASSERT_LE(0, fd2);
+			memset(&si, 0, sizeof(si));
+			EXPECT_EQ(0, gosync_test_ioctl(fd2, GOSYNC_SYNC_IOC_INFO, &si));
+			EXPECT_EQ(MAP_FAILED, mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ,
+						   MAP_SHARED, fd2, 0));
+			EXPECT_EQ(EACCES, errno) TH_LOG("%s opened %d", names[k], acc);
+			close(fd2);
+		}
 		close(fd);
 		EXPECT_EQ(0, unlinkat(self->root, names[k], 0));
 	}
