@@ -25,6 +25,11 @@ LIBDIR		?= $(PREFIX)/lib
 INCLUDEDIR	?= $(PREFIX)/include
 BINDIR		?= $(PREFIX)/bin
 MANDIR		?= $(PREFIX)/share/man
+# The boot-time mount of /run/gosync (a systemd mount unit) and the
+# module's load at boot (modules-load.d); systemd reads both under
+# /usr/local/lib as well as /usr/lib.
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+MODLOADDIR	?= $(PREFIX)/lib/modules-load.d
 DESTDIR		?=
 
 CC		?= cc
@@ -312,6 +317,13 @@ install: lib cli
 	install -m 0644 lib/include/gosync.h lib/include/gosync_uring.h \
 		$(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 uapi/linux/gosync.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	install -d $(DESTDIR)$(UNITDIR)/local-fs.target.wants $(DESTDIR)$(MODLOADDIR)
+	install -m 0644 etc/run-gosync.mount $(DESTDIR)$(UNITDIR)/
+	ln -sfn ../run-gosync.mount $(DESTDIR)$(UNITDIR)/local-fs.target.wants/run-gosync.mount
+	install -m 0644 etc/modules-load.conf $(DESTDIR)$(MODLOADDIR)/gosync.conf
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload 2>/dev/null || true; \
+	fi
 	for d in man/man*; do \
 		[ -d "$$d" ] || continue; \
 		install -d $(DESTDIR)$(MANDIR)/$${d#man/} || exit 1; \
@@ -343,7 +355,10 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgosync.so* $(DESTDIR)$(LIBDIR)/libgosync.a \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/gosync.pc \
 	      $(DESTDIR)$(INCLUDEDIR)/gosync.h $(DESTDIR)$(INCLUDEDIR)/gosync_uring.h \
-	      $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h $(DESTDIR)$(BINDIR)/gosync
+	      $(DESTDIR)$(INCLUDEDIR)/linux/gosync.h $(DESTDIR)$(BINDIR)/gosync \
+	      $(DESTDIR)$(UNITDIR)/local-fs.target.wants/run-gosync.mount \
+	      $(DESTDIR)$(UNITDIR)/run-gosync.mount $(DESTDIR)$(MODLOADDIR)/gosync.conf
+	rmdir $(DESTDIR)$(UNITDIR)/local-fs.target.wants 2>/dev/null || true
 	for d in man/man*; do \
 		for f in $$d/*.$${d#man/man}; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done; \
 	done
