@@ -94,7 +94,10 @@ FIXTURE_TEARDOWN(rv)
 
 static int squatter(void)
 {
-	int fd = fs_open(MNT, "jobs", O_RDWR | O_CREAT | O_EXCL, 0666,
+	int fd;
+
+	umask(0);		/* world-writable, for whoever comes */
+	fd = fs_open(MNT, "jobs", O_RDWR | O_CREAT | O_EXCL, 0666,
 			 GOSYNC_KIND_CHAN, 8, 4);
 
 	return fd < 0 ? 1 : 0;	/* the fd closes at exit; the name stays */
