@@ -108,11 +108,13 @@ struct gosync_chan_create {
  * a name opened O_WRONLY or O_RDWR, a GOSYNC_CHAN_IOC_DUP send-only end,
  * and every dup(2)/fork/SCM_RIGHTS copy of one (they share the file).  A
  * file is gone once every fd of it is closed, every mapping made through
- * it is unmapped and every io_uring command on it has completed: exit
- * and SIGKILL do all three.  A receive-only end and the name do not
- * count.  The close happens when that count falls from 1 to 0 (never
- * while it was never above 0) and is a GOSYNC_CHAN_IOC_CLOSE: receivers
- * drain what was sent, then see closed.
+ * it is unmapped, every io_uring command on it has completed and no
+ * io_uring registered-file table or SCM_RIGHTS message in flight holds
+ * it: exit and SIGKILL do all of that for what the process held.  A
+ * receive-only end and the name do not count.  The close happens when
+ * that count falls from 1 to 0 (never while it was never above 0) and is
+ * a GOSYNC_CHAN_IOC_CLOSE: receivers drain what was sent, then see
+ * closed.
  */
 #define GOSYNC_CHAN_AUTOCLOSE	0x4U
 #define GOSYNC_CHAN_CREATE_FLAGS (GOSYNC_CHAN_CLOEXEC | GOSYNC_CHAN_NONBLOCK | \
@@ -242,7 +244,10 @@ struct gosync_chan_map {
  *
  * A new file of the same channel that can only send (opened O_WRONLY:
  * Go's chan<- T) or only receive (O_RDONLY: <-chan T), to hand to a less
- * trusted process.  On an end that cannot do something, doing it fails
+ * trusted process (an anonymous file: unlike a name's directional end,
+ * it cannot be reopened for more through /proc/PID/fd, where a name's
+ * O_RDONLY end reopens with whatever the name's mode allows the opener).
+ * On an end that cannot do something, doing it fails
  * with EBADF before anything happens, on every path: SEND, RECV and CLOSE
  * ioctls (a receive-only end cannot close: Go's rule), read(2)/write(2),
  * select cases, io_uring commands.  A directional end cannot be mapped
@@ -581,10 +586,12 @@ struct gosync_sync_info {
  * and unlink(2) removes only the name: the object lives until its last
  * file (fd, mapping, io_uring command) is gone.  Names are made only by
  * GOSYNC_FS_IOC_OPEN on the root directory; open(2) with O_CREAT of a
- * missing name fails with EACCES, mkdir(2) with EPERM.
+ * missing name and mknod(2) fail with EACCES, mkdir(2), link(2),
+ * rename(2) and symlink(2) with EPERM.
  *
- * Mount options: max=N (objects in this mount, named or unlinked and
- * still open: default GOSYNC_FS_MAX_DEFAULT; at most GOSYNC_FS_MAX),
+ * Mount options: max=N (objects made in this mount that exist: named,
+ * unlinked and still open, or held by a GOSYNC_CHAN_IOC_DUP end; 1 ..
+ * GOSYNC_FS_MAX, default GOSYNC_FS_MAX_DEFAULT; a remount may change it),
  * mode=OCTAL (the root directory's, default 01777), uid=N, gid=N (its
  * owner, in the mounter's user namespace; default its root).  Anything
  * else fails the mount with EINVAL.
@@ -624,11 +631,18 @@ struct gosync_sync_info {
  * @resv:	in: must be 0
  *
  * Looks the name up and makes the object if it is missing and O_CREAT
- * asks for it, atomically (of eight racing O_CREAT | O_EXCL opens of one
+ * asks for it, all or nothing (no name is left by a call that fails),
+ * atomically (of eight racing O_CREAT | O_EXCL opens of one
  * name, exactly one makes it).  Permission as open(2): to make, write and
  * search on the directory; to open what exists, read for O_RDONLY, write
  * for O_WRONLY, both for O_RDWR on the object (the maker of an object gets
- * the access it asked for whatever @mode says).  A sync object is used
+ * the access it asked for whatever @mode says), checked before its kind
+ * and shape; O_CREAT of a name that exists in a sticky directory others
+ * may write (the default root, 01777) opens it only for its owner or the
+ * directory's (the rule of fs.protected_regular=2), so a name cannot be
+ * squatted for its maker: use O_EXCL to be sure the object is yours.  The
+ * setgid bit is kept only for a member of the object's group.  Making a
+ * name runs the LSM's create hook and reports IN_CREATE to inotify.  A sync object is used
  * through a mapping, so anything but O_RDWR gives an fd that cannot be
  * mapped (EACCES): it can be polled, asked for INFO and WAKE (which only
  * wakes pollers), and nothing that needs a mapping works.  An open(2)
@@ -637,7 +651,10 @@ struct gosync_sync_info {
  * name exists), ENOENT (no such name, no O_CREAT), EACCES, ENAMETOOLONG,
  * EINVAL (a bad name, oflag, mode, kind, flags, reserved field; a shape
  * that differs from the object's), EMEDIUMTYPE (the name is an object of
- * another kind), ENOSPC (the mount's max= objects), and the errors of
+ * another kind), ENOSPC (the mount's max= objects), EROFS (O_CREAT of a
+ * missing name on a read-only mount or bind), EBUSY (something is mounted
+ * on the name), EOVERFLOW (the caller's fsuid or fsgid has no mapping in
+ * the mount's namespace), and the errors of
  * GOSYNC_IOC_CHAN_CREATE and GOSYNC_IOC_SYNC_CREATE (ENOMEM, EMFILE).
  */
 struct gosync_open {
