@@ -256,6 +256,15 @@ TEST_F(ho, signal_during_a_hand_off_eagain)
 		sched_yield();
 	ASSERT_TRUE(asleep(pid, __atomic_load_n(&self->sh->ready, __ATOMIC_ACQUIRE)));
 	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	/*
+	 * Stopped for real before the send: the SIGSTOP wakes the receiver,
+	 * which may look at the channel once more on its way to stopping,
+	 * and would take an element deposited meanwhile.
+	 */
+	for (int i = 0; gosync_test_task_state(pid, pid, NULL) != 'T'; i++) {
+		ASSERT_LT(i, 20000) TH_LOG("the receiver never stopped");
+		test_sleep_ms(1);
+	}
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, &old));
 	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &me));
 	EXPECT_EQ(-EAGAIN, send_nonblock(self->ch, false, 7));
