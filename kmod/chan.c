@@ -1106,6 +1106,7 @@ const struct file_operations gosync_chan_fops = {
 	.mmap		= gosync_chan_mmap,
 	.show_fdinfo	= gosync_chan_show_fdinfo,
 	.uring_cmd	= gosync_uring_cmd,
+	.setlease	= simple_nosetlease,	/* a name is not a file's data */
 };
 
 static void gosync_side_init(struct gosync_side *side, void *region, u64 off)

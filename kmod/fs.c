@@ -33,7 +33,10 @@
  *
  * Locking: the root directory's inode lock serialises lookups that may
  * create, creation and unlink (the VFS takes it for unlink); it is taken
- * with nothing of ours held, and no lock of ours is taken under it.
+ * with nothing of ours held, and only leaf locks of ours are taken under
+ * it (gosync_users_lock, by the charge of a new object).  Nothing that
+ * may wait for another process runs under it: an existing object is
+ * opened after it is dropped, and a new one cannot be leased yet.
  */
 #include <linux/cred.h>
 #include <linux/file.h>
@@ -41,6 +44,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/fs_struct.h>
+#include <linux/fsnotify.h>
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/seq_file.h>
@@ -190,6 +194,9 @@ static const struct inode_operations gosync_fs_node_iops = {
 
 /* ------------------------------------------------------ GOSYNC_FS_IOC_OPEN -- */
 
+/* Tries of a creation whose answer's page keeps going between faults. */
+#define GOSYNC_FS_FAULT_TRIES	3
+
 #define GOSYNC_OPEN_OFLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_CLOEXEC | \
 				 O_NONBLOCK)
 
@@ -328,12 +335,14 @@ static int gosync_fs_mkobj(struct dentry *dentry, umode_t mode, void *arg)
 
 /*
  * Undo gosync_fs_mkobj() for a caller that then failed, as unlink(2)
- * would (the caller's lookup reference is d_delete()'s).
+ * would (the caller's lookup reference is d_delete()'s), and tell
+ * inotify, which was told of the creation.  An open(2) that found the
+ * name meanwhile (lockless lookup) keeps what it opened, as after unlink.
  */
 static void gosync_fs_unmake(struct inode *dinode, struct dentry *dentry)
 {
 	simple_unlink(dinode, dentry);
-	d_delete(dentry);
+	d_delete_notify(dinode, dentry);
 }
 
 static struct file *gosync_fs_dentry_open(struct file *dir,
@@ -346,13 +355,9 @@ static struct file *gosync_fs_dentry_open(struct file *dir,
 			   current_cred());
 }
 
-/*
- * The answer to the caller, what GOSYNC_FS_IOC_OPEN writes back: written
- * before a name is made, so that a fault there makes nothing.
- */
-static int gosync_fs_answer(struct gosync_open __user *uarg,
-			    struct gosync_open *req, struct inode *inode,
-			    int fd)
+/* The answer GOSYNC_FS_IOC_OPEN writes back, about @inode (NULL: @req's). */
+static void gosync_fs_answer(struct gosync_open *req, struct inode *inode,
+			     int fd)
 {
 	if (inode) {
 		req->kind = gosync_fs_kind(inode);
@@ -363,23 +368,59 @@ static int gosync_fs_answer(struct gosync_open __user *uarg,
 					  &req->cap);
 	}
 	req->fd = fd;
-	return copy_to_user(uarg, req, sizeof(*req)) ? -EFAULT : 0;
 }
 
 /*
- * Look @name up under the directory's lock, make it if asked, and open
- * it: the file, all or nothing (a made name whose open fails is removed).
+ * Make the missing @dentry and open it, under the directory's lock: the
+ * file, all or nothing.  The answer is written first, without faulting
+ * (the caller wrote the same bytes before taking the lock, so the page
+ * is there; a userfaultfd or FUSE page must not hold the lock): no name
+ * is made for a caller that cannot learn of it.
+ */
+static struct file *gosync_fs_make_open(struct file *dir, struct dentry *dentry,
+					struct gosync_open *req,
+					struct gosync_open __user *uarg, int fd,
+					bool *fault)
+{
+	struct inode *dinode = d_inode(dentry->d_parent);
+	struct file *file;
+	int ret;
+
+	req->flags |= GOSYNC_OPEN_CREATED;
+	gosync_fs_answer(req, NULL, fd);
+	if (copy_to_user_nofault(uarg, req, sizeof(*req))) {
+		*fault = true;	/* the caller faults it in and tries again */
+		return ERR_PTR(-EFAULT);
+	}
+	ret = vfs_mkobj(dentry, mode_strip_sgid(&init_user_ns, dinode,
+						req->mode & ~current_umask()),
+			gosync_fs_mkobj, req);
+	if (ret)
+		return ERR_PTR(ret);
+	/* A new inode: no lease or other opener can make this wait. */
+	file = gosync_fs_dentry_open(dir, dentry, req);
+	if (IS_ERR(file))
+		gosync_fs_unmake(dinode, dentry);
+	return file;
+}
+
+/*
+ * Look @name up under the directory's lock and make it if asked (then
+ * open it there); an existing object is opened after the lock is gone,
+ * as open(2) does, so that nothing an opener may wait for (a lease
+ * break, a fanotify permission event, a fault on the answer) holds every
+ * lookup of the mount.
  */
 static struct file *gosync_fs_lookup_open(struct file *dir, const char *name,
 					  struct gosync_open *req,
 					  struct gosync_open __user *uarg,
-					  int fd)
+					  int fd, bool *fault)
 {
 	struct dentry *root = dir->f_path.dentry, *dentry;
 	bool excl = (req->oflag & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
 	struct inode *dinode = d_inode(root);
-	struct file *file;
-	int ro = -EROFS, ret;
+	struct file *file = NULL;
+	int ro = -EROFS, ret = 0;
 
 	/* Only a creation needs it; as mqueue's do_mq_open(). */
 	if (req->oflag & O_CREAT)
@@ -387,52 +428,40 @@ static struct file *gosync_fs_lookup_open(struct file *dir, const char *name,
 	inode_lock(dinode);
 	dentry = lookup_one_len(name, root, req->name_len);
 	if (IS_ERR(dentry)) {
-		file = ERR_CAST(dentry);
-		goto unlock;
-	}
-	if (d_mountpoint(dentry)) {
+		ret = PTR_ERR(dentry);
+		dentry = NULL;
+	} else if (d_mountpoint(dentry)) {
 		/* open(2) would find what is mounted there, not the object. */
 		ret = -EBUSY;
 	} else if (d_really_is_positive(dentry)) {
 		ret = excl ? -EEXIST : gosync_fs_may_open(dir, d_inode(dentry),
 							  req);
-		if (!ret) {
-			file = gosync_fs_dentry_open(dir, dentry, req);
-			ret = PTR_ERR_OR_ZERO(file);
-		}
-		if (!ret) {
-			ret = gosync_fs_answer(uarg, req, d_inode(dentry), fd);
-			if (ret)
-				fput(file);
-		}
 	} else if (!(req->oflag & O_CREAT)) {
 		ret = -ENOENT;
 	} else if (ro) {
 		ret = ro;
 	} else {
-		req->flags |= GOSYNC_OPEN_CREATED;
-		ret = gosync_fs_answer(uarg, req, NULL, fd);
-		if (!ret)
-			ret = vfs_mkobj(dentry,
-					mode_strip_sgid(&init_user_ns, dinode,
-							req->mode &
-							~current_umask()),
-					gosync_fs_mkobj, req);
-		if (!ret) {
-			file = gosync_fs_dentry_open(dir, dentry, req);
-			ret = PTR_ERR_OR_ZERO(file);
-			if (ret)
-				gosync_fs_unmake(dinode, dentry);
-		}
+		file = gosync_fs_make_open(dir, dentry, req, uarg, fd, fault);
+		ret = PTR_ERR_OR_ZERO(file);
 	}
-	dput(dentry);
-	if (ret)
-		file = ERR_PTR(ret);
-unlock:
 	inode_unlock(dinode);
 	if (!ro)
 		mnt_drop_write(dir->f_path.mnt);
-	return file;
+
+	if (!ret && !file) {
+		/* An existing object: opened, and answered, unlocked. */
+		file = gosync_fs_dentry_open(dir, dentry, req);
+		ret = PTR_ERR_OR_ZERO(file);
+		if (!ret) {
+			gosync_fs_answer(req, d_inode(dentry), fd);
+			if (copy_to_user(uarg, req, sizeof(*req))) {
+				fput(file);
+				ret = -EFAULT;
+			}
+		}
+	}
+	dput(dentry);
+	return ret ? ERR_PTR(ret) : file;
 }
 
 static long gosync_fs_ioctl_open(struct file *dir, struct gosync_open __user *uarg)
@@ -440,7 +469,7 @@ static long gosync_fs_ioctl_open(struct file *dir, struct gosync_open __user *ua
 	char name[GOSYNC_NAME_MAX + 1];
 	struct gosync_open req;
 	struct file *file;
-	int fd, ret;
+	int fd, ret, tries;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -457,7 +486,20 @@ static long gosync_fs_ioctl_open(struct file *dir, struct gosync_open __user *ua
 	fd = get_unused_fd_flags(req.oflag & O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	file = gosync_fs_lookup_open(dir, name, &req, uarg, fd);
+	for (tries = 0;; tries++) {
+		struct gosync_open again = req;
+		bool fault = false;
+
+		/* Faults the answer's page in, before the lock (make_open). */
+		if (copy_to_user(uarg, &req, sizeof(req))) {
+			file = ERR_PTR(-EFAULT);
+			break;
+		}
+		file = gosync_fs_lookup_open(dir, name, &again, uarg, fd, &fault);
+		/* Reclaimed between the two: rare, and bounded. */
+		if (!fault || tries == GOSYNC_FS_FAULT_TRIES)
+			break;
+	}
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		return PTR_ERR(file);

@@ -439,6 +439,7 @@ const struct file_operations gosync_sync_fops = {
 	.poll		= gosync_sync_poll,
 	.mmap		= gosync_sync_mmap,
 	.show_fdinfo	= gosync_sync_show_fdinfo,
+	.setlease	= simple_nosetlease,	/* a name is not a file's data */
 };
 
 /*

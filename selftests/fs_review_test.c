@@ -151,6 +151,8 @@ TEST_F(rv, read_only_mount_makes_nothing)
 	EXPECT_LE(0, fd);
 	if (fd >= 0)
 		close(fd);
+	/* ... for reading: writing is the mount's to refuse (the VFS's). */
+	EXPECT_EQ(-EROFS, fs_open(RO, "ro", O_WRONLY, 0, 0, 0, 0));
 	EXPECT_EQ(0, unlink(MNT "/ro"));
 }
 
@@ -304,6 +306,38 @@ TEST_F(rv, inotify_sees_the_creation)
 	}
 	EXPECT_EQ(IN_CREATE | IN_DELETE, found);
 	close(in);
+}
+
+/*
+ * A lease would let its holder stall every other opener of the name for
+ * lease-break-time (45 s), and, when the open ran under the root's lock,
+ * every lookup of the mount: a name's file refuses leases.
+ */
+TEST_F(rv, no_leases_on_names)
+{
+	int fd = fs_open(MNT, "leased", O_RDWR | O_CREAT | O_EXCL, 0644,
+			 GOSYNC_KIND_CHAN, 8, 1);
+	int r, w;
+
+	ASSERT_LE(0, fd);
+	close(fd);
+	r = open(MNT "/leased", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, r);
+	EXPECT_EQ(-1, fcntl(r, F_SETLEASE, F_RDLCK));
+	EXPECT_EQ(EINVAL, errno);
+	/* And nothing stands in the way of the next opener. */
+	w = fs_open(MNT, "leased", O_WRONLY | O_NONBLOCK, 0, 0, 0, 0);
+	EXPECT_LE(0, w);
+	if (w >= 0)
+		close(w);
+	close(r);
+	fd = fs_open(MNT, "wg", O_RDWR | O_CREAT | O_EXCL, 0644,
+		     GOSYNC_SYNC_WG, 0, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, fcntl(fd, F_SETLEASE, F_RDLCK));
+	close(fd);
+	EXPECT_EQ(0, unlink(MNT "/leased"));
+	EXPECT_EQ(0, unlink(MNT "/wg"));
 }
 
 TEST_HARNESS_MAIN

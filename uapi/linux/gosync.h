@@ -642,7 +642,8 @@ struct gosync_sync_info {
  * directory's (the rule of fs.protected_regular=2), so a name cannot be
  * squatted for its maker: use O_EXCL to be sure the object is yours.  The
  * setgid bit is kept only for a member of the object's group.  Making a
- * name runs the LSM's create hook and reports IN_CREATE to inotify.  A sync object is used
+ * name runs the LSM's create hook and reports IN_CREATE to inotify.  A
+ * name's file takes no lease (F_SETLEASE: EINVAL).  A sync object is used
  * through a mapping, so anything but O_RDWR gives an fd that cannot be
  * mapped (EACCES): it can be polled, asked for INFO and WAKE (which only
  * wakes pollers), and nothing that needs a mapping works.  An open(2)
@@ -652,7 +653,8 @@ struct gosync_sync_info {
  * EINVAL (a bad name, oflag, mode, kind, flags, reserved field; a shape
  * that differs from the object's), EMEDIUMTYPE (the name is an object of
  * another kind), ENOSPC (the mount's max= objects), EROFS (O_CREAT of a
- * missing name on a read-only mount or bind), EBUSY (something is mounted
+ * missing name, or O_WRONLY or O_RDWR of any, on a read-only mount or
+ * bind), EBUSY (something is mounted
  * on the name), EOVERFLOW (the caller's fsuid or fsgid has no mapping in
  * the mount's namespace), and the errors of
  * GOSYNC_IOC_CHAN_CREATE and GOSYNC_IOC_SYNC_CREATE (ENOMEM, EMFILE).
