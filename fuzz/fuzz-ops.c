@@ -4916,10 +4916,19 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 		ret = rw < 0 ? -rw : r < 0 ? errno : 0;
 		goto out;
 	}
-	if (k && (n = xfer1(rw, GOSYNC_CHAN_IOC_SEND, buf, k)) != (long)k) {
-		fail(t, "auto-close check: SEND of %u to an empty channel of cap %u returned %ld",
-		     k, cap, n);
-		goto out;
+	/*
+	 * A signal (the fuzzer sends them) may cut a SEND short after some
+	 * elements (uapi: "fewer when ... a signal came"): send the rest.
+	 */
+	for (uint32_t sent = 0, tries = 0; sent < k; tries++) {
+		n = xfer1(rw, GOSYNC_CHAN_IOC_SEND, buf, k - sent);
+		if (n > 0) {
+			sent += n;
+		} else if (n != -EINTR || tries >= 64) {
+			fail(t, "auto-close check: SEND of %u to an empty channel of cap %u returned %ld after %u",
+			     k - sent, cap, n, sent);
+			goto out;
+		}
 	}
 	if (v == 1) {
 		dd.flags = GOSYNC_DUP_SEND_ONLY | GOSYNC_DUP_CLOEXEC;
