@@ -4866,13 +4866,15 @@ static long xfer1(int fd, unsigned long cmd, void *buf, uint32_t count)
  * closes when its last end that can send goes (an fd, a send-only end,
  * a mapping, a killed child's copy, a name's open file), not before, and
  * not at all without the flag; receivers drain what was sent, then see
- * it closed (a receive returns 0).  Under the mm lock as a writer: no fork of ours (which would
- * copy the ends) happens meanwhile.
+ * it closed (a receive returns 0).  Run in a child of one thread, forked
+ * under the mm lock as a writer: no other thread of ours can copy an end
+ * (a fork, a dup(2) or F_DUPFD of a number it picked, an SCM_RIGHTS
+ * message) while the check runs, which would rightly keep it open.
  */
-static int op_autoclose(struct tctx *t, const struct op *op)
+static void autoclose_body(struct tctx *t, const struct op *op)
 {
 	struct wctx *w = t->w;
-	int v = op->a % 6, rw = -1, r = -1, s2 = -1, ret = 0, c;
+	int v = op->a % 6, rw = -1, r = -1, s2 = -1, c;
 	uint32_t cap = (uint32_t)(op->b % 5), k = cap ? (uint32_t)(op->c % (cap + 1)) : 0;
 	struct gosync_chan_create cc = { .elem_size = 8, .cap = cap };
 	struct gosync_chan_dup dd = { .flags = GOSYNC_DUP_RECV_ONLY | GOSYNC_DUP_CLOEXEC };
@@ -4883,10 +4885,7 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 	char name[16];
 	long n;
 
-	if (w->in_child)
-		return 0;
 	cc.flags = GOSYNC_CHAN_CLOEXEC | (v == 2 ? 0 : GOSYNC_CHAN_AUTOCLOSE);
-	pthread_rwlock_wrlock(&w->mm);
 	if (v == 5) {
 		struct gosync_open req;
 
@@ -4912,10 +4911,8 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 		if (rw >= 0)
 			r = xioctl(rw, GOSYNC_CHAN_IOC_DUP, &dd);
 	}
-	if (rw < 0 || r < 0) {
-		ret = rw < 0 ? -rw : r < 0 ? errno : 0;
+	if (rw < 0 || r < 0)
 		goto out;
-	}
 	/*
 	 * A signal (the fuzzer sends them) may cut a SEND short after some
 	 * elements (uapi: "fewer when ... a signal came"): send the rest.
@@ -4986,8 +4983,30 @@ out:
 		close(rw);
 	if (r >= 0)
 		close(r);
+}
+
+static int op_autoclose(struct tctx *t, const struct op *op)
+{
+	struct wctx *w = t->w;
+	pid_t pid;
+	int st;
+
+	if (w->in_child)
+		return 0;
+	pthread_rwlock_wrlock(&w->mm);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		w->in_child = 1;
+		autoclose_body(t, op);
+		_exit(0);
+	}
 	pthread_rwlock_unlock(&w->mm);
-	return ret;
+	if (pid < 0)
+		return errno;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
 }
 
 /* ------------------------------------------------------------ dispatch -- */
