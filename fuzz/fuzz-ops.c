@@ -264,10 +264,11 @@ static void obj_close(struct wctx *w, int s)
 {
 	pthread_mutex_lock(&w->tbl);
 	if (w->objs[s].kind != K_NONE) {
+		/* Before the close: a check that saw the old gen must fail. */
+		atomic_fetch_add(&w->tbl_gen, 1);
 		close(w->objs[s].fd);
 		w->objs[s].kind = K_NONE;
 		w->objs[s].fd = -1;
-		atomic_fetch_add(&w->tbl_gen, 1);
 	}
 	pthread_mutex_unlock(&w->tbl);
 }
@@ -772,14 +773,18 @@ static int op_dup(struct tctx *t, const struct op *op)
 		return EBADF;
 	}
 	if (op->a % 4 == 0 && w->objs[dst].kind != K_NONE && dst != src) {
-		/* onto a live object's fd: replaces it under every user */
+		/*
+		 * Onto a live object's fd: replaces it under every user.  The
+		 * gen moves first, so that a check of another thread that
+		 * straddles the dup3 sees it moved (uring's direction check).
+		 */
+		atomic_fetch_add(&w->tbl_gen, 1);
 		fd = dup3(o.fd, w->objs[dst].fd, op->a & 0x10 ? O_CLOEXEC : 0);
 		if (fd < 0) {
 			ret = errno;
 		} else {
 			w->objs[dst] = o;
 			w->objs[dst].fd = fd;
-			atomic_fetch_add(&w->tbl_gen, 1);
 		}
 		pthread_mutex_unlock(&w->tbl);
 		return ret;
