@@ -4939,9 +4939,14 @@ static void autoclose_body(struct tctx *t, const struct op *op)
 		map = mmap(NULL, lay.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   rw, 0);
 	} else if (v == 4) {
+		pid_t me = getpid();
+
 		kid = fork();
 		if (kid == 0) {
+			/* As op_autoclose's child: never an orphan that pauses. */
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != me)
+				_exit(0);
 			for (;;)
 				pause();
 		}
@@ -5001,7 +5006,7 @@ out:
 static int op_autoclose(struct tctx *t, const struct op *op)
 {
 	struct wctx *w = t->w;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	int st;
 
 	if (w->in_child)
@@ -5009,7 +5014,13 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 	pthread_rwlock_wrlock(&w->mm);
 	pid = fork();
 	if (pid == 0) {
+		/*
+		 * Dies with the worker; and if the worker died before the
+		 * prctl, at once: an orphan would hold every fd it copied.
+		 */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
 		w->in_child = 1;
 		autoclose_body(t, op);
 		_exit(0);
