@@ -4445,6 +4445,9 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 	uint32_t len;
 	long ret = 0;
 	int fd, fl;
+	/* Before the pick: a check made after another thread closed or
+	 * replaced the fd (its number reused) must not blame the kernel. */
+	uint64_t dgen = atomic_load(&t->w->tbl_gen);
 
 	fs_dir(t, op->o1, c >> 40, &d);
 	name = fs_name(t, b, &len);
@@ -4457,7 +4460,7 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 		if (fd < 0)
 			return errno;
 		if ((fl & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) &&
-		    d.kind == K_FSDIR)
+		    d.kind == K_FSDIR && tbl_same(t->w, dgen))
 			fail(t, "open(O_CREAT | O_EXCL) of a name in a gosync mount succeeded: only GOSYNC_FS_IOC_OPEN makes names");
 		if (!(fl & O_PATH) && !chan_info(fd, &lay) && fs_ours(fd)) {
 			int acc = fl & O_ACCMODE;
@@ -4518,7 +4521,7 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 		}
 		if (fstatat(d.fd, name, &st, 0))
 			return errno;
-		if (d.kind == K_FSDIR && !S_ISDIR(st.st_mode) &&
+		if (d.kind == K_FSDIR && tbl_same(t->w, dgen) && !S_ISDIR(st.st_mode) &&
 		    (!S_ISREG(st.st_mode) || st.st_size || st.st_nlink != 1))
 			fail(t, "stat of a gosync name: mode %#o size %lld links %lu",
 			     st.st_mode, (long long)st.st_size,
@@ -4537,7 +4540,8 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 			snprintf(path, sizeof(path), "%s/%s", g_fsdir, name);
 			ret = truncate(path, (a >> 9) % 2 ? 0 : 4096);
 		}
-		if (!ret && (a >> 9) % 2 == 0 && d.kind == K_FSDIR)
+		if (!ret && (a >> 9) % 2 == 0 && d.kind == K_FSDIR &&
+		    tbl_same(t->w, dgen))
 			fail(t, "truncate of a gosync name to a size succeeded");
 		break;
 	case 11: case 12: {
@@ -4571,7 +4575,7 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 			break;
 		}
 		/* (a rename of a name onto itself does nothing: 0) */
-		if (!ret && d.kind == K_FSDIR &&
+		if (!ret && d.kind == K_FSDIR && tbl_same(t->w, dgen) &&
 		    ((a >> 8) % 6 > 1 || !name || !name2 || strcmp(name, name2)))
 			fail(t, "%s in a gosync mount succeeded",
 			     (const char *[]){ "rename", "rename", "rename out",
@@ -4596,7 +4600,8 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 			type = buf[off + 18];
 			if (!reclen || off + reclen > n)
 				break;
-			if (d.kind == K_FSDIR && type != DT_REG && type != DT_DIR)
+			if (d.kind == K_FSDIR && type != DT_REG && type != DT_DIR &&
+			    tbl_same(t->w, dgen))
 				fail(t, "readdir of a gosync mount: entry '%.64s' of type %u",
 				     buf + off + 19, type);
 			off += reclen;
@@ -4643,7 +4648,8 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 
 		if (fstatfs(d.fd, &sfs))
 			return errno;
-		if (d.kind == K_FSDIR && sfs.f_type != GOSYNC_FS_MAGIC)
+		if (d.kind == K_FSDIR && sfs.f_type != GOSYNC_FS_MAGIC &&
+		    tbl_same(t->w, dgen))
 			fail(t, "statfs of a gosync root: type %#lx",
 			     (unsigned long)sfs.f_type);
 		if ((a >> 8) % 2)
@@ -4682,15 +4688,17 @@ static int fs_mk(int root, const char *name, uint32_t oflag, uint32_t kind)
 	       req.fd;
 }
 
-static void write_text(const char *path, const char *s)
+/* Write @s to @path: 0, or -1 when it could not be written whole. */
+static int write_text(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
 
-	if (fd >= 0) {
-		if (write(fd, s, strlen(s)) < 0)
-			(void)0;
-		close(fd);
-	}
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
 /* The child of op_fs_mount: a mount namespace (and user namespace) of its own. */
@@ -4712,9 +4720,15 @@ fs_mount_child(struct tctx *t, const struct op *op)
 			_exit(0);
 		write_text("/proc/self/setgroups", "deny");
 		snprintf(buf, sizeof(buf), "0 %d 1", uid);
-		write_text("/proc/self/uid_map", buf);
+		/*
+		 * Unmapped, this namespace cannot name uid= or gid= 0 (EINVAL,
+		 * rightly): the mount would test nothing of ours.
+		 */
+		if (write_text("/proc/self/uid_map", buf))
+			_exit(0);
 		snprintf(buf, sizeof(buf), "0 %d 1", gid);
-		write_text("/proc/self/gid_map", buf);
+		if (write_text("/proc/self/gid_map", buf))
+			_exit(0);
 	} else if (unshare(CLONE_NEWNS)) {
 		_exit(0);
 	}
