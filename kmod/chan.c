@@ -980,11 +980,6 @@ static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_chan *ch = file->private_data;
 
-	/* A directional end: the ring would not hold it to its direction. */
-	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
-	    (FMODE_READ | FMODE_WRITE))
-		return -EACCES;
-
 	return gosync_shm_mmap(&ch->shm, vma, &ch->owners, gosync_chan_died);
 }
 

@@ -265,6 +265,14 @@ int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 {
 	struct gosync_mapping *map;
 
+	/*
+	 * Only a file that can do both: a channel's directional end (the
+	 * ring could not hold it to its direction), a sync object's name
+	 * opened for less than O_RDWR.
+	 */
+	if ((vma->vm_file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		return -EACCES;
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
 	    vma_pages(vma) != shm->npages)
 		return -EINVAL;

@@ -227,11 +227,6 @@ static int gosync_sync_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_sync *so = file->private_data;
 
-	/* A name opened O_RDONLY or O_WRONLY: poll and INFO only. */
-	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
-	    (FMODE_READ | FMODE_WRITE))
-		return -EACCES;
-
 	return gosync_shm_mmap(&so->shm, vma, &so->owners, gosync_sync_died);
 }
 
