@@ -19,7 +19,6 @@
 
 #include "cli.h"
 
-#define CLI_OPT_STANDALONE	0x100
 #define CLI_OPT_HEX		0x101
 #define CLI_OPT_RAW		0x102
 #define CLI_OPT_TIMEOUT		0x103
@@ -510,15 +509,10 @@ out:
 
 static int cli_name_only(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "standalone", no_argument, NULL, CLI_OPT_STANDALONE },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
+	int ret = cli_no_options(c, argc, argv);
 
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (opt != CLI_OPT_STANDALONE)
-			return cli_bad_option(c, argv);
+	if (ret)
+		return ret;
 	if (argc - optind != 1)
 		return cli_usage(c, "takes one NAME");
 	return cli_set_name(c, argv[optind]);

@@ -72,6 +72,10 @@ int cli_error(const struct cli *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int cli_fail(const struct cli *c, int err);
 int cli_bad_option(const struct cli *c, char **argv);
+/* getopt_long's value of --standalone, which every command takes. */
+#define CLI_OPT_STANDALONE	0x100
+/* Parse a command that takes no option of its own but --standalone. */
+int cli_no_options(struct cli *c, int argc, char **argv);
 const char *cli_errname(int err);
 int cli_set_name(struct cli *c, const char *arg);
 int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);

@@ -18,10 +18,7 @@
 
 #include "cli.h"
 
-#define CLI_OPT_STANDALONE 0x100
-
-/* Parse a command that takes no option of its own but --standalone. */
-static int cli_no_options(struct cli *c, int argc, char **argv)
+int cli_no_options(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "standalone", no_argument, NULL, CLI_OPT_STANDALONE },
