@@ -2741,12 +2741,22 @@ static int op_madvise(struct tctx *t, const struct op *op)
 	struct mapent m;
 	char *addr;
 	size_t len;
-	int s, a, ret;
+	int s, a, ret, wr;
 
 	a = adv[op->a % NELEMS(adv)];
 	if (a == MADV_REMOVE && (O.avoid & AVOID_REMAP))
 		a = MADV_DONTNEED;
-	pthread_rwlock_rdlock(&w->mm);
+	/*
+	 * DONTFORK/DOFORK change what the table records (nocopy), so they
+	 * are serialised with each other: two of them racing on one mapping
+	 * under the read lock could leave the table saying the opposite of
+	 * the kernel, and a forked child then took the hole for a mapping.
+	 */
+	wr = a == MADV_DOFORK || a == MADV_DONTFORK;
+	if (wr)
+		pthread_rwlock_wrlock(&w->mm);
+	else
+		pthread_rwlock_rdlock(&w->mm);
 	s = pick_map(w, op->o2, MK_ANY, &m);
 	if (s < 0) {
 		pthread_rwlock_unlock(&w->mm);
@@ -2785,7 +2795,8 @@ static int op_mprotect(struct tctx *t, const struct op *op)
 	size_t len;
 	int s, prot = prots[op->a % NELEMS(prots)], ret;
 
-	pthread_rwlock_rdlock(&w->mm);
+	/* the table records prot: as op_madvise's DONTFORK, one at a time */
+	pthread_rwlock_wrlock(&w->mm);
 	s = pick_map(w, op->o2, MK_ANY, &m);
 	if (s < 0) {
 		pthread_rwlock_unlock(&w->mm);
