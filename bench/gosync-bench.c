@@ -12,16 +12,25 @@
  * select and mutex from the gate.  ctxsw counts voluntary and involuntary
  * context switches of every process, per message):
  *   stream IMPL ELEM CAP N        one producer process -> one consumer process
+ *                                 (gosync-threads: two threads of one process;
+ *                                 ring, ring-batch: the hardware limit)
  *   pingpong IMPL N               round trips of 8 bytes between two processes
- *   mpmc IMPL N                   2 producer processes x 2 consumer processes
+ *   mpmc IMPL [P] N               P producer processes x P consumers (P = 2)
  *   select IMPL K N               one consumer over K channels, K producers
+ *   select-scale IMPL N OPS       one process: one element, a select over N
+ *   select-block IMPL N OPS       a select over N that sleeps, a round trip
+ *   epoll-scale IMPL N OPS        one event among N fds in one epoll
+ *   uring-scale IMPL N OPS        one completion among N queued receives
+ *   objects IMPL N time|mem       make N objects and free them: time, memory
  *   wg-add-done IMPL N            uncontended Add(1)+Done(), or 2 atomic RMWs
  *   wg-wake IMPL N                last Done in one process -> Wait returns in another
  *   mutex-uncontended IMPL N      lock+unlock
- *   mutex-contended IMPL N        2 processes x lock, ++counter, unlock
+ *   mutex-contended IMPL [P] N    P processes (2) x lock, ++counter, unlock
  *
  * gosync runs in kernel mode when /dev/gosync exists, else standalone
- * (GOSYNC_BENCH_MODE=standalone|kernel forces one).
+ * (GOSYNC_BENCH_MODE=standalone|kernel forces one).  GOSYNC_BENCH_PIN=1
+ * pins each process of a stream, ping-pong, select-block or mutex run to
+ * its own CPU.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +47,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,15 +73,48 @@ struct shared {
 	long counter;
 	pthread_mutex_t pm;
 	uint32_t futex[2];
-	/* spin ring */
-	volatile uint64_t head __attribute__((aligned(64)));
-	volatile uint64_t tail __attribute__((aligned(64)));
-	unsigned char ring[1 << 22] __attribute__((aligned(64)));
+	/*
+	 * The ring peers: each index on its own pair of cache lines (the
+	 * adjacent-line prefetcher fetches lines in 128-byte pairs), the
+	 * slots after them.
+	 */
+	uint64_t head __attribute__((aligned(128)));
+	uint64_t tail __attribute__((aligned(128)));
+	unsigned char ring[1 << 22] __attribute__((aligned(128)));
 };
 
 static struct shared *sh;
-/* spin ring: the other side's index as last read (each side is a process) */
-static uint64_t spin_head_seen, spin_tail_seen;
+static void die(const char *what, int err);
+static int pin_on;	/* GOSYNC_BENCH_PIN=1: one process per CPU */
+
+/*
+ * Pin the calling process to CPU @i (modulo the CPUs it may use) when the
+ * run is a pinned one; a no-op otherwise.
+ */
+static void pin(int i)
+{
+	static cpu_set_t allowed;
+	static int nallowed = -1;
+	cpu_set_t set;
+	int cpu, k = 0;
+
+	if (!pin_on)
+		return;
+	if (nallowed < 0) {
+		sched_getaffinity(0, sizeof(allowed), &allowed);
+		nallowed = CPU_COUNT(&allowed);
+	}
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		if (k++ == i % nallowed)
+			break;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity", errno);
+}
 
 static void die(const char *what, int err)
 {
@@ -168,24 +212,6 @@ static void stream_send(struct stream *s, const void *buf)
 	const char *impl = s->impl;
 	ssize_t r;
 
-	if (!strcmp(impl, "spin-ring")) {
-		uint64_t t = sh->tail;
-
-		/*
-		 * The hardware limit: each side caches the other's index and
-		 * re-reads it only when the ring looks full (empty), so the
-		 * index lines move between the cores once per burst, not once
-		 * per element (Lamport's ring with cached indices).
-		 */
-		while (t - spin_head_seen >= s->cap) {
-			spin_head_seen = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
-			if (t - spin_head_seen >= s->cap)
-				__builtin_ia32_pause();
-		}
-		memcpy(&sh->ring[(t & (s->cap - 1)) * s->elem], buf, s->elem);
-		__atomic_store_n(&sh->tail, t + 1, __ATOMIC_RELEASE);
-		return;
-	}
 	if (!strncmp(impl, "gosync", 6) && strcmp(impl, "gosync-rw")) {
 		int ret = gosync_chan_send(s->ch, buf, GOSYNC_FOREVER);
 
@@ -217,19 +243,8 @@ static void stream_recv_one(struct stream *s, void *buf)
 	size_t got = 0;
 	ssize_t r;
 
-	if (!strcmp(impl, "spin-ring")) {
-		uint64_t h = sh->head;
-
-		while (spin_tail_seen == h) {
-			spin_tail_seen = __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE);
-			if (spin_tail_seen == h)
-				__builtin_ia32_pause();
-		}
-		memcpy(buf, &sh->ring[(h & (s->cap - 1)) * s->elem], s->elem);
-		__atomic_store_n(&sh->head, h + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	if (!strcmp(impl, "gosync") || !strcmp(impl, "gosync-nomap")) {
+	if (!strcmp(impl, "gosync") || !strcmp(impl, "gosync-nomap") ||
+	    !strcmp(impl, "gosync-threads")) {
 		int ret = gosync_chan_recv(s->ch, buf, GOSYNC_FOREVER);
 
 		if (ret != 1)
@@ -419,47 +434,209 @@ static void stream_setup(struct stream *s)
 		if (s->mq == (mqd_t)-1)
 			die("mq_open", errno);
 		mq_unlink(name);
-	} else if (!strcmp(impl, "spin-ring")) {
-		sh->head = sh->tail = 0;
-		spin_head_seen = spin_tail_seen = 0;
-		if (s->cap * s->elem > sizeof(sh->ring))
-			die("ring too small", E2BIG);
-		if (s->cap & (s->cap - 1))
-			die("spin-ring: capacity not a power of two", EINVAL);
 	} else {
 		die(impl, EINVAL);
 	}
 }
 
+/*
+ * The ring peers: the hardware limit for handing elements from one process
+ * to another.  One producer, one consumer, a power-of-two ring in shared
+ * memory; each side keeps its own index in a register and caches the
+ * other's, re-reading it (one cache-line transfer) only when the ring
+ * looks full (empty), so the index lines move once per burst, not per
+ * element.  The element size is a compile-time constant in each copy
+ * (ring_run is inlined per size), so a copy is a few moves, not a call.
+ *
+ * @batch 1: the tail is published after every element, the consumer takes
+ * one at a time.  @batch 16: the tail is published once per 16 elements
+ * (and before waiting for room, and at the end), the consumer takes all
+ * that is published and frees the slots once per take.
+ */
+/*
+ * Waiting for the other side: spin, and past a few thousand cycles give
+ * the CPU away, so an unpinned run whose two processes share a CPU does
+ * not spin out a whole time slice per element (as a ring meant for use
+ * does; a pinned run never gets there).
+ */
+static inline void ring_pause(unsigned int *spins)
+{
+	if (++*spins < 1024) {
+		__builtin_ia32_pause();
+	} else {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
+static inline __attribute__((always_inline)) void
+ring_produce(size_t elem, size_t cap, long n, int batch)
+{
+	unsigned char v[4096] = { 0 };
+	uint64_t t = 0, head_seen = 0, published = 0;
+	unsigned int spins = 0;
+
+	for (long i = 0; i < n; i++) {
+		while (t - head_seen >= cap) {
+			if (published != t) {
+				__atomic_store_n(&sh->tail, t, __ATOMIC_RELEASE);
+				published = t;
+			}
+			head_seen = __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE);
+			if (t - head_seen >= cap)
+				ring_pause(&spins);
+		}
+		spins = 0;
+		memcpy(v, &i, 8);
+		memcpy(&sh->ring[(t & (cap - 1)) * elem], v, elem);
+		t++;
+		if (batch == 1 || t - published >= (uint64_t)batch) {
+			__atomic_store_n(&sh->tail, t, __ATOMIC_RELEASE);
+			published = t;
+		}
+	}
+	__atomic_store_n(&sh->tail, t, __ATOMIC_RELEASE);
+}
+
+static inline __attribute__((always_inline)) uint64_t
+ring_consume(size_t elem, size_t cap, long n, int batch)
+{
+	unsigned char v[4096];
+	uint64_t h = 0, tail_seen = 0, sum = 0, x;
+	unsigned int spins = 0;
+
+	while ((long)h < n) {
+		while (tail_seen == h) {
+			tail_seen = __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE);
+			if (tail_seen == h)
+				ring_pause(&spins);
+		}
+		spins = 0;
+		if (!h)
+			window_opens(batch == 1 ? 1 : (long)(tail_seen - h));
+		if (batch == 1) {
+			memcpy(v, &sh->ring[(h & (cap - 1)) * elem], elem);
+			memcpy(&x, v, 8);
+			sum += x;
+			__atomic_store_n(&sh->head, ++h, __ATOMIC_RELEASE);
+			continue;
+		}
+		for (; h != tail_seen; h++) {
+			memcpy(v, &sh->ring[(h & (cap - 1)) * elem], elem);
+			memcpy(&x, v, 8);
+			sum += x;
+		}
+		__atomic_store_n(&sh->head, h, __ATOMIC_RELEASE);
+	}
+	return sum;
+}
+
+#define RING_SIZES(f, elem, ...)					\
+	switch (elem) {							\
+	case 8: f(8, __VA_ARGS__); break;				\
+	case 64: f(64, __VA_ARGS__); break;				\
+	case 4096: f(4096, __VA_ARGS__); break;				\
+	default: die("ring: element size not 8, 64 or 4096", EINVAL);	\
+	}
+
+static void bench_ring(const char *impl, size_t elem, size_t cap, long n)
+{
+	int batch = strcmp(impl, "ring") ? 16 : 1;
+	double c0 = ctxsw_total();
+	uint64_t sum = 0;
+	char name[64];
+
+	if (cap * elem > sizeof(sh->ring) || (cap & (cap - 1)) || cap < 16)
+		die("ring: capacity not a power of two from 16 to the ring's size",
+		    EINVAL);
+	sh->head = sh->tail = 0;
+	pin(0);
+	if (fork() == 0) {
+		pin(1);
+		if (batch == 1)
+			RING_SIZES(ring_produce, elem, cap, n, 1)
+		else
+			RING_SIZES(ring_produce, elem, cap, n, 16)
+		_exit(0);
+	}
+#define RING_CONSUME(e, ...) (sum = ring_consume(e, __VA_ARGS__))
+	if (batch == 1)
+		RING_SIZES(RING_CONSUME, elem, cap, n, 1)
+	else
+		RING_SIZES(RING_CONSUME, elem, cap, n, 16)
+#undef RING_CONSUME
+	sh->t1 = now();
+	wait_children();
+	if (sum != (uint64_t)n * (uint64_t)(n - 1) / 2)
+		die("ring: an element was lost", EIO);
+	snprintf(name, sizeof(name), "stream-%zu-%zu", elem, cap);
+	report(name, impl, (n - sh->first) / ((sh->t1 - sh->t0) / 1e9), "msg/s",
+	       (ctxsw_total() - c0) / n);
+}
+
+static void stream_produce(struct stream *s)
+{
+	unsigned char *buf = calloc(BATCH, s->elem);
+
+	if (!strcmp(s->impl, "gosync-batch")) {
+		for (long i = 0; i < s->n;) {
+			int k = s->n - i < BATCH ? s->n - i : BATCH;
+			int r = gosync_chan_send_n(s->ch, buf, k, GOSYNC_FOREVER);
+
+			if (r <= 0)
+				die("send_n", r);
+			i += r;
+		}
+	} else {
+		for (long i = 0; i < s->n; i++) {
+			memcpy(buf, &i, s->elem < 8 ? s->elem : 8);
+			stream_send(s, buf);
+		}
+	}
+	free(buf);
+}
+
+static void *stream_producer_thread(void *arg)
+{
+	pin(1);
+	stream_produce(arg);
+	return NULL;
+}
+
+/*
+ * One producer, one consumer: two processes, or with "gosync-threads" two
+ * threads of one process (the same channel and library calls, so the
+ * difference to "gosync" is what crossing the process boundary costs, and
+ * Go's in-process channel is compared like with like).
+ */
 static void bench_stream(const char *impl, size_t elem, size_t cap, long n)
 {
 	struct stream s = { .impl = impl, .elem = elem, .cap = cap, .n = n };
 	char name[64];
 	double c0 = ctxsw_total();
 
+	if (!strncmp(impl, "ring", 4)) {
+		bench_ring(impl, elem, cap, n);
+		return;
+	}
 	stream_setup(&s);
-	if (fork() == 0) {
-		unsigned char *buf = calloc(BATCH, elem);
+	pin(0);
+	if (!strcmp(impl, "gosync-threads")) {
+		pthread_t t;
 
-		if (!strcmp(impl, "gosync-batch")) {
-			for (long i = 0; i < n;) {
-				int k = n - i < BATCH ? n - i : BATCH;
-				int r = gosync_chan_send_n(s.ch, buf, k, GOSYNC_FOREVER);
-
-				if (r <= 0)
-					die("send_n", r);
-				i += r;
-			}
+		if (pthread_create(&t, NULL, stream_producer_thread, &s))
+			die("pthread_create", EAGAIN);
+		stream_consume(&s);
+		pthread_join(t, NULL);
+	} else {
+		if (fork() == 0) {
+			pin(1);
+			stream_produce(&s);
 			_exit(0);
 		}
-		for (long i = 0; i < n; i++) {
-			memcpy(buf, &i, elem < 8 ? elem : 8);
-			stream_send(&s, buf);
-		}
-		_exit(0);
+		stream_consume(&s);
+		wait_children();
 	}
-	stream_consume(&s);
-	wait_children();
 	snprintf(name, sizeof(name), "stream-%zu-%zu", elem, cap);
 	report(name, impl, (n - sh->first) / ((sh->t1 - sh->t0) / 1e9), "msg/s",
 	       (ctxsw_total() - c0) / n);
@@ -527,8 +704,10 @@ static void bench_pingpong(const char *impl, long n)
 	}
 
 	sh->ready = sh->go = 0;
+	pin(0);
 	if (fork() == 0) {
 		/* The echo side. */
+		pin(1);
 		gate_wait();
 		for (long i = 0; i < n; i++) {
 			if (is_gosync) {
@@ -586,12 +765,14 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static void bench_mpmc(const char *impl, long n)
+/* @np producer processes x @np consumer processes on one channel */
+static void bench_mpmc(const char *impl, int np, long n)
 {
 	struct stream s = { .impl = impl, .elem = 8, .cap = 64, .n = n };
 	double c0 = ctxsw_total();
-	long per = n / 2, total = 2 * per;
+	long per = n / np, total = np * per;
 	uint64_t sum = 0, mix = 0;
+	char name[32];
 	int64_t t0;
 
 	stream_setup(&s);
@@ -599,12 +780,12 @@ static void bench_mpmc(const char *impl, long n)
 	sh->sum = sh->mix = 0;
 	sh->t1 = 0;
 	sh->ready = sh->go = 0;
-	for (int p = 0; p < 4; p++) {
+	for (int p = 0; p < 2 * np; p++) {
 		if (fork() == 0) {
 			uint64_t v = 0, my_sum = 0, my_mix = 0;
 
 			gate_wait();
-			if (p < 2) {
+			if (p < np) {
 				for (long i = 0; i < per; i++) {
 					v = (uint64_t)p << 32 | (uint64_t)i;
 					stream_send(&s, &v);
@@ -624,9 +805,9 @@ static void bench_mpmc(const char *impl, long n)
 			_exit(0);
 		}
 	}
-	t0 = gate_open(4);
+	t0 = gate_open(2 * np);
 	wait_children();
-	for (int p = 0; p < 2; p++)
+	for (int p = 0; p < np; p++)
 		for (long i = 0; i < per; i++) {
 			uint64_t v = (uint64_t)p << 32 | (uint64_t)i;
 
@@ -635,7 +816,8 @@ static void bench_mpmc(const char *impl, long n)
 		}
 	if (sh->sum != sum || sh->mix != mix)
 		die("mpmc: an element was lost or duplicated", EIO);
-	report("mpmc-2x2", impl, total / ((sh->t1 - t0) / 1e9), "msg/s",
+	snprintf(name, sizeof(name), "mpmc-%dx%d", np, np);
+	report(name, impl, total / ((sh->t1 - t0) / 1e9), "msg/s",
 	       (ctxsw_total() - c0) / total);
 }
 
@@ -713,6 +895,524 @@ static void bench_select(const char *impl, int k, long n)
 	       (ctxsw_total() - c0) / (n / k * k));
 }
 
+/* ---------------------------------------------------------------- scale -- */
+
+/*
+ * How cost grows.  These take N, the number of channels (cases, objects),
+ * and report a cost per operation, so bench/run can fit the exponent.
+ */
+
+/* The position a scale run touches next: spread over all N, no pattern. */
+static int scale_pick(long m, int n)
+{
+	return (int)(mix64((uint64_t)m) % (uint64_t)n);
+}
+
+static struct gosync_chan **scale_chans(int n, size_t cap)
+{
+	struct gosync_chan **ch = calloc(n, sizeof(*ch));
+
+	for (int i = 0; i < n; i++)
+		ch[i] = make_chan(8, cap, 0);
+	return ch;
+}
+
+static void scale_free(struct gosync_chan **ch, int n)
+{
+	for (int i = 0; i < n; i++)
+		gosync_chan_free(ch[i]);
+	free(ch);
+}
+
+static int (*scale_pipes(int n, int nonblock))[2]
+{
+	int (*p)[2] = calloc(n, sizeof(*p));
+
+	for (int i = 0; i < n; i++)
+		if (pipe2(p[i], nonblock ? O_NONBLOCK : 0))
+			die("pipe", errno);
+	return p;
+}
+
+static void scale_close_pipes(int (*p)[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	free(p);
+}
+
+/*
+ * select-scale: one process, N channels; each round puts one element into
+ * a channel picked at random and selects over all N receive cases, so
+ * exactly one is ready: the cost of a select that has N cases to look at.
+ * The peer: epoll over N pipes (a write, epoll_wait for one event, a read).
+ */
+static void bench_select_scale(const char *impl, int n, long ops)
+{
+	uint64_t v = 1;
+	int64_t t0;
+
+	if (!strcmp(impl, "gosync")) {
+		struct gosync_chan **ch = scale_chans(n, 1);
+		struct gosync_case *c = calloc(n, sizeof(*c));
+		uint64_t *vals = calloc(n, sizeof(*vals));
+
+		for (int i = 0; i < n; i++)
+			c[i] = (struct gosync_case){ .ch = ch[i], .op = GOSYNC_RECV,
+						     .elem = &vals[i] };
+		t0 = now();
+		for (long m = 0; m < ops; m++) {
+			int r = scale_pick(m, n), got;
+
+			if (gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK))
+				die("send", EIO);
+			got = gosync_select(c, n, GOSYNC_FOREVER);
+			if (got != r)
+				die("select took the wrong case", got < 0 ? got : EIO);
+		}
+		sh->t1 = now();
+		free(vals);
+		free(c);
+		scale_free(ch, n);
+	} else {
+		int (*p)[2] = scale_pipes(n, 0);
+		int ep = epoll_create1(0);
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		for (int i = 0; i < n; i++) {
+			ev.data.u32 = i;
+			epoll_ctl(ep, EPOLL_CTL_ADD, p[i][0], &ev);
+		}
+		t0 = now();
+		for (long m = 0; m < ops; m++) {
+			int r = scale_pick(m, n);
+
+			if (write(p[r][1], &v, 8) != 8 ||
+			    epoll_wait(ep, &ev, 1, -1) != 1 ||
+			    (int)ev.data.u32 != r ||
+			    read(p[r][0], &v, 8) != 8)
+				die("epoll over pipes", EIO);
+		}
+		sh->t1 = now();
+		close(ep);
+		scale_close_pipes(p, n);
+	}
+	report("select-scale", impl, (sh->t1 - t0) / (double)ops, "ns/op", 0);
+}
+
+/*
+ * select-block: the select sleeps.  A child selects over N empty channels;
+ * the parent puts one element into one of them at random and waits for
+ * the child's answer on a reply channel: one round trip per element, each
+ * a select that had to wait on all N.  The peer: epoll over N pipes, and
+ * a pipe back.
+ */
+static void bench_select_block(const char *impl, int n, long ops)
+{
+	bool g = !strcmp(impl, "gosync");
+	struct gosync_chan **ch = NULL, *reply = NULL;
+	int (*p)[2] = NULL, back[2];
+	double c0 = ctxsw_total();
+	uint64_t v = 1;
+	int64_t t0;
+
+	if (g) {
+		ch = scale_chans(n, 1);
+		reply = make_chan(8, 1, 0);
+	} else {
+		p = scale_pipes(n, 0);
+		if (pipe(back))
+			die("pipe", errno);
+	}
+	sh->ready = sh->go = 0;
+	pin(0);
+	if (fork() == 0) {
+		pin(1);
+		if (g) {
+			struct gosync_case *c = calloc(n, sizeof(*c));
+			uint64_t *vals = calloc(n, sizeof(*vals));
+
+			for (int i = 0; i < n; i++)
+				c[i] = (struct gosync_case){ .ch = ch[i],
+					.op = GOSYNC_RECV, .elem = &vals[i] };
+			gate_wait();
+			for (long m = 0; m < ops; m++)
+				if (gosync_select(c, n, GOSYNC_FOREVER) < 0 ||
+				    gosync_chan_send(reply, &v, GOSYNC_FOREVER))
+					_exit(1);
+		} else {
+			int ep = epoll_create1(0);
+			struct epoll_event ev = { .events = EPOLLIN };
+
+			for (int i = 0; i < n; i++) {
+				ev.data.u32 = i;
+				epoll_ctl(ep, EPOLL_CTL_ADD, p[i][0], &ev);
+			}
+			gate_wait();
+			for (long m = 0; m < ops; m++)
+				if (epoll_wait(ep, &ev, 1, -1) != 1 ||
+				    read(p[ev.data.u32][0], &v, 8) != 8 ||
+				    write(back[1], &v, 8) != 8)
+					_exit(1);
+		}
+		_exit(0);
+	}
+	t0 = gate_open(1);
+	for (long m = 0; m < ops; m++) {
+		int r = scale_pick(m, n);
+
+		if (g ? gosync_chan_send(ch[r], &v, GOSYNC_FOREVER) ||
+			gosync_chan_recv(reply, &v, GOSYNC_FOREVER) != 1 :
+			write(p[r][1], &v, 8) != 8 || read(back[0], &v, 8) != 8)
+			die("select-block", EIO);
+	}
+	sh->t1 = now();
+	wait_children();
+	if (g) {
+		scale_free(ch, n);
+		gosync_chan_free(reply);
+	} else {
+		scale_close_pipes(p, n);
+	}
+	report("select-block", impl, (sh->t1 - t0) / (double)ops, "ns/rtt",
+	       (ctxsw_total() - c0) / ops);
+}
+
+/*
+ * epoll-scale and uring-scale (kernel mode): N channels, their fds in one
+ * epoll (or N receives queued on one io_uring); each round puts one
+ * element into a channel picked at random and takes the event: the cost
+ * of one event among N watched.  epoll is level-triggered and the side is
+ * drained to EAGAIN (which arms it, so the next send wakes the watcher),
+ * as an epoll loop does.  Peers: the same over N pipes (O_NONBLOCK, so
+ * io_uring's IORING_OP_READ polls them instead of parking a worker thread
+ * on each).
+ */
+static void bench_epoll_scale(const char *impl, int n, long ops)
+{
+	bool g = !strcmp(impl, "gosync-epoll");
+	struct gosync_chan **ch = NULL;
+	int (*p)[2] = NULL, ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t v = 1;
+	int64_t t0;
+
+	if (g)
+		ch = scale_chans(n, 16);
+	else
+		p = scale_pipes(n, 1);
+	for (int i = 0; i < n; i++) {
+		ev.data.u32 = i;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, g ? gosync_chan_fd(ch[i]) : p[i][0],
+			      &ev))
+			die("epoll_ctl", errno);
+		/* an empty side armed, as after a drain */
+		if (g && gosync_chan_recv(ch[i], &v, GOSYNC_NONBLOCK) != -EAGAIN)
+			die("recv", EIO);
+	}
+	t0 = now();
+	for (long m = 0; m < ops; m++) {
+		int r = scale_pick(m, n);
+
+		if (g ? gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK) :
+		    write(p[r][1], &v, 8) != 8)
+			die("send", EIO);
+		if (epoll_wait(ep, &ev, 1, -1) != 1 || (int)ev.data.u32 != r)
+			die("epoll_wait", EIO);
+		if (g ? gosync_chan_recv(ch[r], &v, GOSYNC_NONBLOCK) != 1 ||
+			gosync_chan_recv(ch[r], &v, GOSYNC_NONBLOCK) != -EAGAIN :
+			read(p[r][0], &v, 8) != 8 || read(p[r][0], &v, 8) != -1)
+			die("drain", EIO);
+	}
+	sh->t1 = now();
+	close(ep);
+	if (g)
+		scale_free(ch, n);
+	else
+		scale_close_pipes(p, n);
+	report("epoll-scale", impl, (sh->t1 - t0) / (double)ops, "ns/event", 0);
+}
+
+static void uring_queue_recv(struct io_uring *ring, bool g,
+			     struct gosync_chan **ch, int (*p)[2],
+			     uint64_t *vals, int i)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	if (g)
+		gosync_prep_recv(sqe, ch[i], &vals[i], GOSYNC_FOREVER);
+	else
+		io_uring_prep_read(sqe, p[i][0], &vals[i], 8, 0);
+	io_uring_sqe_set_data64(sqe, i);
+}
+
+static void bench_uring_scale(const char *impl, int n, long ops)
+{
+	bool g = !strcmp(impl, "gosync-uring");
+	struct gosync_chan **ch = NULL;
+	int (*p)[2] = NULL;
+	uint64_t *vals = calloc(n, sizeof(*vals)), v = 1;
+	/* room for a completion of every queued receive */
+	struct io_uring_params par = { .flags = IORING_SETUP_CQSIZE,
+				       .cq_entries = 2 * (unsigned int)n + 2048 };
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	int64_t t0, ret;
+
+	ret = io_uring_queue_init_params(1024, &ring, &par);
+	if (ret)
+		die("io_uring_queue_init", (int)ret);
+	if (g)
+		ch = scale_chans(n, 16);
+	else
+		p = scale_pipes(n, 1);	/* EAGAIN, then io_uring's own poll */
+	for (int i = 0; i < n; i++)
+		uring_queue_recv(&ring, g, ch, p, vals, i);
+	io_uring_submit(&ring);
+	t0 = now();
+	for (long m = 0; m < ops; m++) {
+		int r = scale_pick(m, n);
+
+		if (g ? gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK) :
+		    write(p[r][1], &v, 8) != 8)
+			die("send", EIO);
+		if (io_uring_wait_cqe(&ring, &cqe) ||
+		    (int)io_uring_cqe_get_data64(cqe) != r ||
+		    cqe->res != (g ? 1 : 8))
+			die("uring-scale: the wrong completion", EIO);
+		io_uring_cqe_seen(&ring, cqe);
+		uring_queue_recv(&ring, g, ch, p, vals, r);
+		io_uring_submit(&ring);
+	}
+	sh->t1 = now();
+	io_uring_queue_exit(&ring);
+	if (g)
+		scale_free(ch, n);
+	else
+		scale_close_pipes(p, n);
+	free(vals);
+	report("uring-scale", impl, (sh->t1 - t0) / (double)ops, "ns/event", 0);
+}
+
+/*
+ * A memory cgroup of its own for one measuring child, so what the objects
+ * cost is what the kernel charges for them (kernel and user memory), not
+ * the whole machine's free memory moving: cgroup v1's memory controller
+ * where the process is in one (a sub-group of it), else cgroup v2 (mounted
+ * if nothing is, as in the guest).  @dir gets the group, @usage its usage
+ * file; returns 0, or -1 where neither can be had.
+ */
+static char cg_mounted[64];
+
+static int memcg_make(char dir[512], char usage[600])
+{
+	char line[512], base[512] = "";
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	const char *v2 = "/sys/fs/cgroup";
+	int fd;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *path = strstr(line, ":memory:");
+
+		line[strcspn(line, "\n")] = '\0';
+		if (path)
+			snprintf(base, sizeof(base), "/sys/fs/cgroup/memory%s",
+				 strcmp(path + 8, "/") ? path + 8 : "");
+	}
+	if (f)
+		fclose(f);
+	if (base[0] && !access(base, W_OK)) {
+		snprintf(dir, 512, "%.480s/gosync-bench-%d", base, getpid());
+		snprintf(usage, 600, "%s/memory.usage_in_bytes", dir);
+		return mkdir(dir, 0755) ? -1 : 0;
+	}
+	if (access("/sys/fs/cgroup/cgroup.controllers", R_OK)) {
+		snprintf(cg_mounted, sizeof(cg_mounted), "/run/gosync-bench-cg-%d",
+			 getpid());
+		mkdir(cg_mounted, 0755);
+		if (mount("none", cg_mounted, "cgroup2", 0, NULL)) {
+			rmdir(cg_mounted);
+			cg_mounted[0] = '\0';
+			return -1;
+		}
+		v2 = cg_mounted;
+	}
+	/* the root group's children get the memory controller */
+	snprintf(line, sizeof(line), "%s/cgroup.subtree_control", v2);
+	fd = open(line, O_WRONLY);
+	if (fd < 0 || write(fd, "+memory", 7) != 7) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(dir, 512, "%.480s/gosync-bench-%d", v2, getpid());
+	snprintf(usage, 600, "%s/memory.current", dir);
+	return mkdir(dir, 0755) ? -1 : 0;
+}
+
+static void memcg_drop(const char *dir)
+{
+	rmdir(dir);
+	if (cg_mounted[0]) {
+		umount2(cg_mounted, MNT_DETACH);
+		rmdir(cg_mounted);
+	}
+}
+
+static long read_long(const char *file)
+{
+	char buf[64];
+	int fd = open(file, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return atol(buf);
+}
+
+static int memcg_enter(const char *dir)
+{
+	char file[600], pid[32];
+	int fd, n = snprintf(pid, sizeof(pid), "%d\n", getpid());
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	fd = open(file, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	if (write(fd, pid, n) != n) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Bytes the machine has free: the fallback where no cgroup can be had. */
+static long mem_free(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+/*
+ * objects: make N objects of one kind, then free them all: time per object
+ * (made and freed), or memory per object while all N exist (the machine's
+ * free memory before and after: kernel and user memory together, page
+ * tables and mappings included).  Channels hold 64 elements of 8 bytes;
+ * the pipe has the smallest buffer it may have (one page, for 512
+ * bytes); the POSIX mq is 64 messages of 8 bytes.
+ */
+static void objects_run(const char *impl, int n, const char *what,
+			const char *usage)
+{
+	void **obj = calloc(n, sizeof(*obj));
+	int (*p)[2] = calloc(n, sizeof(*p));
+	mqd_t *q = calloc(n, sizeof(*q));
+	bool mem = !strcmp(what, "mem");
+	long m0, m1 = 0;
+	int64_t t0, t1;
+	char name[64];
+
+	m0 = usage ? -read_long(usage) : mem_free();
+	t0 = now();
+	for (int i = 0; i < n; i++) {
+		int ret = 0;
+
+		if (!strcmp(impl, "gosync-chan")) {
+			ret = gosync_chan_make((struct gosync_chan **)&obj[i], 8, 64, mode);
+		} else if (!strcmp(impl, "gosync-mutex")) {
+			ret = gosync_mutex_make((struct gosync_mutex **)&obj[i], mode);
+		} else if (!strcmp(impl, "gosync-wg")) {
+			ret = gosync_wg_make((struct gosync_wg **)&obj[i], mode);
+		} else if (!strcmp(impl, "pipe")) {
+			if (pipe(p[i]) || fcntl(p[i][1], F_SETPIPE_SZ, 4096) < 0)
+				ret = -errno;
+		} else if (!strcmp(impl, "mq")) {
+			struct mq_attr a = { .mq_maxmsg = 64, .mq_msgsize = 8 };
+
+			snprintf(name, sizeof(name), "/gosync-obj-%d-%d", getpid(), i);
+			q[i] = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+			if (q[i] == (mqd_t)-1)
+				ret = -errno;
+			mq_unlink(name);
+			/*
+			 * RLIMIT_MSGQUEUE (raisable only with CAP_SYS_RESOURCE)
+			 * may allow fewer: per object over those it allowed.
+			 */
+			if (ret == -EMFILE && i > 0) {
+				n = i;
+				break;
+			}
+		} else {
+			die(impl, EINVAL);
+		}
+		if (ret)
+			die(impl, ret);
+	}
+	if (mem)
+		m1 = usage ? -read_long(usage) : mem_free();
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(impl, "gosync-chan"))
+			gosync_chan_free(obj[i]);
+		else if (!strcmp(impl, "gosync-mutex"))
+			gosync_mutex_free(obj[i]);
+		else if (!strcmp(impl, "gosync-wg"))
+			gosync_wg_free(obj[i]);
+		else if (!strcmp(impl, "pipe"))
+			close(p[i][0]), close(p[i][1]);
+		else
+			mq_close(q[i]);
+	}
+	t1 = now();
+	free(obj);
+	free(p);
+	free(q);
+	if (mem)
+		printf("RESULT workload=objects-mem impl=%s value=%.6g unit=bytes/obj ctxsw=0 how=%s n=%d\n",
+		       impl, (double)(m0 - m1) / n, usage ? "memcg" : "memfree", n);
+	else
+		printf("RESULT workload=objects-time impl=%s value=%.6g unit=ns/obj ctxsw=0 n=%d\n",
+		       impl, (t1 - t0) / (double)n, n);
+}
+
+/* objects-mem measures in a child of its own memory cgroup, where it can. */
+static void bench_objects(const char *impl, int n, const char *what)
+{
+	char dir[512], usage[600];
+	pid_t pid;
+
+	if (strcmp(what, "mem") || memcg_make(dir, usage)) {
+		objects_run(impl, n, what, NULL);
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		objects_run(impl, n, what, memcg_enter(dir) ? NULL : usage);
+		fflush(stdout);
+		_exit(0);
+	}
+	wait_children();
+	memcg_drop(dir);
+}
+
 /* ------------------------------------------------------ wg, mutex: sync -- */
 
 static void bench_wg_add_done(const char *impl, long n)
@@ -771,11 +1471,11 @@ static void bench_wg_wake(const char *impl, long n)
 	       (ctxsw_total() - c0) / n);
 }
 
-static void bench_mutex(const char *impl, long n, bool contended)
+static void bench_mutex(const char *impl, long n, int procs)
 {
 	struct gosync_mutex *m = NULL;
 	double c0 = ctxsw_total();
-	int procs = contended ? 2 : 1;
+	char name[32];
 	int64_t t0;
 
 	if (!strcmp(impl, "gosync")) {
@@ -793,6 +1493,7 @@ static void bench_mutex(const char *impl, long n, bool contended)
 	sh->ready = sh->go = 0;
 	for (int p = 0; p < procs; p++) {
 		if (fork() == 0) {
+			pin(p);
 			gate_wait();
 			for (long i = 0; i < n / procs; i++) {
 				if (m)
@@ -813,8 +1514,11 @@ static void bench_mutex(const char *impl, long n, bool contended)
 	wait_children();
 	if (sh->counter != n / procs * procs)
 		die("mutex lost an increment", EIO);
-	report(contended ? "mutex-contended" : "mutex-uncontended", impl,
-	       (sh->t1 - t0) / (double)(n / procs * procs), "ns/op",
+	if (procs == 1)
+		snprintf(name, sizeof(name), "mutex-uncontended");
+	else
+		snprintf(name, sizeof(name), "mutex-contended-%d", procs);
+	report(name, impl, (sh->t1 - t0) / (double)(n / procs * procs), "ns/op",
 	       (ctxsw_total() - c0) / n);
 }
 
@@ -829,8 +1533,18 @@ int main(int argc, char **argv)
 	}
 	if (env ? !strcmp(env, "standalone") : gosync_info(&info) == -ENODEV)
 		mode = GOSYNC_STANDALONE;
+	env = getenv("GOSYNC_BENCH_PIN");
+	pin_on = env && !strcmp(env, "1");
 	/* POSIX mq: room for the deepest queue (root may raise the limit). */
 	setrlimit(RLIMIT_MSGQUEUE, &(struct rlimit){ RLIM_INFINITY, RLIM_INFINITY });
+	/* the scale rows hold 10 000 channels (20 000 pipe fds) */
+	if (setrlimit(RLIMIT_NOFILE, &(struct rlimit){ 65536, 65536 })) {
+		struct rlimit r;
+
+		getrlimit(RLIMIT_NOFILE, &r);
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
@@ -840,17 +1554,29 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "pingpong"))
 		bench_pingpong(argv[2], atol(argv[3]));
 	else if (!strcmp(argv[1], "mpmc"))
-		bench_mpmc(argv[2], atol(argv[3]));
+		bench_mpmc(argv[2], argc == 5 ? atoi(argv[3]) : 2,
+			   atol(argv[argc == 5 ? 4 : 3]));
 	else if (!strcmp(argv[1], "select") && argc == 5)
 		bench_select(argv[2], atoi(argv[3]), atol(argv[4]));
+	else if (!strcmp(argv[1], "select-scale") && argc == 5)
+		bench_select_scale(argv[2], atoi(argv[3]), atol(argv[4]));
+	else if (!strcmp(argv[1], "select-block") && argc == 5)
+		bench_select_block(argv[2], atoi(argv[3]), atol(argv[4]));
+	else if (!strcmp(argv[1], "epoll-scale") && argc == 5)
+		bench_epoll_scale(argv[2], atoi(argv[3]), atol(argv[4]));
+	else if (!strcmp(argv[1], "uring-scale") && argc == 5)
+		bench_uring_scale(argv[2], atoi(argv[3]), atol(argv[4]));
+	else if (!strcmp(argv[1], "objects") && argc == 5)
+		bench_objects(argv[2], atoi(argv[3]), argv[4]);
 	else if (!strcmp(argv[1], "wg-add-done"))
 		bench_wg_add_done(argv[2], atol(argv[3]));
 	else if (!strcmp(argv[1], "wg-wake"))
 		bench_wg_wake(argv[2], atol(argv[3]));
 	else if (!strcmp(argv[1], "mutex-uncontended"))
-		bench_mutex(argv[2], atol(argv[3]), false);
+		bench_mutex(argv[2], atol(argv[3]), 1);
 	else if (!strcmp(argv[1], "mutex-contended"))
-		bench_mutex(argv[2], atol(argv[3]), true);
+		bench_mutex(argv[2], atol(argv[argc == 5 ? 4 : 3]),
+			    argc == 5 ? atoi(argv[3]) : 2);
 	else
 		die(argv[1], EINVAL);
 	return 0;

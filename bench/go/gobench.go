@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -102,23 +103,24 @@ func pingpong(n int) {
 	report("pingpong", "ns/rtt", float64(time.Since(t0).Nanoseconds())/float64(n), n)
 }
 
-func mpmc(n int) {
+// np producer goroutines x np consumers on one channel.
+func mpmc(np, n int) {
 	ch := make(chan uint64, 64)
 	var wg sync.WaitGroup
-	per := n / 2
-	total := 2 * per
+	per := n / np
+	total := np * per
 	var left int64 = int64(total)
 	var sum, mix uint64
 	var mu sync.Mutex
 	t0 := time.Now()
-	for p := 0; p < 2; p++ {
+	for p := 0; p < np; p++ {
 		go func(p uint64) {
 			for i := 0; i < per; i++ {
 				ch <- p<<32 | uint64(i)
 			}
 		}(uint64(p))
 	}
-	for c := 0; c < 2; c++ {
+	for c := 0; c < np; c++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -137,7 +139,7 @@ func mpmc(n int) {
 	wg.Wait()
 	d := time.Since(t0)
 	var wantSum, wantMix uint64
-	for p := uint64(0); p < 2; p++ {
+	for p := uint64(0); p < uint64(np); p++ {
 		for i := 0; i < per; i++ {
 			v := p<<32 | uint64(i)
 			wantSum += v
@@ -148,7 +150,7 @@ func mpmc(n int) {
 		fmt.Fprintln(os.Stderr, "gobench: mpmc lost or duplicated an element")
 		os.Exit(1)
 	}
-	report("mpmc-2x2", "msg/s", float64(total)/d.Seconds(), total)
+	report(fmt.Sprintf("mpmc-%dx%d", np, np), "msg/s", float64(total)/d.Seconds(), total)
 }
 
 func selectK(k, n int) {
@@ -188,6 +190,56 @@ func selectK(k, n int) {
 	report(fmt.Sprintf("select-%d", k), "msg/s", float64(total)/time.Since(t0).Seconds(), total)
 }
 
+// The channel a scale round touches: as scale_pick in gosync-bench.c.
+func scalePick(m, n int) int {
+	return int(mix64(uint64(m)) % uint64(n))
+}
+
+func recvCases(n int) ([]chan uint64, []reflect.SelectCase) {
+	chs := make([]chan uint64, n)
+	cases := make([]reflect.SelectCase, n)
+	for i := range chs {
+		chs[i] = make(chan uint64, 1)
+		cases[i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(chs[i])}
+	}
+	return chs, cases
+}
+
+// select-scale: one element into a channel picked at random, then a
+// select over all n (reflect.Select: Go's select over a number of cases
+// known only at run time); exactly one is ready.
+func selectScale(n, ops int) {
+	chs, cases := recvCases(n)
+	t0 := time.Now()
+	for m := 0; m < ops; m++ {
+		r := scalePick(m, n)
+		chs[r] <- 1
+		if got, _, _ := reflect.Select(cases); got != r {
+			panic("select took the wrong case")
+		}
+	}
+	report("select-scale", "ns/op", float64(time.Since(t0).Nanoseconds())/float64(ops), ops)
+}
+
+// select-block: a goroutine selects over n empty channels; one element
+// into one of them, and its answer on a reply channel: a round trip.
+func selectBlock(n, ops int) {
+	chs, cases := recvCases(n)
+	reply := make(chan uint64, 1)
+	go func() {
+		for m := 0; m < ops; m++ {
+			reflect.Select(cases)
+			reply <- 1
+		}
+	}()
+	t0 := time.Now()
+	for m := 0; m < ops; m++ {
+		chs[scalePick(m, n)] <- 1
+		<-reply
+	}
+	report("select-block", "ns/rtt", float64(time.Since(t0).Nanoseconds())/float64(ops), ops)
+}
+
 func wgAddDone(n int) {
 	var wg sync.WaitGroup
 	t0 := time.Now()
@@ -220,14 +272,13 @@ func wgWake(n int) {
 	report("wg-wake", "ns/op", float64(total.Nanoseconds())/float64(n), n)
 }
 
-func mutex(n int, contended bool) {
+func mutex(n int, procs int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	counter := 0
-	procs := 1
 	name := "mutex-uncontended"
-	if contended {
-		procs, name = 2, "mutex-contended"
+	if procs > 1 {
+		name = fmt.Sprintf("mutex-contended-%d", procs)
 	}
 	t0 := time.Now()
 	for p := 0; p < procs; p++ {
@@ -259,7 +310,15 @@ func main() {
 	case "pingpong":
 		pingpong(atoi(a[3]))
 	case "mpmc":
-		mpmc(atoi(a[3]))
+		if len(a) == 5 {
+			mpmc(atoi(a[3]), atoi(a[4]))
+		} else {
+			mpmc(2, atoi(a[3]))
+		}
+	case "select-scale":
+		selectScale(atoi(a[3]), atoi(a[4]))
+	case "select-block":
+		selectBlock(atoi(a[3]), atoi(a[4]))
 	case "select":
 		selectK(atoi(a[3]), atoi(a[4]))
 	case "wg-add-done":
@@ -267,9 +326,13 @@ func main() {
 	case "wg-wake":
 		wgWake(atoi(a[3]))
 	case "mutex-uncontended":
-		mutex(atoi(a[3]), false)
+		mutex(atoi(a[3]), 1)
 	case "mutex-contended":
-		mutex(atoi(a[3]), true)
+		if len(a) == 5 {
+			mutex(atoi(a[4]), atoi(a[3]))
+		} else {
+			mutex(atoi(a[3]), 2)
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "gobench: unknown workload", a[1])
 		os.Exit(2)
