@@ -205,16 +205,48 @@ func recvCases(n int) ([]chan uint64, []reflect.SelectCase) {
 	return chs, cases
 }
 
+// A select over the n receive cases, the way a Go program would write
+// it: a plain receive for one, a select statement for eight, and
+// reflect.Select (Go's select over a number of cases known only at run
+// time) beyond.  Returns the case taken.
+func selectN(chs []chan uint64, cases []reflect.SelectCase) int {
+	switch len(chs) {
+	case 1:
+		<-chs[0]
+		return 0
+	case 8:
+		select {
+		case <-chs[0]:
+			return 0
+		case <-chs[1]:
+			return 1
+		case <-chs[2]:
+			return 2
+		case <-chs[3]:
+			return 3
+		case <-chs[4]:
+			return 4
+		case <-chs[5]:
+			return 5
+		case <-chs[6]:
+			return 6
+		case <-chs[7]:
+			return 7
+		}
+	}
+	got, _, _ := reflect.Select(cases)
+	return got
+}
+
 // select-scale: one element into a channel picked at random, then a
-// select over all n (reflect.Select: Go's select over a number of cases
-// known only at run time); exactly one is ready.
+// select over all n; exactly one is ready.
 func selectScale(n, ops int) {
 	chs, cases := recvCases(n)
 	t0 := time.Now()
 	for m := 0; m < ops; m++ {
 		r := scalePick(m, n)
 		chs[r] <- 1
-		if got, _, _ := reflect.Select(cases); got != r {
+		if got := selectN(chs, cases); got != r {
 			panic("select took the wrong case")
 		}
 	}
@@ -228,7 +260,7 @@ func selectBlock(n, ops int) {
 	reply := make(chan uint64, 1)
 	go func() {
 		for m := 0; m < ops; m++ {
-			reflect.Select(cases)
+			selectN(chs, cases)
 			reply <- 1
 		}
 	}()
