@@ -314,7 +314,14 @@ static long stream_consume(struct stream *s)
 			}
 		}
 		close(ep);
-	} else if (!strcmp(s->impl, "gosync-uring")) {
+	} else if (!strncmp(s->impl, "gosync-uring", 12)) {
+		/*
+		 * gosync-uring: batched receives (GOSYNC_URING_RECV_N, up to
+		 * BATCH per completion); gosync-uring-one: one element each.
+		 */
+		bool one = !strcmp(s->impl, "gosync-uring-one");
+		unsigned char *many = malloc(BATCH * s->elem + 1);
+		struct gosync_chan_xfer x;
 		struct io_uring ring;
 		struct io_uring_cqe *cqe;
 
@@ -322,17 +329,23 @@ static long stream_consume(struct stream *s)
 			die("io_uring_queue_init", errno);
 		while (n < s->n) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			int r = one ? gosync_prep_recv(sqe, s->ch, many, GOSYNC_FOREVER) :
+				gosync_prep_recv_n(sqe, s->ch, many, BATCH,
+						   GOSYNC_FOREVER, &x);
 
-			gosync_prep_recv(sqe, s->ch, buf, GOSYNC_FOREVER);
+			if (r)
+				die("uring prep", r);
 			io_uring_submit_and_wait(&ring, 1);
-			if (io_uring_wait_cqe(&ring, &cqe) || cqe->res != 1)
+			if (io_uring_wait_cqe(&ring, &cqe) || cqe->res <= 0)
 				die("uring recv", EIO);
+			r = cqe->res;
 			io_uring_cqe_seen(&ring, cqe);
 			if (!n)
-				window_opens(1);
-			n++;
+				window_opens(r);
+			n += r;
 		}
 		io_uring_queue_exit(&ring);
+		free(many);
 	} else if (!strcmp(s->impl, "gosync-batch")) {
 		unsigned char *many = malloc(BATCH * s->elem);
 

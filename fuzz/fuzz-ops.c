@@ -1034,7 +1034,8 @@ static int op_dev_info(struct tctx *t, const struct op *op)
 				    GOSYNC_FEAT_WG_OWNED |
 				    GOSYNC_FEAT_SELECT_FD |
 				    GOSYNC_FEAT_CHAN_ZERO |
-				    GOSYNC_FEAT_NAMES) ||
+				    GOSYNC_FEAT_NAMES |
+				    GOSYNC_FEAT_URING_RECV_N) ||
 		    r->flags)
 			fail(t, "IOC_INFO: abi %u features %#llx flags %#x",
 			     r->abi_version, (unsigned long long)r->features,
@@ -1960,6 +1961,7 @@ static struct pend *pend_add(struct tctx *t, struct ringent *re, int slot,
 	pd->recv = recv;
 	pd->chan = check >= 0;
 	pd->forbid = 0;
+	pd->most = 1;
 	pd->obj = objslot;
 	io_uring_sqe_set_data64(sqe, pd->ud);
 	return pd;
@@ -2005,6 +2007,39 @@ static int64_t pick_uring_deadline(uint64_t x)
 	}
 }
 
+/*
+ * A batched receive's arguments: a struct gosync_chan_xfer at the start of
+ * the slot's buffer, the elements after it (at most URING_RECV_N of
+ * them: see URING_GUARD); now and then a field the kernel must refuse,
+ * the command's own deadline set, or the arguments elsewhere.
+ */
+static void uring_recv_n_args(struct ringent *re, int slot, uint64_t x,
+			      int64_t d, struct gosync_uring_cmd *cmd)
+{
+	struct gosync_chan_xfer *xf =
+		(void *)(re->bufs + (size_t)slot * URING_BUF);
+
+	memset(xf, 0, sizeof(*xf));
+	xf->elem = (uintptr_t)xf + 64;
+	xf->count = 1 + (x >> 36) % URING_RECV_N;
+	xf->deadline_ns = d;
+	switch ((x >> 40) % 24) {
+	case 0: xf->count = 0; break;
+	case 1: xf->count = GOSYNC_URING_RECV_N_MAX + 1 + (x >> 44) % 1000; break;
+	case 2: xf->count = UINT32_MAX; break;
+	case 3: xf->flags = 1U << ((x >> 44) % 32); break;
+	case 4: xf->resv[(x >> 44) & 1] = x | 1; break;
+	case 5: xf->elem = 8; break;
+	case 6: xf->elem = (uintptr_t)(re->bufs + (size_t)NPEND * URING_BUF); break;
+	case 7: cmd->deadline_ns = d | 1; return;
+	case 8: cmd->elem = 8; return;
+	case 9: xf->deadline_ns = -2; break;
+	default: break;
+	}
+	cmd->elem = (uintptr_t)xf;
+	cmd->deadline_ns = 0;
+}
+
 static int op_uring_cmd(struct tctx *t, const struct op *op)
 {
 	struct ringent *re = ring_get(t, op->o2);
@@ -2038,11 +2073,12 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		case 0: cmd_op = 0; break;
 		case 1: cmd_op = GOSYNC_URING_RECV + 1; break;
 		case 2: cmd_op = (uint32_t)(x >> 32); break;
+		case 3: case 4: case 5: cmd_op = GOSYNC_URING_RECV_N; break;
 		default:
 			cmd_op = (x >> 9) & 1 ? GOSYNC_URING_SEND : GOSYNC_URING_RECV;
 			break;
 		}
-		recv = cmd_op == GOSYNC_URING_RECV;
+		recv = cmd_op == GOSYNC_URING_RECV || cmd_op == GOSYNC_URING_RECV_N;
 		if ((x >> 10) % 8)
 			cmd.elem = (uintptr_t)(re->bufs + (size_t)slot * URING_BUF);
 		else
@@ -2053,6 +2089,8 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		    d == GOSYNC_DEADLINE_FOREVER)
 			d = GOSYNC_DEADLINE_NONBLOCK;
 		cmd.deadline_ns = d;
+		if (cmd_op == GOSYNC_URING_RECV_N)
+			uring_recv_n_args(re, slot, x, d, &cmd);
 		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, o.fd, NULL, 0, 0);
 		sqe->cmd_op = cmd_op;
 		memcpy(sqe->cmd, &cmd, sizeof(cmd));
@@ -2069,7 +2107,8 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		}
 		pend_add(t, re, slot, sqe, d,
 			 !chan ? -1 : sqe->flags || (x >> 28) % 32 < 8 ? 0 : 1,
-			 recv, os);
+			 recv, os)->most = cmd_op == GOSYNC_URING_RECV_N ?
+			 GOSYNC_URING_RECV_N_MAX : 1;
 		/*
 		 * Issued inline (no flag here or before it in the batch): the
 		 * fd is looked up during the submit, while we watch the table.
@@ -2219,7 +2258,7 @@ static void ring_reap_locked(struct tctx *t, struct ringent *re, int check,
 		if ((ud & 0xff) < NPEND - 1 && pd->live && pd->ud == ud) {
 			if (pd->chan)
 				check_uring_res(t, pd->recv ? "uring recv" :
-						"uring send", cqe->res);
+						"uring send", cqe->res, pd->most);
 			/* (io_uring's own checks of the sqe may come first) */
 			if (pd->forbid && cqe->res >= 0)
 				fail(t, "uring %s on a directional end of the other direction completed with res %d",

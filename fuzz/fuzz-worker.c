@@ -330,11 +330,11 @@ void check_errno(struct tctx *t, const char *what, int err)
 		     what, err, strerror(err));
 }
 
-void check_uring_res(struct tctx *t, const char *what, int res)
+void check_uring_res(struct tctx *t, const char *what, int res, uint32_t most)
 {
-	if (res > 1 || (res < 0 && internal_errno(-res)))
+	if ((res > 0 && (uint32_t)res > most) || (res < 0 && internal_errno(-res)))
 		fail(t, "%s completed with res %d (%s)", what, res,
-		     res < 0 ? strerror(-res) : "more than one element");
+		     res < 0 ? strerror(-res) : "more elements than it may take");
 }
 
 /* ------------------------------------------------------- stall meter -- */
@@ -788,8 +788,10 @@ struct wctx *wctx_new(int idx, int replay, int nthreads)
 	w->ro = map_anon(w->page, PROT_READ | PROT_WRITE);
 	ro_fill(w);
 	for (i = 0; i < NRINGS; i++) {
-		w->rings[i].bufs = map_anon((size_t)NPEND * URING_BUF,
+		w->rings[i].bufs = map_anon((size_t)NPEND * URING_BUF + URING_GUARD,
 					    PROT_READ | PROT_WRITE);
+		mprotect(w->rings[i].bufs + (size_t)NPEND * URING_BUF,
+			 URING_GUARD, PROT_NONE);
 		pthread_mutex_init(&w->rings[i].lock, NULL);
 	}
 	for (i = 0; i < NOBJ_ALL; i++) {

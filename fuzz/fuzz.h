@@ -46,6 +46,14 @@
 #define MSGLEN		2048
 #define NPEND		64		/* tracked io_uring requests per ring */
 #define URING_BUF	65536		/* bytes per io_uring element buffer */
+/*
+ * A batched receive (GOSYNC_URING_RECV_N) takes at most this many: its
+ * elements start in its slot's buffer, and should its fd be reused by a
+ * channel of larger elements before the submit, they run on into the
+ * next slots and then a PROT_NONE guard this long after the buffers.
+ */
+#define URING_RECV_N	16
+#define URING_GUARD	((size_t)URING_RECV_N * 65536)
 #define ARENA_LEN	(1UL << 20)	/* per-thread element arena */
 #define NTICKS		16384		/* stall-meter history */
 #define TICK_NS		5000000LL
@@ -257,6 +265,7 @@ struct pend {
 	uint32_t gen, cgen;		/* stop generations at submit */
 	uint8_t live, check, recv, chan;
 	uint8_t forbid;			/* against its end's direction */
+	uint32_t most;			/* the largest res it may have */
 	int obj;			/* the object slot it targets */
 };
 
@@ -378,7 +387,7 @@ void dl_begin_timeout(struct tctx *t, struct dl *dl, int64_t timeout_ns,
 void dl_end(struct tctx *t, struct dl *dl, const char *what, long ret,
 	    int err);
 void check_errno(struct tctx *t, const char *what, int err);
-void check_uring_res(struct tctx *t, const char *what, int res);
+void check_uring_res(struct tctx *t, const char *what, int res, uint32_t most);
 
 /* the guarded-access wrapper: 0 ran, 1 faulted */
 #define GUARD(t, stmt) ({						\

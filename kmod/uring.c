@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gosync: channel sends and receives as io_uring commands
- * (IORING_OP_URING_CMD on a channel fd; see uapi GOSYNC_URING_*).
+ * (IORING_OP_URING_CMD on a channel fd; see uapi GOSYNC_URING_*).  A
+ * batched receive (RECV_N) is a receive whose count is more than one.
  *
  * A command that can complete at once completes inline.  Otherwise it is
  * queued: it waits on its side's wait queue with a wake function of its
@@ -68,7 +69,8 @@ enum gosync_ucmd_phase {
  * @wait:	our entry on the side's wait queue
  * @timer:	the deadline, unless forever
  * @node:	on gosync_ucmds, for the reaper
- * @elem:	the submitter's element
+ * @elem:	the submitter's element (the first of @count)
+ * @count:	elements a receive may take: 1, or a RECV_N's count
  * @deadline:	absolute CLOCK_MONOTONIC ns
  * @pos:	where a sync send's element went
  * @phase:	what it waits for
@@ -91,6 +93,7 @@ struct gosync_ucmd {
 	struct hrtimer timer;
 	struct list_head node;
 	void __user *elem;
+	u32 count;
 	s64 deadline;
 	u64 pos;
 	enum gosync_ucmd_phase phase;
@@ -263,25 +266,53 @@ static void gosync_ucmd_finish(struct gosync_ucmd *u, int res,
 }
 
 /*
+ * A receive into the submitter's memory: the first element, then what is
+ * there, up to @u->count, without waiting (GOSYNC_URING_RECV_N; RECV is
+ * a count of 1).  Each destination is faulted in before its element is
+ * taken, so a bad buffer costs no element (another thread unmapping it
+ * before the copy still loses that one: its bug).  Bounded by the count
+ * (at most GOSYNC_URING_RECV_N_MAX), with a scheduling point per element.
+ * Return: how many, or what the first attempt said (-EAGAIN: wait).
+ */
+static int gosync_ucmd_recv(struct gosync_ucmd *u)
+{
+	u32 size = gosync_chan_elem(u->ch), i;
+	int ret = 0;
+
+	for (i = 0; i < u->count; i++) {
+		void __user *to = u->elem + (size_t)i * size;
+
+		if (i)
+			cond_resched();
+		if (fault_in_writeable(to, size)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = gosync_chan_recv_now(u->ch, u->bounce);
+		if (ret != 1)
+			break;
+		if (copy_to_user(to, u->bounce, size)) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	return i ? i : ret;
+}
+
+/*
  * One try of the command's operation.  Return: the result, or -EAGAIN to
  * go on waiting.  @user: we are in the submitter's context and may touch
  * its memory.
  */
 static int gosync_ucmd_try(struct gosync_ucmd *u, bool user, bool giving_up)
 {
-	u32 size = gosync_chan_elem(u->ch);
 	int ret;
 
 	switch (u->phase) {
 	case GOSYNC_UCMD_RECV:
 		if (!user)
 			return -ECANCELED;
-		if (fault_in_writeable(u->elem, size))
-			return -EFAULT;
-		ret = gosync_chan_recv_now(u->ch, u->bounce);
-		if (ret == 1 && copy_to_user(u->elem, u->bounce, size))
-			return -EFAULT;
-		return ret;
+		return gosync_ucmd_recv(u);
 	case GOSYNC_UCMD_ROOM:
 		if (giving_up)
 			return gosync_chan_is_closed(u->ch) ? -EPIPE : -ECANCELED;
@@ -400,10 +431,33 @@ int gosync_uring_run_own(struct gosync_chan *ch)
 	return n;
 }
 
+/*
+ * A RECV_N's struct gosync_chan_xfer, read from the submitter's memory
+ * (the command names it; the command's own deadline must be 0), checked
+ * as GOSYNC_CHAN_IOC_RECV checks its own, and the count bounded.
+ */
+static int gosync_uring_recv_n_args(struct gosync_chan *ch,
+				    const struct gosync_uring_cmd *cmd,
+				    struct gosync_chan_xfer *x)
+{
+	u32 size = max_t(u32, gosync_chan_elem(ch), 1);
+
+	if (cmd->deadline_ns)
+		return -EINVAL;
+	if (copy_from_user(x, u64_to_user_ptr(cmd->elem), sizeof(*x)))
+		return -EFAULT;
+	if (x->flags || x->resv[0] || x->resv[1] || !x->count ||
+	    x->count > GOSYNC_URING_RECV_N_MAX || x->count > MAX_RW_COUNT / size)
+		return -EINVAL;
+	return 0;
+}
+
 int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 {
 	struct gosync_chan *ch = gosync_chan_of(ioucmd->file);
+	bool recv = ioucmd->cmd_op != GOSYNC_URING_SEND;
 	struct gosync_uring_cmd cmd;
+	struct gosync_chan_xfer x;
 	struct gosync_user *user;
 	struct gosync_ucmd *u;
 	u32 size = gosync_chan_elem(ch);
@@ -411,11 +465,11 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	int ret;
 
 	if (ioucmd->cmd_op != GOSYNC_URING_SEND &&
-	    ioucmd->cmd_op != GOSYNC_URING_RECV)
+	    ioucmd->cmd_op != GOSYNC_URING_RECV &&
+	    ioucmd->cmd_op != GOSYNC_URING_RECV_N)
 		return -EINVAL;
 	/* A directional end, used against its direction. */
-	if (!(ioucmd->file->f_mode & (ioucmd->cmd_op == GOSYNC_URING_SEND ?
-				      FMODE_WRITE : FMODE_READ)))
+	if (!(ioucmd->file->f_mode & (recv ? FMODE_READ : FMODE_WRITE)))
 		return -EBADF;
 	/*
 	 * Issued from io-wq (IOSQE_ASYNC), the attempts would run in a task
@@ -425,7 +479,16 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 		return -EINVAL;
 	/* The command lives in the SQ ring: copy it now. */
 	memcpy(&cmd, ioucmd->cmd, sizeof(cmd));
-	if (cmd.deadline_ns < 0 && cmd.deadline_ns != GOSYNC_DEADLINE_NONBLOCK)
+	memset(&x, 0, sizeof(x));
+	x.elem = cmd.elem;
+	x.deadline_ns = cmd.deadline_ns;
+	x.count = 1;
+	if (ioucmd->cmd_op == GOSYNC_URING_RECV_N) {
+		ret = gosync_uring_recv_n_args(ch, &cmd, &x);
+		if (ret)
+			return ret;
+	}
+	if (x.deadline_ns < 0 && x.deadline_ns != GOSYNC_DEADLINE_NONBLOCK)
 		return -EINVAL;
 
 	/* Charged for what it really takes: a queue of them is the user's. */
@@ -442,9 +505,10 @@ int gosync_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 	u->charged = charged;
 	u->ioucmd = ioucmd;
 	u->ch = ch;
-	u->elem = u64_to_user_ptr(cmd.elem);
-	u->deadline = cmd.deadline_ns;
-	if (ioucmd->cmd_op == GOSYNC_URING_RECV) {
+	u->elem = u64_to_user_ptr(x.elem);
+	u->count = x.count;
+	u->deadline = x.deadline_ns;
+	if (recv) {
 		u->phase = GOSYNC_UCMD_RECV;
 	} else {
 		u->phase = GOSYNC_UCMD_ROOM;

@@ -845,4 +845,268 @@ TEST_F_TIMEOUT(ur, plain_read_write_ops_refused, 120)
 	EXPECT_EQ(0, run_bounded(plain_rw, NULL, 60000));
 }
 
+/* ------------------------------------------------- batched receive -- */
+
+/* Submit a RECV_N of @n into @elems; @x must outlive the CQE. */
+static int submit_n(struct io_uring *ring, struct gosync_chan *ch, void *elems,
+		    size_t n, int64_t deadline, struct gosync_chan_xfer *x,
+		    uint64_t tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	ret = gosync_prep_recv_n(sqe, ch, elems, n, deadline, x);
+	if (ret) {
+		io_uring_prep_nop(sqe);
+		io_uring_submit(ring);
+		reap(ring, NULL);
+		return ret;
+	}
+	io_uring_sqe_set_data64(sqe, tag);
+	return io_uring_submit(ring) == 1 ? 0 : -EIO;
+}
+
+static void send_seq(struct __test_metadata *_metadata, struct gosync_chan *ch,
+		     uint64_t from, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t v = from + i;
+
+		ASSERT_EQ(0, gosync_chan_send(ch, &v, GOSYNC_NONBLOCK));
+	}
+}
+
+TEST_F(ur, recv_n_feature_reported)
+{
+	struct gosync_info info;
+
+	ASSERT_EQ(0, gosync_info(&info));
+	EXPECT_TRUE(info.features & GOSYNC_FEAT_URING_RECV_N);
+}
+
+/* It takes what is there, in order, up to the count, and no more. */
+TEST_F(ur, recv_n_takes_what_is_there)
+{
+	struct gosync_chan_xfer x;
+	struct gosync_chan *ch;
+	uint64_t got[8] = { 0 };
+
+	ASSERT_EQ(0, gosync_chan_make(&ch, 8, 16, 0));
+	send_seq(_metadata, ch, 100, 5);
+	ASSERT_EQ(0, submit_n(&self->ring, ch, got, 8, GOSYNC_FOREVER, &x, 1));
+	EXPECT_EQ(5, reap(&self->ring, NULL));
+	for (int i = 0; i < 5; i++)
+		EXPECT_EQ(100 + i, got[i]);
+	EXPECT_EQ(0, got[5]);
+	/* Bounded by the count: three of five, two left. */
+	send_seq(_metadata, ch, 200, 5);
+	ASSERT_EQ(0, submit_n(&self->ring, ch, got, 3, GOSYNC_FOREVER, &x, 2));
+	EXPECT_EQ(3, reap(&self->ring, NULL));
+	EXPECT_EQ(202, got[2]);
+	EXPECT_EQ(2, gosync_chan_len(ch));
+	ASSERT_EQ(0, submit_n(&self->ring, ch, got, 8, GOSYNC_NONBLOCK, &x, 3));
+	EXPECT_EQ(2, reap(&self->ring, NULL));
+	EXPECT_EQ(203, got[0]);
+	EXPECT_EQ(204, got[1]);
+	/* Empty: non-blocking, EAGAIN at once. */
+	ASSERT_EQ(0, submit_n(&self->ring, ch, got, 8, GOSYNC_NONBLOCK, &x, 4));
+	EXPECT_EQ(-EAGAIN, reap(&self->ring, NULL));
+	gosync_chan_free(ch);
+}
+
+/* Queued on an empty channel: the first element completes it. */
+TEST_F(ur, recv_n_queued_completes_on_a_send)
+{
+	struct gosync_chan_xfer x;
+	uint64_t got[4] = { 0 }, v = 9;
+	int res;
+
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, got, 4, GOSYNC_FOREVER, &x, 1));
+	EXPECT_FALSE(cqe_within(&self->ring, 100));
+	/* The arguments were read at issue: scribbling on them now is harmless. */
+	memset(&x, 0xff, sizeof(x));
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(gosync_chan_send(self->ch, &v, GOSYNC_NONBLOCK) ? 1 : 0);
+	EXPECT_EQ(0, test_wait(pid));
+	res = reap(&self->ring, NULL);
+	EXPECT_EQ(1, res);
+	EXPECT_EQ(9, got[0]);
+}
+
+TEST_F(ur, recv_n_deadline_and_close)
+{
+	struct gosync_chan_xfer x;
+	uint64_t got[4];
+	int64_t start = gosync_now();
+
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, got, 4, test_ms(50), &x, 1));
+	EXPECT_EQ(-ETIMEDOUT, reap(&self->ring, NULL));
+	EXPECT_LE(start + 50000000, gosync_now());
+	/* Closed with two left: those, then 0. */
+	send_seq(_metadata, self->ch, 7, 2);
+	ASSERT_EQ(0, gosync_chan_close(self->ch));
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, got, 4, GOSYNC_FOREVER, &x, 2));
+	EXPECT_EQ(2, reap(&self->ring, NULL));
+	EXPECT_EQ(8, got[1]);
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, got, 4, GOSYNC_FOREVER, &x, 3));
+	EXPECT_EQ(0, reap(&self->ring, NULL));
+}
+
+/* A receive queued before the close completes with 0 when it comes. */
+TEST_F(ur, recv_n_queued_completes_on_close)
+{
+	struct gosync_chan_xfer x;
+	uint64_t got[4];
+
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, got, 4, GOSYNC_FOREVER, &x, 1));
+	EXPECT_FALSE(cqe_within(&self->ring, 50));
+	ASSERT_EQ(0, gosync_chan_close(self->ch));
+	EXPECT_EQ(0, reap(&self->ring, NULL));
+}
+
+TEST_F(ur, recv_n_bad_arguments)
+{
+	struct gosync_chan_xfer x;
+	struct io_uring_sqe *sqe;
+	struct gosync_uring_cmd cmd;
+	struct gosync_chan *ro, *wo;
+	uint64_t got[4];
+	long page = sysconf(_SC_PAGESIZE);
+	char *two;
+
+	/* The library's own checks. */
+	sqe = io_uring_get_sqe(&self->ring);
+	EXPECT_EQ(-EINVAL, gosync_prep_recv_n(sqe, self->ch, got, 0, GOSYNC_FOREVER, &x));
+	EXPECT_EQ(-EINVAL, gosync_prep_recv_n(sqe, self->ch, got, 1, GOSYNC_FOREVER, NULL));
+	EXPECT_EQ(-EINVAL, gosync_prep_recv_n(sqe, self->ch, got,
+					      GOSYNC_URING_RECV_N_MAX + 1,
+					      GOSYNC_FOREVER, &x));
+	EXPECT_EQ(-EINVAL, gosync_prep_recv_n(sqe, self->ch, NULL, 1, GOSYNC_FOREVER, &x));
+	EXPECT_EQ(-EINVAL, gosync_prep_recv_n(sqe, NULL, got, 1, GOSYNC_FOREVER, &x));
+	io_uring_prep_nop(sqe);
+	io_uring_submit(&self->ring);
+	reap(&self->ring, NULL);
+
+	/* The kernel's: each field of the xfer, then the command itself. */
+	send_seq(_metadata, self->ch, 1, 1);
+	for (int k = 0; k < 6; k++) {
+		sqe = io_uring_get_sqe(&self->ring);
+		ASSERT_EQ(0, gosync_prep_recv_n(sqe, self->ch, got, 2,
+						GOSYNC_FOREVER, &x));
+		switch (k) {
+		case 0: x.count = 0; break;
+		case 1: x.count = GOSYNC_URING_RECV_N_MAX + 1; break;
+		case 2: x.flags = 1; break;
+		case 3: x.resv[1] = 1; break;
+		case 4: x.deadline_ns = -5; break;
+		case 5:
+			memcpy(&cmd, sqe->cmd, sizeof(cmd));
+			cmd.deadline_ns = 1;
+			memcpy(sqe->cmd, &cmd, sizeof(cmd));
+			break;
+		}
+		io_uring_submit(&self->ring);
+		EXPECT_EQ(-EINVAL, reap(&self->ring, NULL)) TH_LOG("case %d", k);
+	}
+	/* The xfer itself unreadable. */
+	sqe = io_uring_get_sqe(&self->ring);
+	ASSERT_EQ(0, gosync_prep_recv_n(sqe, self->ch, got, 2, GOSYNC_FOREVER, &x));
+	memcpy(&cmd, sqe->cmd, sizeof(cmd));
+	cmd.elem = 8;
+	memcpy(sqe->cmd, &cmd, sizeof(cmd));
+	io_uring_submit(&self->ring);
+	EXPECT_EQ(-EFAULT, reap(&self->ring, NULL));
+	/* None of that took the element. */
+	EXPECT_EQ(1, gosync_chan_len(self->ch));
+	/* A bad buffer takes nothing. */
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, (void *)8, 2, GOSYNC_FOREVER, &x, 1));
+	EXPECT_EQ(-EFAULT, reap(&self->ring, NULL));
+	EXPECT_EQ(1, gosync_chan_len(self->ch));
+	/* A buffer that ends at an unmapped page: what fits, the rest stays. */
+	send_seq(_metadata, self->ch, 2, 1);
+	two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, munmap(two + page, page));
+	ASSERT_EQ(0, submit_n(&self->ring, self->ch, two + page - 8, 2,
+			      GOSYNC_FOREVER, &x, 2));
+	EXPECT_EQ(1, reap(&self->ring, NULL));
+	EXPECT_EQ(1, *(uint64_t *)(two + page - 8));
+	EXPECT_EQ(1, gosync_chan_len(self->ch));
+	munmap(two, page);
+	/* Directional ends: a send-only end cannot; a receive-only one can. */
+	ASSERT_EQ(0, gosync_chan_dup(&wo, self->ch, GOSYNC_SEND_ONLY));
+	ASSERT_EQ(0, gosync_chan_dup(&ro, self->ch, GOSYNC_RECV_ONLY));
+	ASSERT_EQ(0, submit_n(&self->ring, wo, got, 2, GOSYNC_FOREVER, &x, 3));
+	EXPECT_EQ(-EBADF, reap(&self->ring, NULL));
+	ASSERT_EQ(0, submit_n(&self->ring, ro, got, 2, GOSYNC_FOREVER, &x, 4));
+	EXPECT_EQ(1, reap(&self->ring, NULL));
+	EXPECT_EQ(2, got[0]);
+	gosync_chan_free(wo);
+	gosync_chan_free(ro);
+}
+
+/* Elements of 0 bytes: counted, nothing copied, no buffer needed. */
+TEST_F(ur, recv_n_zero_byte_elements)
+{
+	struct gosync_chan_xfer x;
+	struct gosync_chan *ch;
+
+	ASSERT_EQ(0, gosync_chan_make(&ch, 0, 8, 0));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, gosync_chan_send(ch, NULL, GOSYNC_NONBLOCK));
+	ASSERT_EQ(0, submit_n(&self->ring, ch, NULL, 5, GOSYNC_FOREVER, &x, 1));
+	EXPECT_EQ(3, reap(&self->ring, NULL));
+	EXPECT_EQ(0, gosync_chan_len(ch));
+	gosync_chan_free(ch);
+}
+
+/*
+ * A stream through batched receives: every element once, in order, while
+ * a producer process keeps the channel full (the receives take several
+ * at a time, which one-element receives never do).
+ */
+TEST_F_TIMEOUT(ur, recv_n_stream_in_order, 120)
+{
+	enum { N = 20000, B = 32 };
+	struct gosync_chan_xfer x;
+	struct gosync_chan *ch;
+	uint64_t got[B], next = 0;
+	int batches = 0, most = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, gosync_chan_make(&ch, 8, 64, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (uint64_t i = 0; i < N; i++)
+			if (gosync_chan_send(ch, &i, GOSYNC_FOREVER))
+				_exit(1);
+		_exit(0);
+	}
+	while (next < N) {
+		int res;
+
+		ASSERT_EQ(0, submit_n(&self->ring, ch, got, B, GOSYNC_FOREVER, &x, 1));
+		res = reap(&self->ring, NULL);
+		ASSERT_LT(0, res);
+		ASSERT_GE(B, res);
+		for (int i = 0; i < res; i++)
+			ASSERT_EQ(next + i, got[i]);
+		next += res;
+		batches++;
+		if (res > most)
+			most = res;
+	}
+	EXPECT_EQ(0, test_wait(pid));
+	EXPECT_LT(1, most);
+	TH_LOG("%d elements in %d receives, at most %d at once", N, batches, most);
+	gosync_chan_free(ch);
+}
+
 TEST_HARNESS_MAIN

@@ -68,6 +68,35 @@ static inline int gosync_prep_recv(struct io_uring_sqe *sqe,
 				    deadline_ns);
 }
 
+/*
+ * Receive up to @n elements into @elems: the command waits for one, then
+ * takes what is there, up to @n, without waiting more; the CQE's res is
+ * how many (or 0: closed and drained; or -errno).  @x is the caller's
+ * storage for the command's arguments: like @elems it must stay valid
+ * until the CQE arrives.  Needs GOSYNC_FEAT_URING_RECV_N (an older module
+ * completes it with -EINVAL); @n is 1..GOSYNC_URING_RECV_N_MAX.
+ */
+static inline int gosync_prep_recv_n(struct io_uring_sqe *sqe,
+				     struct gosync_chan *ch, void *elems,
+				     size_t n, int64_t deadline_ns,
+				     struct gosync_chan_xfer *x)
+{
+	int ret;
+
+	if (!x || !n || n > GOSYNC_URING_RECV_N_MAX)
+		return -EINVAL;
+	ret = gosync_prep_chan_cmd(sqe, ch, GOSYNC_URING_RECV_N, x, 0);
+	if (ret)
+		return ret;
+	if (!elems && gosync_chan_elem_size(ch))
+		return -EINVAL;
+	memset(x, 0, sizeof(*x));
+	x->elem = (__u64)(uintptr_t)elems;
+	x->deadline_ns = deadline_ns;
+	x->count = (__u32)n;
+	return 0;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@
 #define GOSYNC_FEAT_CHAN_ZERO	0x40ULL	/* channels of 0-byte elements */
 /* The gosync filesystem, directional ends, GOSYNC_CHAN_AUTOCLOSE: */
 #define GOSYNC_FEAT_NAMES	0x80ULL
+#define GOSYNC_FEAT_URING_RECV_N 0x100ULL	/* GOSYNC_URING_RECV_N */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -368,13 +369,25 @@ struct gosync_select {
  */
 #define GOSYNC_URING_SEND	0x47530001	/* "GS" 1 */
 #define GOSYNC_URING_RECV	0x47530002
+/*
+ * Since GOSYNC_FEAT_URING_RECV_N: a batched receive.  The command's @elem
+ * points to a struct gosync_chan_xfer (elem, count, deadline_ns; flags
+ * and resv 0), read when the command is issued, and its @deadline_ns must
+ * be 0.  It waits for one element, then takes what is there, up to count
+ * (at most GOSYNC_URING_RECV_N_MAX), without waiting more, as
+ * GOSYNC_CHAN_IOC_RECV does: the CQE's res is how many it took, 0 on a
+ * closed and drained channel, or -errno as for GOSYNC_URING_RECV.
+ */
+#define GOSYNC_URING_RECV_N	0x47530003
+#define GOSYNC_URING_RECV_N_MAX	65536U
 
 /**
  * struct gosync_uring_cmd - the 16-byte command of a uring send or receive
- * @elem:	user pointer to one element (not used when its size is 0)
+ * @elem:	user pointer to one element (not used when its size is 0);
+ *		RECV_N: to its struct gosync_chan_xfer
  * @deadline_ns: absolute CLOCK_MONOTONIC, or GOSYNC_DEADLINE_FOREVER;
  *		GOSYNC_DEADLINE_NONBLOCK completes at once with -EAGAIN
- *		instead of queueing
+ *		instead of queueing; RECV_N: 0 (the xfer has the deadline)
  */
 struct gosync_uring_cmd {
 	__u64 elem;
