@@ -2008,21 +2008,25 @@ static int64_t pick_uring_deadline(uint64_t x)
 }
 
 /*
- * A batched receive's arguments: a struct gosync_chan_xfer at the start of
- * the slot's buffer, the elements after it (at most URING_RECV_N of
- * them: see URING_GUARD); now and then a field the kernel must refuse,
- * the command's own deadline set, or the arguments elsewhere.
+ * A batched receive's arguments: in its struct pend (read by the kernel at
+ * the submit), the elements at the start of the slot's buffer, as many as
+ * fit (at most URING_RECV_N); now and then a field the kernel must refuse,
+ * the command's own deadline set, or the arguments elsewhere.  Return:
+ * the most elements it may take.
  */
-static void uring_recv_n_args(struct ringent *re, int slot, uint64_t x,
-			      int64_t d, struct gosync_uring_cmd *cmd)
+static uint32_t uring_recv_n_args(struct ringent *re, int slot, uint64_t x,
+				  int64_t d, uint32_t elem,
+				  struct gosync_uring_cmd *cmd)
 {
-	struct gosync_chan_xfer *xf =
-		(void *)(re->bufs + (size_t)slot * URING_BUF);
+	struct gosync_chan_xfer *xf = &re->pend[slot].xf;
+	uint32_t fit = URING_BUF / (elem ? elem : 1);
 
 	memset(xf, 0, sizeof(*xf));
-	xf->elem = (uintptr_t)xf + 64;
-	xf->count = 1 + (x >> 36) % URING_RECV_N;
+	xf->elem = (uintptr_t)(re->bufs + (size_t)slot * URING_BUF);
+	xf->count = 1 + (x >> 36) % (fit < URING_RECV_N ? fit : URING_RECV_N);
 	xf->deadline_ns = d;
+	cmd->elem = (uintptr_t)xf;
+	cmd->deadline_ns = 0;
 	switch ((x >> 40) % 24) {
 	case 0: xf->count = 0; break;
 	case 1: xf->count = GOSYNC_URING_RECV_N_MAX + 1 + (x >> 44) % 1000; break;
@@ -2031,13 +2035,12 @@ static void uring_recv_n_args(struct ringent *re, int slot, uint64_t x,
 	case 4: xf->resv[(x >> 44) & 1] = x | 1; break;
 	case 5: xf->elem = 8; break;
 	case 6: xf->elem = (uintptr_t)(re->bufs + (size_t)NPEND * URING_BUF); break;
-	case 7: cmd->deadline_ns = d | 1; return;
-	case 8: cmd->elem = 8; return;
+	case 7: cmd->deadline_ns = d | 1; break;
+	case 8: cmd->elem = 8; break;
 	case 9: xf->deadline_ns = -2; break;
 	default: break;
 	}
-	cmd->elem = (uintptr_t)xf;
-	cmd->deadline_ns = 0;
+	return xf->count && xf->count <= GOSYNC_URING_RECV_N_MAX ? xf->count : 0;
 }
 
 static int op_uring_cmd(struct tctx *t, const struct op *op)
@@ -2058,7 +2061,7 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		int slot = pend_slot(re), os, recv, chan;
 		struct io_uring_sqe *sqe;
 		struct gosync_uring_cmd cmd;
-		uint32_t cmd_op;
+		uint32_t cmd_op, most;
 		int64_t d;
 		struct obj o;
 
@@ -2089,8 +2092,10 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		    d == GOSYNC_DEADLINE_FOREVER)
 			d = GOSYNC_DEADLINE_NONBLOCK;
 		cmd.deadline_ns = d;
+		most = 1;
 		if (cmd_op == GOSYNC_URING_RECV_N)
-			uring_recv_n_args(re, slot, x, d, &cmd);
+			most = uring_recv_n_args(re, slot, x, d,
+						 chan ? o.lay.elem : 0, &cmd);
 		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, o.fd, NULL, 0, 0);
 		sqe->cmd_op = cmd_op;
 		memcpy(sqe->cmd, &cmd, sizeof(cmd));
@@ -2107,8 +2112,7 @@ static int op_uring_cmd(struct tctx *t, const struct op *op)
 		}
 		pend_add(t, re, slot, sqe, d,
 			 !chan ? -1 : sqe->flags || (x >> 28) % 32 < 8 ? 0 : 1,
-			 recv, os)->most = cmd_op == GOSYNC_URING_RECV_N ?
-			 GOSYNC_URING_RECV_N_MAX : 1;
+			 recv, os)->most = most;
 		/*
 		 * Issued inline (no flag here or before it in the batch): the
 		 * fd is looked up during the submit, while we watch the table.

@@ -47,10 +47,12 @@
 #define NPEND		64		/* tracked io_uring requests per ring */
 #define URING_BUF	65536		/* bytes per io_uring element buffer */
 /*
- * A batched receive (GOSYNC_URING_RECV_N) takes at most this many: its
- * elements start in its slot's buffer, and should its fd be reused by a
- * channel of larger elements before the submit, they run on into the
- * next slots and then a PROT_NONE guard this long after the buffers.
+ * A batched receive (GOSYNC_URING_RECV_N) takes at most this many, and no
+ * more than its slot's buffer holds of the channel's elements; should its
+ * fd be reused by a channel of larger elements before the submit, they
+ * run on into the next slots and then a PROT_NONE guard this long after
+ * the buffers.  Its arguments are in its struct pend, out of reach of
+ * the elements and of scribbling.
  */
 #define URING_RECV_N	16
 #define URING_GUARD	((size_t)URING_RECV_N * 65536)
@@ -266,6 +268,7 @@ struct pend {
 	uint8_t live, check, recv, chan;
 	uint8_t forbid;			/* against its end's direction */
 	uint32_t most;			/* the largest res it may have */
+	struct gosync_chan_xfer xf;	/* a RECV_N's arguments */
 	int obj;			/* the object slot it targets */
 };
 

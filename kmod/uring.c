@@ -270,8 +270,10 @@ static void gosync_ucmd_finish(struct gosync_ucmd *u, int res,
  * there, up to @u->count, without waiting (GOSYNC_URING_RECV_N; RECV is
  * a count of 1).  Each destination is faulted in before its element is
  * taken, so a bad buffer costs no element (another thread unmapping it
- * before the copy still loses that one: its bug).  Bounded by the count
- * (at most GOSYNC_URING_RECV_N_MAX), with a scheduling point per element.
+ * before the copy still loses that one: its bug; and faulting in may write
+ * the slot after the last one taken).  Bounded by the count (at most
+ * GOSYNC_URING_RECV_N_MAX), with a scheduling point per element, and
+ * ended by a fatal signal.
  * Return: how many, or what the first attempt said (-EAGAIN: wait).
  */
 static int gosync_ucmd_recv(struct gosync_ucmd *u)
@@ -282,8 +284,15 @@ static int gosync_ucmd_recv(struct gosync_ucmd *u)
 	for (i = 0; i < u->count; i++) {
 		void __user *to = u->elem + (size_t)i * size;
 
-		if (i)
+		/*
+		 * A dying submitter takes no more (nobody will read them).
+		 * Not signal_pending(): task work itself sets TIF_NOTIFY_SIGNAL.
+		 */
+		if (i) {
 			cond_resched();
+			if (fatal_signal_pending(current))
+				break;
+		}
 		if (fault_in_writeable(to, size)) {
 			ret = -EFAULT;
 			break;

@@ -18,6 +18,8 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 
+#include <limits.h>
+
 #include "kselftest_harness.h"
 #include "chan_test.h"
 #include "gosync_uring.h"
@@ -994,7 +996,7 @@ TEST_F(ur, recv_n_bad_arguments)
 
 	/* The kernel's: each field of the xfer, then the command itself. */
 	send_seq(_metadata, self->ch, 1, 1);
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 7; k++) {
 		sqe = io_uring_get_sqe(&self->ring);
 		ASSERT_EQ(0, gosync_prep_recv_n(sqe, self->ch, got, 2,
 						GOSYNC_FOREVER, &x));
@@ -1009,6 +1011,7 @@ TEST_F(ur, recv_n_bad_arguments)
 			cmd.deadline_ns = 1;
 			memcpy(sqe->cmd, &cmd, sizeof(cmd));
 			break;
+		case 6: x.resv[0] = 1; break;
 		}
 		io_uring_submit(&self->ring);
 		EXPECT_EQ(-EINVAL, reap(&self->ring, NULL)) TH_LOG("case %d", k);
@@ -1049,6 +1052,79 @@ TEST_F(ur, recv_n_bad_arguments)
 	EXPECT_EQ(2, got[0]);
 	gosync_chan_free(wo);
 	gosync_chan_free(ro);
+}
+
+/* No more elements than one call may move (MAX_RW_COUNT bytes). */
+TEST_F(ur, recv_n_bounded_by_bytes)
+{
+	enum { SIZE = 40000 };
+	long page = sysconf(_SC_PAGESIZE);
+	size_t most = ((size_t)INT_MAX & ~((size_t)page - 1)) / SIZE;
+	struct gosync_chan_xfer x;
+	struct io_uring_sqe *sqe;
+	struct gosync_chan *ch;
+	char *buf;
+
+	ASSERT_EQ(0, gosync_chan_make(&ch, SIZE, 1, 0));
+	buf = calloc(1, SIZE);
+	ASSERT_NE(NULL, buf);
+	/* The library refuses one more than the kernel would take ... */
+	sqe = io_uring_get_sqe(&self->ring);
+	EXPECT_EQ(-EINVAL, gosync_prep_recv_n(sqe, ch, buf, most + 1,
+					      GOSYNC_NONBLOCK, &x));
+	/* ... and the kernel too, when the library is bypassed. */
+	ASSERT_EQ(0, gosync_prep_recv_n(sqe, ch, buf, most, GOSYNC_NONBLOCK, &x));
+	x.count = most + 1;
+	io_uring_submit(&self->ring);
+	EXPECT_EQ(-EINVAL, reap(&self->ring, NULL));
+	/* The most it may take is fine (empty: EAGAIN, nothing written). */
+	ASSERT_EQ(0, submit_n(&self->ring, ch, buf, most, GOSYNC_NONBLOCK, &x, 1));
+	EXPECT_EQ(-EAGAIN, reap(&self->ring, NULL));
+	free(buf);
+	gosync_chan_free(ch);
+}
+
+/*
+ * A queued batch takes all that arrived before its attempt runs: on a
+ * DEFER_TASKRUN ring the attempt runs only when the submitter waits, so
+ * three sends come first, and the one completion has all three; a
+ * destination that cannot be written ends it there, the rest stays.
+ */
+TEST_F(ur, recv_n_queued_attempt_takes_all_there)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER |
+					      IORING_SETUP_DEFER_TASKRUN };
+	long page = sysconf(_SC_PAGESIZE);
+	struct gosync_chan_xfer x;
+	struct io_uring ring;
+	struct gosync_chan *ch;
+	uint64_t got[8] = { 0 };
+	char *two;
+	int ret = io_uring_queue_init_params(8, &ring, &p);
+
+	if (ret == -EINVAL)
+		SKIP(return, "no IORING_SETUP_DEFER_TASKRUN");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, gosync_chan_make(&ch, 8, 8, 0));
+	ASSERT_EQ(0, submit_n(&ring, ch, got, 8, GOSYNC_FOREVER, &x, 1));
+	send_seq(_metadata, ch, 50, 3);
+	EXPECT_EQ(3, reap(&ring, NULL));
+	EXPECT_EQ(50, got[0]);
+	EXPECT_EQ(52, got[2]);
+	/* Room for two before an unmapped page: two taken, one left. */
+	two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, munmap(two + page, page));
+	ASSERT_EQ(0, submit_n(&ring, ch, two + page - 16, 8, GOSYNC_FOREVER,
+			      &x, 2));
+	send_seq(_metadata, ch, 60, 3);
+	EXPECT_EQ(2, reap(&ring, NULL));
+	EXPECT_EQ(61, *(uint64_t *)(two + page - 8));
+	EXPECT_EQ(1, gosync_chan_len(ch));
+	munmap(two, page);
+	io_uring_queue_exit(&ring);
+	gosync_chan_free(ch);
 }
 
 /* Elements of 0 bytes: counted, nothing copied, no buffer needed. */

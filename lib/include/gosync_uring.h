@@ -20,7 +20,9 @@
 #define GOSYNC_URING_H
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 #include <liburing.h>
 
 #include "gosync.h"
@@ -74,22 +76,31 @@ static inline int gosync_prep_recv(struct io_uring_sqe *sqe,
  * how many (or 0: closed and drained; or -errno).  @x is the caller's
  * storage for the command's arguments: like @elems it must stay valid
  * until the CQE arrives.  Needs GOSYNC_FEAT_URING_RECV_N (an older module
- * completes it with -EINVAL); @n is 1..GOSYNC_URING_RECV_N_MAX.
+ * completes it with -EINVAL); @n is 1..GOSYNC_URING_RECV_N_MAX, and @n
+ * elements at most MAX_RW_COUNT (2 GiB less a page) bytes.  Slots of
+ * @elems past the CQE's res may have been written to.
  */
 static inline int gosync_prep_recv_n(struct io_uring_sqe *sqe,
 				     struct gosync_chan *ch, void *elems,
 				     size_t n, int64_t deadline_ns,
 				     struct gosync_chan_xfer *x)
 {
+	size_t size;
 	int ret;
 
 	if (!x || !n || n > GOSYNC_URING_RECV_N_MAX)
 		return -EINVAL;
+	if (gosync_chan_uring_fd(ch) < 0)
+		return gosync_chan_uring_fd(ch);
+	/* The kernel's bound for one call: MAX_RW_COUNT bytes. */
+	size = gosync_chan_elem_size(ch);
+	if ((!elems && size) ||
+	    n * (size ? size : 1) > ((size_t)INT_MAX &
+				     ~((size_t)sysconf(_SC_PAGESIZE) - 1)))
+		return -EINVAL;
 	ret = gosync_prep_chan_cmd(sqe, ch, GOSYNC_URING_RECV_N, x, 0);
 	if (ret)
 		return ret;
-	if (!elems && gosync_chan_elem_size(ch))
-		return -EINVAL;
 	memset(x, 0, sizeof(*x));
 	x->elem = (__u64)(uintptr_t)elems;
 	x->deadline_ns = deadline_ns;

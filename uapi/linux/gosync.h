@@ -374,7 +374,8 @@ struct gosync_select {
  * points to a struct gosync_chan_xfer (elem, count, deadline_ns; flags
  * and resv 0), read when the command is issued, and its @deadline_ns must
  * be 0.  It waits for one element, then takes what is there, up to count
- * (at most GOSYNC_URING_RECV_N_MAX), without waiting more, as
+ * (at most GOSYNC_URING_RECV_N_MAX, and count elements at most
+ * MAX_RW_COUNT bytes, as the ioctl), without waiting more, as
  * GOSYNC_CHAN_IOC_RECV does: the CQE's res is how many it took, 0 on a
  * closed and drained channel, or -errno as for GOSYNC_URING_RECV.
  */
