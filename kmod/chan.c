@@ -491,6 +491,22 @@ static void gosync_bounce_put(struct gosync_bounce *b)
 }
 
 /*
+ * Between two elements of a long batch: yield, and stop for a signal or
+ * (every 16 elements) once the deadline has passed, as the batch may never
+ * have to wait, and so never look at either (a receiver draining as fast
+ * as it sends kept a SEND of 2^31 0-byte elements going for minutes past
+ * its deadline).  A non-blocking batch has no deadline to keep.
+ */
+static bool gosync_batch_stop(u32 i, s64 deadline)
+{
+	cond_resched();
+	if (signal_pending(current))
+		return true;
+	return !(i & 15) && deadline != GOSYNC_DEADLINE_NONBLOCK &&
+	       ktime_get_ns() >= deadline;
+}
+
+/*
  * Send @count elements from @from (user memory), in order.  Return: how
  * many were sent when at least one was, else the error of the first.
  */
@@ -506,11 +522,8 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 		return -ENOMEM;
 	for (i = 0; i < count; i++) {
 		/* A long batch that never waits still yields and stops. */
-		if (i) {
-			cond_resched();
-			if (signal_pending(current))
-				break;
-		}
+		if (i && gosync_batch_stop(i, deadline))
+			break;
 		if (copy_from_iter(b.buf, size, from) != size) {
 			ret = -EFAULT;
 			break;
@@ -540,11 +553,8 @@ static long gosync_chan_recv_iter(struct gosync_chan *ch, struct iov_iter *to,
 	if (!gosync_bounce_get(&b, size))
 		return -ENOMEM;
 	for (i = 0; i < count; i++) {
-		if (i) {
-			cond_resched();
-			if (signal_pending(current))
-				break;
-		}
+		if (i && gosync_batch_stop(i, deadline))
+			break;
 		/*
 		 * Fault the destination in before taking an element, so a bad
 		 * buffer costs nothing.  (Another thread unmapping it before

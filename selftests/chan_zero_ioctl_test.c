@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 #include <liburing.h>
 
 #include "kselftest_harness.h"
@@ -144,6 +148,44 @@ TEST_F(zero, count_bound)
 					    UINT32_MAX, GOSYNC_DEADLINE_NONBLOCK, 0));
 	EXPECT_EQ(4, gosync_test_xfer(self->ch, GOSYNC_CHAN_IOC_RECV, NULL, MAX_RW,
 				      GOSYNC_DEADLINE_NONBLOCK, 0));
+}
+
+/*
+ * A batch that never has to wait still keeps its deadline: a SEND of
+ * MAX_RW 0-byte elements into a channel with room for 2^20, and a RECV of
+ * as many from it full, each with a deadline 1 ms away, stop short of the
+ * 2^20 (before the fix they moved all 2^20, looking at the deadline only
+ * once they had to wait).
+ */
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+TEST_F_TIMEOUT(zero, long_batch_keeps_its_deadline, 120)
+{
+	int big = gosync_test_chan_create(self->dev, 0, GOSYNC_CHAN_MAX_CAP,
+					  GOSYNC_CHAN_CLOEXEC);
+	long n;
+
+	ASSERT_LE(0, big);
+	n = gosync_test_xfer(big, GOSYNC_CHAN_IOC_SEND, NULL, MAX_RW,
+			     mono_ns() + 1000000, 0);
+	EXPECT_LT(0, n);
+	EXPECT_GT(GOSYNC_CHAN_MAX_CAP, n);
+	/* Fill it up (no deadline), then take with one. */
+	while (n > 0)
+		n = gosync_test_xfer(big, GOSYNC_CHAN_IOC_SEND, NULL, MAX_RW,
+				     GOSYNC_DEADLINE_NONBLOCK, 0);
+	ASSERT_EQ(-EAGAIN, n);
+	n = gosync_test_xfer(big, GOSYNC_CHAN_IOC_RECV, NULL, MAX_RW,
+			     mono_ns() + 1000000, 0);
+	EXPECT_LT(0, n);
+	EXPECT_GT(GOSYNC_CHAN_MAX_CAP, n);
+	close(big);
 }
 
 /* gosync(4): no byte count says how many 0-byte elements: EINVAL. */
