@@ -181,7 +181,8 @@ struct gosync_chan_info {
  * RECV waits for one element, then takes up to @count without waiting
  * more (fewer once the deadline has passed); it returns how many it took,
  * or 0 when the channel is closed and drained.  A long batch keeps its
- * deadline even when it never has to wait.  Errors: EAGAIN (NONBLOCK and nothing could be done), ETIMEDOUT,
+ * deadline even when it never has to wait.
+ * Errors: EAGAIN (NONBLOCK and nothing could be done), ETIMEDOUT,
  * EINTR (a signal; the call restarts with SA_RESTART), EPIPE (send on a
  * closed channel), EBADF (a receive-only end's SEND or CLOSE, a send-only
  * end's RECV: GOSYNC_CHAN_IOC_DUP), EFAULT, EINVAL, EIO (the shared ring is corrupt: a
