@@ -302,6 +302,25 @@ out:
 	return ret;
 }
 
+/*
+ * Rounds to spin before a select sleeps: GOSYNC_SPIN for up to
+ * GOSYNC_SELECT_SPIN_CASES cases, fewer beyond, so the spin tries about as
+ * many cases as that many rounds of so many would (a round tries every
+ * case: 200 rounds of 4096 cases kept a select from sleeping for ms),
+ * and at least one round.
+ */
+#define GOSYNC_SELECT_SPIN_CASES	8
+
+static int gosync_select_spin_rounds(size_t n)
+{
+	size_t spin = gosync_spin_iters();
+
+	if (!spin || n <= GOSYNC_SELECT_SPIN_CASES)
+		return (int)spin;
+	spin = spin * GOSYNC_SELECT_SPIN_CASES / n;
+	return spin ? (int)spin : 1;
+}
+
 int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 {
 	GOSYNC_KEEP_ERRNO;
@@ -369,7 +388,7 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	 * receiver and may wait) is in the set.
 	 */
 	for (int i = n && deadline_ns != GOSYNC_NONBLOCK && !kernel_only ?
-		     gosync_spin_iters() : 0;
+		     gosync_select_spin_rounds(n) : 0;
 	     ret == -EAGAIN && gosync_spin_on(i, deadline_ns); i--) {
 		gosync_cpu_relax();
 		ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
