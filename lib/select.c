@@ -224,29 +224,104 @@ static int gosync_select_sleep(struct futex_waitv *words, size_t nwords,
 	return errno == EINTR ? -EINTR : -errno;
 }
 
+/* A case index under a key, for grouping the cases by key in O(n log n). */
+struct gosync_keyed {
+	uintptr_t key;
+	uint32_t i;
+};
+
+static int gosync_keyed_cmp(const void *a, const void *b)
+{
+	const struct gosync_keyed *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Which cases share a channel, or a futex word: sorted by (key, index),
+ * so a group's first entry is its first case.  A select over thousands of
+ * cases that sleeps does this once, not n^2 comparisons.
+ */
+static void gosync_sort_keyed(struct gosync_keyed *k, size_t n)
+{
+	qsort(k, n, sizeof(*k), gosync_keyed_cmp);
+}
+
+/*
+ * @registers: one receiver registration per channel with a receive case
+ * (its first); @self: the case's channel is one the select registers on;
+ * @words: the distinct futex words of the cases' sides, in case order
+ * (values to be loaded before each wait); @k, @first: scratch of n.
+ * Return: how many words.
+ */
+static size_t gosync_select_groups(struct gosync_case *cases, size_t n,
+				   struct gosync_keyed *k, bool *registers,
+				   uint32_t *self, struct futex_waitv *words,
+				   bool *first)
+{
+	size_t m = 0, nwords = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (cases[i].ch)
+			k[m++] = (struct gosync_keyed){ (uintptr_t)cases[i].ch, i };
+	gosync_sort_keyed(k, m);
+	for (size_t a = 0, b; a < m; a = b) {
+		bool recv = false;
+
+		for (b = a; b < m && k[b].key == k[a].key; b++) {
+			if (cases[k[b].i].op == GOSYNC_RECV && !recv) {
+				registers[k[b].i] = true;
+				recv = true;
+			}
+		}
+		for (size_t c = a; c < b; c++)
+			self[k[c].i] = recv;
+	}
+	/* The words: the first case of each distinct word, in case order. */
+	m = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct gosync_wait *w;
+
+		first[i] = false;
+		if (!cases[i].ch)
+			continue;
+		w = gosync_chan_select_side(cases[i].ch, cases[i].op);
+		k[m++] = (struct gosync_keyed){ (uintptr_t)&w->futex, i };
+	}
+	gosync_sort_keyed(k, m);
+	for (size_t a = 0; a < m; a++)
+		if (!a || k[a].key != k[a - 1].key)
+			first[k[a].i] = true;
+	for (size_t i = 0; i < n; i++) {
+		struct gosync_wait *w;
+
+		if (!first[i])
+			continue;
+		w = gosync_chan_select_side(cases[i].ch, cases[i].op);
+		words[nwords].uaddr = (uintptr_t)&w->futex;
+		words[nwords].flags = FUTEX_32;
+		nwords++;
+	}
+	return nwords;
+}
+
 static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 				    int64_t deadline, uint32_t *order)
 {
 	struct futex_waitv *words = calloc(n ? n : 1, sizeof(*words));
 	uint32_t *self = calloc(n ? n : 1, sizeof(*self));
 	bool *registers = calloc(n ? n : 1, sizeof(*registers));
+	struct gosync_keyed *keyed = calloc(n ? n : 1, sizeof(*keyed));
+	bool *first = calloc(n ? n : 1, sizeof(*first));
 	size_t nwords, epipe = 0;
 	int ret = -ENOMEM;
 
-	if (!words || !self || !registers)
+	if (!words || !self || !registers || !keyed || !first)
 		goto out;
-	/* One receiver registration per channel with a receive case. */
-	for (size_t i = 0; i < n; i++) {
-		registers[i] = cases[i].ch && cases[i].op == GOSYNC_RECV;
-		for (size_t k = 0; k < i && registers[i]; k++)
-			if (registers[k] && cases[k].ch == cases[i].ch)
-				registers[i] = false;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < n; k++)
-			if (registers[k] && cases[i].ch &&
-			    cases[k].ch == cases[i].ch)
-				self[i] = 1;
+	nwords = gosync_select_groups(cases, n, keyed, registers, self, words,
+				      first);
 
 	/*
 	 * Counted in as a receiver from the first round that may sleep to
@@ -262,25 +337,10 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 			break;
 		}
 		/* The words' values first, then arm (F), then the last round. */
-		nwords = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct gosync_wait *w;
-			size_t k;
-
-			if (!cases[i].ch)
-				continue;
-			w = gosync_chan_select_side(cases[i].ch, cases[i].op);
-			for (k = 0; k < nwords; k++)
-				if (words[k].uaddr == (uintptr_t)&w->futex)
-					break;
-			if (k < nwords)
-				continue;
-			words[nwords].uaddr = (uintptr_t)&w->futex;
-			words[nwords].val = __atomic_load_n(&w->futex,
-							    __ATOMIC_ACQUIRE);
-			words[nwords].flags = FUTEX_32;
-			nwords++;
-		}
+		for (size_t i = 0; i < nwords; i++)
+			words[i].val = __atomic_load_n(
+				(uint32_t *)(uintptr_t)words[i].uaddr,
+				__ATOMIC_ACQUIRE);
 		gosync_arm_all(cases, n);			/* F */
 		ret = gosync_round(cases, n, order, self, registers, &epipe);
 		if (ret != -EAGAIN)
@@ -296,6 +356,8 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 	}
 	gosync_count_receiving(cases, n, registers, -1);
 out:
+	free(first);
+	free(keyed);
 	free(registers);
 	free(self);
 	free(words);
