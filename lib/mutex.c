@@ -142,7 +142,8 @@ int gosync_mutex_lock_words(struct gosync_sync *so,
 	 * pauses), and the clock read at each, so no spin outlives the
 	 * caller's deadline by more than one round.
 	 */
-	for (int i = gosync_spin_iters() / GOSYNC_MUTEX_SPIN_DIV;
+	for (int i = (gosync_spin_iters() + GOSYNC_MUTEX_SPIN_DIV - 1) /
+		     GOSYNC_MUTEX_SPIN_DIV;
 	     ret == -EBUSY && i > 0 && (deadline == GOSYNC_FOREVER ||
 					!gosync_deadline_passed(deadline)); i--) {
 		uint32_t seen;

@@ -451,7 +451,11 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	 */
 	for (int i = n && deadline_ns != GOSYNC_NONBLOCK && !kernel_only ?
 		     gosync_select_spin_rounds(n) : 0;
-	     ret == -EAGAIN && gosync_spin_on(i, deadline_ns); i--) {
+	     ret == -EAGAIN && (n > GOSYNC_SELECT_SPIN_CASES ?
+				/* a round is long: the clock at each */
+				i > 0 && (deadline_ns == GOSYNC_FOREVER ||
+					  !gosync_deadline_passed(deadline_ns)) :
+				gosync_spin_on(i, deadline_ns)); i--) {
 		gosync_cpu_relax();
 		ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
 	}
