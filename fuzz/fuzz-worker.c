@@ -711,9 +711,15 @@ static void pool_check(struct wctx *w)
 			dup3(fds[j], w->pool_fd[j], O_CLOEXEC);
 			close(fds[j]);
 			pthread_mutex_lock(&w->tbl);
+			/*
+			 * Before the close, as obj_close: a thread that picked
+			 * the fd and submits on it after its number was reused
+			 * must see the table moved (the uring direction check
+			 * failed once on a KCSAN kernel for want of this).
+			 */
+			atomic_fetch_add(&w->tbl_gen, 1);
 			if (w->objs[NOBJ + j].kind != K_NONE)
 				close(w->objs[NOBJ + j].fd);
-			atomic_fetch_add(&w->tbl_gen, 1);
 			w->objs[NOBJ + j].kind = K_NONE;
 			w->objs[NOBJ + j].fd = -1;
 			pthread_mutex_unlock(&w->tbl);
