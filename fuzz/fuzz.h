@@ -267,6 +267,7 @@ struct pend {
 	uint32_t gen, cgen;		/* stop generations at submit */
 	uint8_t live, check, recv, chan;
 	uint8_t forbid;			/* against its end's direction */
+	uint8_t drain;			/* submitted with IOSQE_IO_DRAIN */
 	uint32_t most;			/* the largest res it may have */
 	struct gosync_chan_xfer xf;	/* a RECV_N's arguments */
 	int obj;			/* the object slot it targets */
