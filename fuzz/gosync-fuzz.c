@@ -972,6 +972,14 @@ static int leak_check(unsigned long base_objects, unsigned long base_bytes)
 	if (refs > base_refs)
 		sfail("module still referenced %.0f s after everything was closed: refcnt %ld, %ld before",
 		      O.settle_ns / 1e9, refs, base_refs);
+	/* Who still holds them: every process's fds that name a gosync file. */
+	fflush(stdout);
+	if (system("for p in /proc/[0-9]*; do for f in $p/fd/*; do "
+		   "l=$(readlink $f 2>/dev/null); case \"$l\" in *gosync*) "
+		   "echo \"fuzz: leak: pid ${p#/proc/} ($(cat $p/comm 2>/dev/null), "
+		   "$(sed -n 's/^State:[[:space:]]*//p' $p/status 2>/dev/null)) "
+		   "fd ${f##*/} -> $l\";; esac; done; done 2>/dev/null | head -60"))
+		printf("fuzz: leak: could not list the holders\n");
 	return 1;
 }
 
