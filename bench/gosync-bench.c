@@ -956,6 +956,16 @@ static int (*scale_pipes(int n, int nonblock))[2]
 	return p;
 }
 
+/* One element into channel (or pipe) @r of a scale run, not waiting. */
+static void scale_put(bool g, struct gosync_chan **ch, int (*p)[2], int r)
+{
+	uint64_t v = 1;
+
+	if (g ? gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK) :
+	    write(p[r][1], &v, 8) != 8)
+		die("send", EIO);
+}
+
 static void scale_close_pipes(int (*p)[2], int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -1138,9 +1148,7 @@ static void bench_epoll_scale(const char *impl, int n, long ops)
 	for (long m = 0; m < ops; m++) {
 		int r = scale_pick(m, n);
 
-		if (g ? gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK) :
-		    write(p[r][1], &v, 8) != 8)
-			die("send", EIO);
+		scale_put(g, ch, p, r);
 		if (epoll_wait(ep, &ev, 1, -1) != 1 || (int)ev.data.u32 != r)
 			die("epoll_wait", EIO);
 		if (g ? gosync_chan_recv(ch[r], &v, GOSYNC_NONBLOCK) != 1 ||
@@ -1179,7 +1187,7 @@ static void bench_uring_scale(const char *impl, int n, long ops)
 	bool g = !strcmp(impl, "gosync-uring");
 	struct gosync_chan **ch = NULL;
 	int (*p)[2] = NULL;
-	uint64_t *vals = calloc(n, sizeof(*vals)), v = 1;
+	uint64_t *vals = calloc(n, sizeof(*vals));
 	/* room for a completion of every queued receive */
 	struct io_uring_params par = { .flags = IORING_SETUP_CQSIZE,
 				       .cq_entries = 2 * (unsigned int)n + 2048 };
@@ -1201,9 +1209,7 @@ static void bench_uring_scale(const char *impl, int n, long ops)
 	for (long m = 0; m < ops; m++) {
 		int r = scale_pick(m, n);
 
-		if (g ? gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK) :
-		    write(p[r][1], &v, 8) != 8)
-			die("send", EIO);
+		scale_put(g, ch, p, r);
 		if (io_uring_wait_cqe(&ring, &cqe) ||
 		    (int)io_uring_cqe_get_data64(cqe) != r ||
 		    cqe->res != (g ? 1 : 8))
