@@ -75,6 +75,8 @@ enum gosync_ucmd_phase {
  * @pos:	where a sync send's element went
  * @phase:	what it waits for
  * @kicked:	an attempt is queued
+ * @polling:	the timer is set for a poll (sooner than the deadline), not
+ *		for the deadline: the attempt that stops polling sets it back
  * @finished:	completed while an attempt was queued: that attempt
  *		completes it with @result
  * @result:	the result, once finished
@@ -98,6 +100,7 @@ struct gosync_ucmd {
 	u64 pos;
 	enum gosync_ucmd_phase phase;
 	atomic_t kicked;
+	bool polling;
 	bool finished;
 	int result;
 	struct gosync_user *user;
@@ -382,9 +385,19 @@ static void gosync_ucmd_attempt(struct io_uring_cmd *ioucmd,
 		gosync_ucmd_finish(u, ret, issue_flags);
 		return;
 	}
-	/* Busy, or a closed channel's grace: no event will come, poll. */
-	if (ret == -EBUSY || gosync_chan_is_closed(u->ch))
+	/*
+	 * Busy, or a closed channel's grace: no event will come, poll.  The
+	 * poll takes the deadline's timer; once the ring is quiet again the
+	 * deadline gets it back, or a command on a ring a peer made busy for
+	 * a moment would wait past its deadline for ever.
+	 */
+	if (ret == -EBUSY || gosync_chan_is_closed(u->ch)) {
+		u->polling = true;
 		gosync_ucmd_timer_at(u, ktime_get_ns() + NSEC_PER_MSEC);
+	} else if (u->polling) {
+		u->polling = false;
+		gosync_ucmd_timer_at(u, u->deadline);
+	}
 }
 
 /* At most this many of the caller's own commands run in one call. */

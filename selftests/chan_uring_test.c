@@ -188,6 +188,42 @@ TEST_F(ur, deadline)
 	EXPECT_LE(start + 50000000, gosync_now());
 }
 
+/*
+ * A ring a peer keeps busy for a moment (here: a tail one beyond a free
+ * head slot, written over the shared words, which makes every receive
+ * attempt -EBUSY) has a queued receive poll it every millisecond; once
+ * the ring is quiet again its deadline still ends it.  The poll used to
+ * take the deadline's timer for good: the receive waited on past its
+ * deadline until an element or a close came.
+ */
+TEST_F(ur, deadline_holds_after_a_busy_ring)
+{
+	int fd = gosync_chan_fd(self->ch);
+	struct gosync_chan_info info = { 0 };
+	int64_t start, deadline;
+	uint64_t *tail, v;
+	char *m;
+
+	ASSERT_EQ(0, ioctl(fd, GOSYNC_CHAN_IOC_INFO, &info));
+	m = mmap(NULL, info.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	tail = (uint64_t *)(m + info.off_tail);
+	ASSERT_EQ(0, __atomic_load_n(tail, __ATOMIC_ACQUIRE));
+	__atomic_store_n(tail, 1 << 1, __ATOMIC_RELEASE);	/* busy */
+
+	start = gosync_now();
+	deadline = start + 300000000;
+	ASSERT_EQ(0, submit(&self->ring, self->ch, false, &v, deadline, 1));
+	EXPECT_FALSE(cqe_within(&self->ring, 50));	/* polling, not done */
+	__atomic_store_n(tail, 0, __ATOMIC_RELEASE);	/* quiet, empty */
+
+	EXPECT_EQ(-ETIMEDOUT, reap(&self->ring, NULL));
+	EXPECT_LE(deadline, gosync_now());
+	/* Timer slack and TCG, not a lost deadline: that was 10 s. */
+	EXPECT_GT(deadline + 3000000000LL, gosync_now());
+	munmap(m, info.map_size);
+}
+
 TEST_F(ur, close_completes_queued_commands)
 {
 	struct gosync_chan *full;
