@@ -980,6 +980,17 @@ static int leak_check(unsigned long base_objects, unsigned long base_bytes)
 		   "$(sed -n 's/^State:[[:space:]]*//p' $p/status 2>/dev/null)) "
 		   "fd ${f##*/} -> $l\";; esac; done; done 2>/dev/null | head -60"))
 		printf("fuzz: leak: could not list the holders\n");
+	/*
+	 * Mappings pin their object's file too; and with no holder at all,
+	 * what is left alive (an orphan of a worker?) and the module's word.
+	 */
+	fflush(stdout);
+	if (system("grep -l gosync /proc/[0-9]*/maps 2>/dev/null | head -20 | "
+		   "sed 's/^/fuzz: leak: mapped in /'; "
+		   "ps -eo pid,ppid,stat,comm 2>/dev/null | sed 's/^/fuzz: leak: ps: /' | head -80; "
+		   "for f in /sys/module/gosync/holders/* /sys/fs/gosync/* /sys/kernel/debug/gosync/*; do "
+		   "[ -f \"$f\" ] && sed \"s|^|fuzz: leak: $f: |\" \"$f\"; done 2>/dev/null | head -40"))
+		printf("fuzz: leak: could not list mappings and processes\n");
 	return 1;
 }
 
