@@ -956,16 +956,6 @@ static int (*scale_pipes(int n, int nonblock))[2]
 	return p;
 }
 
-/* One element into channel (or pipe) @r of a scale run, not waiting. */
-static void scale_put(bool g, struct gosync_chan **ch, int (*p)[2], int r)
-{
-	uint64_t v = 1;
-
-	if (g ? gosync_chan_send(ch[r], &v, GOSYNC_NONBLOCK) :
-	    write(p[r][1], &v, 8) != 8)
-		die("send", EIO);
-}
-
 static void scale_close_pipes(int (*p)[2], int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -973,6 +963,50 @@ static void scale_close_pipes(int (*p)[2], int n)
 		close(p[i][1]);
 	}
 	free(p);
+}
+
+/* A scale run's N channels, or the peer's N pipes. */
+struct scale_set {
+	bool g;				/* channels, not pipes */
+	int n;
+	struct gosync_chan **ch;
+	int (*p)[2];
+};
+
+/* @cap: each channel's; @nonblock: the pipes' O_NONBLOCK. */
+static struct scale_set scale_open(bool g, int n, size_t cap, int nonblock)
+{
+	struct scale_set s = { .g = g, .n = n };
+
+	if (g)
+		s.ch = scale_chans(n, cap);
+	else
+		s.p = scale_pipes(n, nonblock);
+	return s;
+}
+
+static void scale_close(struct scale_set *s)
+{
+	if (s->g)
+		scale_free(s->ch, s->n);
+	else
+		scale_close_pipes(s->p, s->n);
+}
+
+/* The receiving fd of channel (or pipe) @r. */
+static int scale_rfd(const struct scale_set *s, int r)
+{
+	return s->g ? gosync_chan_fd(s->ch[r]) : s->p[r][0];
+}
+
+/* One element into channel (or pipe) @r of a scale run; @deadline: the send's. */
+static void scale_put(const struct scale_set *s, int r, int64_t deadline)
+{
+	uint64_t v = 1;
+
+	if (s->g ? gosync_chan_send(s->ch[r], &v, deadline) :
+	    write(s->p[r][1], &v, 8) != 8)
+		die("send", EIO);
 }
 
 /*
@@ -1044,20 +1078,17 @@ static void bench_select_scale(const char *impl, int n, long ops)
 static void bench_select_block(const char *impl, int n, long ops)
 {
 	bool g = !strcmp(impl, "gosync");
-	struct gosync_chan **ch = NULL, *reply = NULL;
-	int (*p)[2] = NULL, back[2];
+	struct scale_set s = scale_open(g, n, 1, 0);
+	struct gosync_chan *reply = NULL;
+	int back[2];
 	double c0 = ctxsw_total();
 	uint64_t v = 1;
 	int64_t t0;
 
-	if (g) {
-		ch = scale_chans(n, 1);
+	if (g)
 		reply = make_chan(8, 1, 0);
-	} else {
-		p = scale_pipes(n, 0);
-		if (pipe(back))
-			die("pipe", errno);
-	}
+	else if (pipe(back))
+		die("pipe", errno);
 	sh->ready = sh->go = 0;
 	pin(0);
 	if (fork() == 0) {
@@ -1067,7 +1098,7 @@ static void bench_select_block(const char *impl, int n, long ops)
 			uint64_t *vals = calloc(n, sizeof(*vals));
 
 			for (int i = 0; i < n; i++)
-				c[i] = (struct gosync_case){ .ch = ch[i],
+				c[i] = (struct gosync_case){ .ch = s.ch[i],
 					.op = GOSYNC_RECV, .elem = &vals[i] };
 			gate_wait();
 			for (long m = 0; m < ops; m++)
@@ -1080,12 +1111,12 @@ static void bench_select_block(const char *impl, int n, long ops)
 
 			for (int i = 0; i < n; i++) {
 				ev.data.u32 = i;
-				epoll_ctl(ep, EPOLL_CTL_ADD, p[i][0], &ev);
+				epoll_ctl(ep, EPOLL_CTL_ADD, scale_rfd(&s, i), &ev);
 			}
 			gate_wait();
 			for (long m = 0; m < ops; m++)
 				if (epoll_wait(ep, &ev, 1, -1) != 1 ||
-				    read(p[ev.data.u32][0], &v, 8) != 8 ||
+				    read(scale_rfd(&s, ev.data.u32), &v, 8) != 8 ||
 				    write(back[1], &v, 8) != 8)
 					_exit(1);
 		}
@@ -1093,20 +1124,19 @@ static void bench_select_block(const char *impl, int n, long ops)
 	}
 	t0 = gate_open(1);
 	for (long m = 0; m < ops; m++) {
-		int r = scale_pick(m, n);
-
-		if (g ? gosync_chan_send(ch[r], &v, GOSYNC_FOREVER) ||
-			gosync_chan_recv(reply, &v, GOSYNC_FOREVER) != 1 :
-			write(p[r][1], &v, 8) != 8 || read(back[0], &v, 8) != 8)
+		scale_put(&s, scale_pick(m, n), GOSYNC_FOREVER);
+		if (g ? gosync_chan_recv(reply, &v, GOSYNC_FOREVER) != 1 :
+			read(back[0], &v, 8) != 8)
 			die("select-block", EIO);
 	}
 	sh->t1 = now();
 	wait_children();
+	scale_close(&s);
 	if (g) {
-		scale_free(ch, n);
 		gosync_chan_free(reply);
 	} else {
-		scale_close_pipes(p, n);
+		close(back[0]);
+		close(back[1]);
 	}
 	report("select-block", impl, (sh->t1 - t0) / (double)ops, "ns/rtt",
 	       (ctxsw_total() - c0) / ops);
@@ -1125,48 +1155,39 @@ static void bench_select_block(const char *impl, int n, long ops)
 static void bench_epoll_scale(const char *impl, int n, long ops)
 {
 	bool g = !strcmp(impl, "gosync-epoll");
-	struct gosync_chan **ch = NULL;
-	int (*p)[2] = NULL, ep = epoll_create1(0);
+	struct scale_set s = scale_open(g, n, 16, 1);
+	int ep = epoll_create1(0);
 	struct epoll_event ev = { .events = EPOLLIN };
 	uint64_t v = 1;
 	int64_t t0;
 
-	if (g)
-		ch = scale_chans(n, 16);
-	else
-		p = scale_pipes(n, 1);
 	for (int i = 0; i < n; i++) {
 		ev.data.u32 = i;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, g ? gosync_chan_fd(ch[i]) : p[i][0],
-			      &ev))
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, scale_rfd(&s, i), &ev))
 			die("epoll_ctl", errno);
 		/* an empty side armed, as after a drain */
-		if (g && gosync_chan_recv(ch[i], &v, GOSYNC_NONBLOCK) != -EAGAIN)
+		if (g && gosync_chan_recv(s.ch[i], &v, GOSYNC_NONBLOCK) != -EAGAIN)
 			die("recv", EIO);
 	}
 	t0 = now();
 	for (long m = 0; m < ops; m++) {
-		int r = scale_pick(m, n);
+		int r = scale_pick(m, n), fd = scale_rfd(&s, r);
 
-		scale_put(g, ch, p, r);
+		scale_put(&s, r, GOSYNC_NONBLOCK);
 		if (epoll_wait(ep, &ev, 1, -1) != 1 || (int)ev.data.u32 != r)
 			die("epoll_wait", EIO);
-		if (g ? gosync_chan_recv(ch[r], &v, GOSYNC_NONBLOCK) != 1 ||
-			gosync_chan_recv(ch[r], &v, GOSYNC_NONBLOCK) != -EAGAIN :
-			read(p[r][0], &v, 8) != 8 || read(p[r][0], &v, 8) != -1)
+		if (g ? gosync_chan_recv(s.ch[r], &v, GOSYNC_NONBLOCK) != 1 ||
+			gosync_chan_recv(s.ch[r], &v, GOSYNC_NONBLOCK) != -EAGAIN :
+			read(fd, &v, 8) != 8 || read(fd, &v, 8) != -1)
 			die("drain", EIO);
 	}
 	sh->t1 = now();
 	close(ep);
-	if (g)
-		scale_free(ch, n);
-	else
-		scale_close_pipes(p, n);
+	scale_close(&s);
 	report("epoll-scale", impl, (sh->t1 - t0) / (double)ops, "ns/event", 0);
 }
 
-static void uring_queue_recv(struct io_uring *ring, bool g,
-			     struct gosync_chan **ch, int (*p)[2],
+static void uring_queue_recv(struct io_uring *ring, const struct scale_set *s,
 			     uint64_t *vals, int i)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
@@ -1175,18 +1196,17 @@ static void uring_queue_recv(struct io_uring *ring, bool g,
 		io_uring_submit(ring);
 		sqe = io_uring_get_sqe(ring);
 	}
-	if (g)
-		gosync_prep_recv(sqe, ch[i], &vals[i], GOSYNC_FOREVER);
+	if (s->g)
+		gosync_prep_recv(sqe, s->ch[i], &vals[i], GOSYNC_FOREVER);
 	else
-		io_uring_prep_read(sqe, p[i][0], &vals[i], 8, 0);
+		io_uring_prep_read(sqe, s->p[i][0], &vals[i], 8, 0);
 	io_uring_sqe_set_data64(sqe, i);
 }
 
 static void bench_uring_scale(const char *impl, int n, long ops)
 {
 	bool g = !strcmp(impl, "gosync-uring");
-	struct gosync_chan **ch = NULL;
-	int (*p)[2] = NULL;
+	struct scale_set s;
 	uint64_t *vals = calloc(n, sizeof(*vals));
 	/* room for a completion of every queued receive */
 	struct io_uring_params par = { .flags = IORING_SETUP_CQSIZE,
@@ -1198,32 +1218,26 @@ static void bench_uring_scale(const char *impl, int n, long ops)
 	ret = io_uring_queue_init_params(1024, &ring, &par);
 	if (ret)
 		die("io_uring_queue_init", (int)ret);
-	if (g)
-		ch = scale_chans(n, 16);
-	else
-		p = scale_pipes(n, 1);	/* EAGAIN, then io_uring's own poll */
+	s = scale_open(g, n, 16, 1);	/* pipes: EAGAIN, then io_uring's poll */
 	for (int i = 0; i < n; i++)
-		uring_queue_recv(&ring, g, ch, p, vals, i);
+		uring_queue_recv(&ring, &s, vals, i);
 	io_uring_submit(&ring);
 	t0 = now();
 	for (long m = 0; m < ops; m++) {
 		int r = scale_pick(m, n);
 
-		scale_put(g, ch, p, r);
+		scale_put(&s, r, GOSYNC_NONBLOCK);
 		if (io_uring_wait_cqe(&ring, &cqe) ||
 		    (int)io_uring_cqe_get_data64(cqe) != r ||
 		    cqe->res != (g ? 1 : 8))
 			die("uring-scale: the wrong completion", EIO);
 		io_uring_cqe_seen(&ring, cqe);
-		uring_queue_recv(&ring, g, ch, p, vals, r);
+		uring_queue_recv(&ring, &s, vals, r);
 		io_uring_submit(&ring);
 	}
 	sh->t1 = now();
 	io_uring_queue_exit(&ring);
-	if (g)
-		scale_free(ch, n);
-	else
-		scale_close_pipes(p, n);
+	scale_close(&s);
 	free(vals);
 	report("uring-scale", impl, (sh->t1 - t0) / (double)ops, "ns/event", 0);
 }
