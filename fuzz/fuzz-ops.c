@@ -4782,7 +4782,7 @@ static int write_text(const char *path, const char *s)
 
 /* The child of op_fs_mount: a mount namespace (and user namespace) of its own. */
 static void __attribute__((noreturn))
-fs_mount_child(struct tctx *t, const struct op *op)
+fs_mount_child(struct tctx *t, const struct op *op, pid_t parent)
 {
 	struct wctx *w = t->w;
 	int k = op->a % NELEMS(mount_opts), uid = geteuid(), gid = getegid();
@@ -4792,7 +4792,10 @@ fs_mount_child(struct tctx *t, const struct op *op)
 	char buf[64];
 	int root, fd, fd2, i, ret;
 
+	/* Dies with the worker; if the worker died before the prctl, at once. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
 	t->kcov = NULL;
 	if (uid) {
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
@@ -4903,8 +4906,8 @@ fs_mount_child(struct tctx *t, const struct op *op)
 static int op_fs_mount(struct tctx *t, const struct op *op)
 {
 	struct wctx *w = t->w;
+	pid_t pid, parent = getpid();
 	int64_t end;
-	pid_t pid;
 	int st, i;
 
 	if (w->in_child || (!w->replay && now_ns() - w->last_mount < 2000000000LL))
@@ -4917,7 +4920,7 @@ static int op_fs_mount(struct tctx *t, const struct op *op)
 	pthread_mutex_lock(&w->tbl);
 	pid = fork();
 	if (pid == 0)
-		fs_mount_child(t, op);
+		fs_mount_child(t, op, parent);
 	pthread_mutex_unlock(&w->tbl);
 	for (i = 0; i < NRINGS; i++)
 		pthread_mutex_unlock(&w->rings[i].lock);

@@ -865,6 +865,10 @@ static void drop_privileges(struct wctx *w)
 		return;
 	}
 	prctl(PR_SET_DUMPABLE, 1);
+	/* A change of uid cleared PR_SET_PDEATHSIG: again, and look again. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != w->parent)
+		_exit(0);
 }
 
 void worker_main(int idx, int gxs)
@@ -876,8 +880,10 @@ void worker_main(int idx, int gxs)
 	int i;
 	char name[16];
 
+	pid_t parent = getppid();
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	if (parent == 1)
 		_exit(0);
 	snprintf(name, sizeof(name), "fuzz-w%d", idx);
 	prctl(PR_SET_NAME, name);
@@ -886,6 +892,7 @@ void worker_main(int idx, int gxs)
 	setenv("GOSYNC_SPIN", idx % 4 == 3 ? "50" : "0", 1);
 	w = wctx_new(idx, 0, O.threads);
 	w->gxs = gxs;
+	w->parent = parent;
 	atomic_store(&w->sh->pid, getpid());
 	atomic_store(&w->sh->nthreads, w->nthreads);
 	atomic_store(&w->sh->phase, PH_INIT);

@@ -320,6 +320,7 @@ struct wctx {
 	int dev;			/* /dev/gosync (high fd) */
 	int xs[2];			/* this worker's fd exchange */
 	int gxs;			/* the supervisor's pool channel to us */
+	pid_t parent;			/* the supervisor (workers only) */
 	int fdbase;			/* our own fds live from here up */
 	pthread_mutex_t tbl;		/* objs[] and maps[] */
 	_Atomic uint64_t tbl_gen;	/* bumped whenever an objs[] fd closes */

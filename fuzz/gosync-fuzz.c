@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -940,6 +941,82 @@ static void *ticker(void *arg)
 /* -------------------------------------------------------- final checks -- */
 
 /*
+ * Every worker reaped, any child left is an orphan of one (the fuzzer is
+ * its descendants' subreaper): one that escaped PR_SET_PDEATHSIG holds a
+ * copy of its worker's fds, and with them objects the leak check would
+ * count against the module.  Kill and reap them first, and say so; one
+ * that SIGKILL does not end within the settle time is stuck in the
+ * kernel: a failure of its own.
+ */
+static void orphans_sweep(void)
+{
+	int64_t end = now_ns() + O.settle_ns;
+	pid_t seen[256];
+	int nseen = 0, i;
+
+	for (;;) {
+		pid_t left[64], me = getpid();
+		struct dirent *de;
+		int n = 0;
+		DIR *d = opendir("/proc");
+
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		while (d && (de = readdir(d)) && n < (int)(sizeof(left) / sizeof(left[0]))) {
+			char path[300], buf[512], *p;
+			int fd;
+			ssize_t len;
+			long ppid;
+
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			len = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (len <= 0)
+				continue;
+			buf[len] = 0;
+			/* "pid (comm) S ppid ...": comm may hold anything */
+			p = strrchr(buf, ')');
+			if (p && sscanf(p + 1, " %*c %ld", &ppid) == 1 &&
+			    ppid == me)
+				left[n++] = atoi(de->d_name);
+		}
+		if (d)
+			closedir(d);
+		if (!n)
+			break;
+		if (now_ns() > end) {
+			for (i = 0; i < n; i++) {
+				sfail("pid %d, an orphan of a worker, still there %.0f s after SIGKILL",
+				      left[i], O.settle_ns / 1e9);
+				show_task(left[i]);
+			}
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			int j;
+
+			kill(left[i], SIGKILL);
+			for (j = 0; j < nseen && seen[j] != left[i]; j++)
+				;
+			if (j == nseen && nseen < (int)(sizeof(seen) / sizeof(seen[0])))
+				seen[nseen++] = left[i];
+		}
+		usleep(20000);
+	}
+	if (nseen) {
+		printf("fuzz: killed %d orphaned descendant(s) of workers before the leak check:", nseen);
+		for (i = 0; i < nseen; i++)
+			printf(" %d", seen[i]);
+		printf("\n");
+	}
+}
+
+/*
  * The module's references before the fuzzer opened anything: a mounted
  * gosync filesystem (the guest mounts /run/gosync) holds one of its own.
  */
@@ -1501,6 +1578,8 @@ int main(int argc, char **argv)
 
 	parse(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Orphans of workers come to us: orphans_sweep() finds them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -1651,6 +1730,7 @@ int main(int argc, char **argv)
 		write_long(PARAMS "max_user_bytes", saved_bytes);
 	}
 	thp_restore();
+	orphans_sweep();
 	fs_teardown();
 	leak_check(base_objects, base_bytes);
 	kmsg_scan();
