@@ -195,13 +195,21 @@ void gosync_sync_free(struct gosync_sync *so);
 /* The kind's words, valid in this process (mapped again after a fork). */
 void *gosync_sync_words_slow(struct gosync_sync *so, int *err);
 
-static inline void *gosync_sync_words(struct gosync_sync *so, int *err)
+/* The words if they are mapped for this process as they are, else NULL. */
+static inline void *gosync_sync_words_ready(const struct gosync_sync *so)
 {
 	if ((so->flags & GOSYNC_STANDALONE) ||
 	    __atomic_load_n(&so->gen, __ATOMIC_ACQUIRE) ==
 	    __atomic_load_n(&gosync_fork_gen, __ATOMIC_ACQUIRE))
 		return (unsigned char *)so->base + GOSYNC_SYNC_OFF_WORDS;
-	return gosync_sync_words_slow(so, err);
+	return NULL;
+}
+
+static inline void *gosync_sync_words(struct gosync_sync *so, int *err)
+{
+	void *w = gosync_sync_words_ready(so);
+
+	return w ? w : gosync_sync_words_slow(so, err);
 }
 bool gosync_sync_kernel(const struct gosync_sync *so);
 

@@ -261,7 +261,7 @@ static struct gosync_mutex_words *gosync_mutex_words(struct gosync_mutex *m,
 	return gosync_sync_words((struct gosync_sync *)m, err);
 }
 
-int gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns)
+static int gosync_mutex_lock_slow(struct gosync_mutex *m, int64_t deadline_ns)
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
@@ -272,6 +272,29 @@ int gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns)
 	w = gosync_mutex_words(m, &err);
 	return w ? gosync_mutex_lock_words((struct gosync_sync *)m, w,
 					   deadline_ns) : err;
+}
+
+/*
+ * The uncontended lock and unlock are one CAS each, made here before any
+ * call: an unlocked mutex in normal mode with nothing else set (state 0)
+ * becomes LOCKED with our owner id, as gosync_mutex_take() makes it; a
+ * held one with only LOCKED and an owner id becomes 0, as
+ * gosync_mutex_unlock_words() makes it when nothing is starving, dead or
+ * handed over.  Every other state takes the general path.  Under TCG the
+ * guest pays per instruction: the general path's calls, errno save and
+ * checks were half the uncontended lock's cost.
+ */
+int gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns)
+{
+	struct gosync_sync *so = (struct gosync_sync *)m;
+	struct gosync_mutex_words *w;
+	uint32_t unlocked = 0;
+
+	if (m && (deadline_ns >= 0 || deadline_ns == GOSYNC_NONBLOCK) &&
+	    (w = gosync_sync_words_ready(so)) &&
+	    gosync_cas32(&w->state, &unlocked, M_LOCKED | so->owner))
+		return 0;
+	return gosync_mutex_lock_slow(m, deadline_ns);
 }
 
 int gosync_mutex_trylock(struct gosync_mutex *m)
@@ -286,7 +309,7 @@ int gosync_mutex_trylock(struct gosync_mutex *m)
 	return w ? gosync_mutex_trylock_words((struct gosync_sync *)m, w) : err;
 }
 
-int gosync_mutex_unlock(struct gosync_mutex *m)
+static int gosync_mutex_unlock_slow(struct gosync_mutex *m)
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
@@ -296,6 +319,31 @@ int gosync_mutex_unlock(struct gosync_mutex *m)
 		return -EINVAL;
 	w = gosync_mutex_words(m, &err);
 	return w ? gosync_mutex_unlock_words(w) : err;
+}
+
+/* The waiter an unlock in normal mode owes a wake (errno kept). */
+static int gosync_mutex_wake_one(struct gosync_mutex_words *w)
+{
+	GOSYNC_KEEP_ERRNO;
+
+	gosync_futex_wake(&w->state, 1);
+	return 0;
+}
+
+int gosync_mutex_unlock(struct gosync_mutex *m)
+{
+	struct gosync_mutex_words *w;
+	uint32_t old;
+
+	if (!m || !(w = gosync_sync_words_ready((struct gosync_sync *)m)))
+		return gosync_mutex_unlock_slow(m);
+	old = __atomic_load_n(&w->state, __ATOMIC_SEQ_CST);
+	if ((old & ~M_OWNER) != M_LOCKED || !gosync_cas32(&w->state, &old, 0))
+		return gosync_mutex_unlock_slow(m);
+	/* MUTEX: after the state change; matches the waiter's count-in. */
+	if (__atomic_load_n(&w->waiters, __ATOMIC_SEQ_CST))
+		return gosync_mutex_wake_one(w);
+	return 0;
 }
 
 /*
