@@ -198,8 +198,12 @@ static struct gosync_chan *make_chan(size_t elem, size_t cap, unsigned int extra
 
 /* ------------------------------------------------------------ streaming -- */
 
+/* How one element goes, picked once by stream_setup(), not per element. */
+enum stream_via { VIA_FD, VIA_CHAN, VIA_MQ, VIA_EVENTFD };
+
 struct stream {
 	const char *impl;
+	enum stream_via send_via, recv_via;
 	size_t elem, cap;
 	long n;
 	struct gosync_chan *ch;
@@ -209,22 +213,21 @@ struct stream {
 
 static void stream_send(struct stream *s, const void *buf)
 {
-	const char *impl = s->impl;
 	ssize_t r;
 
-	if (!strncmp(impl, "gosync", 6) && strcmp(impl, "gosync-rw")) {
+	if (s->send_via == VIA_CHAN) {
 		int ret = gosync_chan_send(s->ch, buf, GOSYNC_FOREVER);
 
 		if (ret)
 			die("send", ret);
 		return;
 	}
-	if (!strcmp(impl, "mq")) {
+	if (s->send_via == VIA_MQ) {
 		if (mq_send(s->mq, buf, s->elem, 0))
 			die("mq_send", errno);
 		return;
 	}
-	if (!strcmp(impl, "eventfd")) {
+	if (s->send_via == VIA_EVENTFD) {
 		uint64_t one = 1;
 
 		if (write(s->fds[1], &one, 8) != 8)
@@ -239,24 +242,22 @@ static void stream_send(struct stream *s, const void *buf)
 
 static void stream_recv_one(struct stream *s, void *buf)
 {
-	const char *impl = s->impl;
 	size_t got = 0;
 	ssize_t r;
 
-	if (!strcmp(impl, "gosync") || !strcmp(impl, "gosync-nomap") ||
-	    !strcmp(impl, "gosync-threads")) {
+	if (s->recv_via == VIA_CHAN) {
 		int ret = gosync_chan_recv(s->ch, buf, GOSYNC_FOREVER);
 
 		if (ret != 1)
 			die("recv", ret);
 		return;
 	}
-	if (!strcmp(impl, "mq")) {
+	if (s->recv_via == VIA_MQ) {
 		if (mq_receive(s->mq, buf, s->elem, NULL) != (ssize_t)s->elem)
 			die("mq_receive", errno);
 		return;
 	}
-	if (!strcmp(impl, "eventfd")) {
+	if (s->recv_via == VIA_EVENTFD) {
 		/* Counts, not messages: one read may take several. */
 		abort();
 	}
@@ -400,7 +401,14 @@ static void socket_room(int fd, size_t cap, size_t elem)
 static void stream_setup(struct stream *s)
 {
 	const char *impl = s->impl;
+	enum stream_via other = !strcmp(impl, "mq") ? VIA_MQ :
+				!strcmp(impl, "eventfd") ? VIA_EVENTFD : VIA_FD;
 
+	/* gosync-rw: read(2)/write(2) of the channel fd, as for a pipe */
+	s->send_via = !strncmp(impl, "gosync", 6) && strcmp(impl, "gosync-rw") ?
+		      VIA_CHAN : other;
+	s->recv_via = !strcmp(impl, "gosync") || !strcmp(impl, "gosync-nomap") ||
+		      !strcmp(impl, "gosync-threads") ? VIA_CHAN : other;
 	if (!strncmp(impl, "gosync", 6)) {
 		s->ch = make_chan(s->elem, s->cap,
 				  !strcmp(impl, "gosync-nomap") ? GOSYNC_NOMAP : 0);
