@@ -143,7 +143,7 @@ int gosync_wg_add_owned(struct gosync_wg *wg, int delta)
 	return 0;
 }
 
-int gosync_wg_add(struct gosync_wg *wg, int delta)
+static int gosync_wg_add_slow(struct gosync_wg *wg, int delta)
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_wg_words *w;
@@ -189,6 +189,38 @@ int gosync_wg_add(struct gosync_wg *wg, int delta)
 }
 
 /*
+ * The common Add and Done, one CAS before any call: a counter that stays
+ * above zero, or reaches it with nobody waiting and nobody armed, wakes
+ * nobody, so the general path's first round is all it would do (the same
+ * CAS, seq_cst, from the same load, to the same new state).  Anything
+ * else (waiters or pollers to release, below zero, past INT32_MAX, a lost
+ * CAS, words to map again) goes the general way.  Under TCG the guest pays per instruction: the
+ * calls and the errno save and restore were most of an Add's cost.
+ */
+int gosync_wg_add(struct gosync_wg *wg, int delta)
+{
+	struct gosync_wg_words *w = wg ?
+		gosync_sync_words_ready((struct gosync_sync *)wg) : NULL;
+
+	if (w) {
+		uint64_t old = __atomic_load_n(&w->state, __ATOMIC_RELAXED), new;
+		int64_t counter = (int64_t)WG_COUNTER(old) + delta;
+
+		if (counter > 0 && counter <= INT32_MAX)
+			new = (uint64_t)counter << 32 | (uint32_t)old;
+		else if (!counter && !(old & (GOSYNC_WG_WAITERS | GOSYNC_WG_ARMED)))
+			new = WG_GEN(old);	/* to zero, nobody to wake */
+		else
+			return gosync_wg_add_slow(wg, delta);
+		if (__atomic_compare_exchange_n(&w->state, &old, new, false,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_RELAXED))
+			return 0;
+	}
+	return gosync_wg_add_slow(wg, delta);
+}
+
+/*
  * An owned count of this process's, if the kernel has one: 1 paid, 0
  * none (a plain Done then), or -errno.
  */
@@ -213,7 +245,7 @@ static int gosync_wg_done_owned(struct gosync_wg *wg)
 	return 1;
 }
 
-int gosync_wg_done(struct gosync_wg *wg)
+static int gosync_wg_done_slow(struct gosync_wg *wg)
 {
 	GOSYNC_KEEP_ERRNO;
 
@@ -225,6 +257,14 @@ int gosync_wg_done(struct gosync_wg *wg)
 			return ret < 0 ? ret : 0;
 	}
 	return gosync_wg_add(wg, -1);
+}
+
+int gosync_wg_done(struct gosync_wg *wg)
+{
+	/* No owned count anywhere in this process: a plain Add(-1). */
+	if (!gosync_wg_maybe_owned())
+		return gosync_wg_add(wg, -1);
+	return gosync_wg_done_slow(wg);
 }
 
 /*
