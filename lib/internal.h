@@ -38,7 +38,10 @@
  * The library leaves errno as it found it (libgosync(7)): it reports
  * errors as return values only.  Every exported function's first line is
  * GOSYNC_KEEP_ERRNO, which puts errno back on each return path (after
- * the return value, -errno included, has been computed).  A function
+ * the return value, -errno included, has been computed); those with a
+ * fast path of atomics alone (mutex lock and unlock, waitgroup add and
+ * done) keep it there by calling nothing, and their slow halves start
+ * with GOSYNC_KEEP_ERRNO.  A function
  * that runs the caller's code (gosync_once_do) stores what that code
  * left in gosync_saved_errno, so the caller sees its own change.
  */
