@@ -2660,6 +2660,34 @@ static int covers(const struct mapent *m, char *addr, size_t len)
 	return addr <= m->addr && addr + len >= m->addr + m->len;
 }
 
+/*
+ * Is [@addr, @addr + @len) one VMA of a gosync file, as the kernel says
+ * (/proc/self/maps)?  Asked before a check that blames the module: the
+ * table can be stale (a hole between a munmap and its slot_reserve() is
+ * anybody's, a malloc's mmap in another thread, say), and then the check
+ * says nothing about the module.
+ */
+static bool vma_is_gosync(const char *addr, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	bool yes = false;
+
+	if (!f)
+		return true;	/* cannot tell: trust the table */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
+		    lo != (unsigned long)addr)
+			continue;
+		yes = hi == (unsigned long)addr + len && strstr(line, "gosync");
+		break;
+	}
+	fclose(f);
+	return yes;
+}
+
 static int op_munmap(struct tctx *t, const struct op *op)
 {
 	struct wctx *w = t->w;
@@ -2676,6 +2704,12 @@ static int op_munmap(struct tctx *t, const struct op *op)
 		return ENOENT;
 	}
 	pick_range(w, &m, op->a, &addr, &len);
+	if ((m.kind == M_CHAN || m.kind == M_SYNC) && len &&
+	    !covers(&m, addr, len) && !vma_is_gosync(m.addr, m.len)) {
+		/* The table is stale here: no verdict on the module. */
+		pthread_rwlock_unlock(&w->mm);
+		return ESTALE;
+	}
 	ret = munmap(addr, len) ? errno : 0;
 	if (!ret && len) {
 		char *end = addr + ((len + w->page - 1) & ~(w->page - 1));
