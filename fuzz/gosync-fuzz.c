@@ -944,7 +944,11 @@ static void *ticker(void *arg)
  * Every worker reaped, any child left is an orphan of one (the fuzzer is
  * its descendants' subreaper): one that escaped PR_SET_PDEATHSIG holds a
  * copy of its worker's fds, and with them objects the leak check would
- * count against the module.  Kill and reap them first, and say so; one
+ * count against the module.  Nothing the child does can close that
+ * window: a worker's op_signal may SIGSTOP a kid between its fork and
+ * its prctl, and if the worker is then killed the kid stays stopped with
+ * no death signal armed (a KCSAN-tier run ended with one: fuzz-w0, state
+ * T, parent init, 53 gosync fds).  Kill and reap them first, and say so; one
  * that SIGKILL does not end within the settle time is stuck in the
  * kernel: a failure of its own.
  */
