@@ -67,11 +67,7 @@ int64_t gosync_dev_features(void);
 
 /* ---- wait.c: time, futexes, fork ---- */
 
-/* A deadline a call accepts: absolute ns, or GOSYNC_NONBLOCK. */
-static inline bool gosync_deadline_valid(int64_t deadline_ns)
-{
-	return deadline_ns >= 0 || deadline_ns == GOSYNC_NONBLOCK;
-}
+bool gosync_deadline_valid(int64_t deadline_ns);
 bool gosync_deadline_passed(int64_t deadline_ns);
 
 /*
