@@ -67,7 +67,11 @@ int64_t gosync_dev_features(void);
 
 /* ---- wait.c: time, futexes, fork ---- */
 
-bool gosync_deadline_valid(int64_t deadline_ns);
+/* A deadline a call accepts: absolute ns, or GOSYNC_NONBLOCK. */
+static inline bool gosync_deadline_valid(int64_t deadline_ns)
+{
+	return deadline_ns >= 0 || deadline_ns == GOSYNC_NONBLOCK;
+}
 bool gosync_deadline_passed(int64_t deadline_ns);
 
 /*

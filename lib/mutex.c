@@ -261,7 +261,9 @@ static struct gosync_mutex_words *gosync_mutex_words(struct gosync_mutex *m,
 	return gosync_sync_words((struct gosync_sync *)m, err);
 }
 
-static int gosync_mutex_lock_slow(struct gosync_mutex *m, int64_t deadline_ns)
+/* Out of line, as the fast paths below want (see gosync_mutex_lock). */
+static __attribute__((noinline)) int
+gosync_mutex_lock_slow(struct gosync_mutex *m, int64_t deadline_ns)
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;
@@ -290,7 +292,7 @@ int gosync_mutex_lock(struct gosync_mutex *m, int64_t deadline_ns)
 	struct gosync_mutex_words *w;
 	uint32_t unlocked = 0;
 
-	if (m && (deadline_ns >= 0 || deadline_ns == GOSYNC_NONBLOCK) &&
+	if (m && gosync_deadline_valid(deadline_ns) &&
 	    (w = gosync_sync_words_ready(so)) &&
 	    gosync_cas32(&w->state, &unlocked, M_LOCKED | so->owner))
 		return 0;
@@ -309,7 +311,8 @@ int gosync_mutex_trylock(struct gosync_mutex *m)
 	return w ? gosync_mutex_trylock_words((struct gosync_sync *)m, w) : err;
 }
 
-static int gosync_mutex_unlock_slow(struct gosync_mutex *m)
+static __attribute__((noinline)) int
+gosync_mutex_unlock_slow(struct gosync_mutex *m)
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_mutex_words *w;

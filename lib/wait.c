@@ -42,11 +42,6 @@ int64_t gosync_after(int64_t ns)
 	return ns > GOSYNC_FOREVER - now ? GOSYNC_FOREVER : now + ns;
 }
 
-bool gosync_deadline_valid(int64_t deadline_ns)
-{
-	return deadline_ns >= 0 || deadline_ns == GOSYNC_NONBLOCK;
-}
-
 bool gosync_deadline_passed(int64_t deadline_ns)
 {
 	return deadline_ns != GOSYNC_FOREVER && gosync_now() >= deadline_ns;

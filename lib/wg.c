@@ -143,12 +143,43 @@ int gosync_wg_add_owned(struct gosync_wg *wg, int delta)
 	return 0;
 }
 
-static int gosync_wg_add_slow(struct gosync_wg *wg, int delta)
+/*
+ * Add @delta to the state @old: the new state in *@new, or -EINVAL below
+ * zero (Go panics: we change nothing), -EOVERFLOW past INT32_MAX.  To
+ * zero: everyone waiting is released (the generation moves on), the group
+ * reset; the generation stays.
+ */
+static inline __attribute__((always_inline)) int
+gosync_wg_next(uint64_t old, int delta, uint64_t *new)
+{
+	int64_t counter = (int64_t)WG_COUNTER(old) + delta;
+
+	if (counter < 0)
+		return -EINVAL;
+	if (counter > INT32_MAX)
+		return -EOVERFLOW;
+	if (counter)
+		*new = (uint64_t)counter << 32 | (uint32_t)old;
+	else if (WG_WAITERS(old))
+		*new = (WG_GEN(old) + WG_GEN_ONE) & GOSYNC_WG_GEN;
+	else
+		*new = WG_GEN(old);
+	return 0;
+}
+
+/* Does going from @old to @new owe a wake (waiters asleep, or pollers)? */
+static inline bool gosync_wg_wakes(uint64_t old, uint64_t new)
+{
+	return !WG_COUNTER(new) && (old & (GOSYNC_WG_WAITERS | GOSYNC_WG_ARMED));
+}
+
+/* Out of line: inlined, its errno save and registers cost the fast path. */
+static __attribute__((noinline)) int
+gosync_wg_add_slow(struct gosync_wg *wg, int delta)
 {
 	GOSYNC_KEEP_ERRNO;
 	struct gosync_wg_words *w;
 	uint64_t old, new;
-	int64_t counter;
 	int err = 0;
 
 	if (!wg)
@@ -158,25 +189,13 @@ static int gosync_wg_add_slow(struct gosync_wg *wg, int delta)
 		return err;
 	old = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
 	do {
-		counter = (int64_t)WG_COUNTER(old) + delta;
-		if (counter < 0)
-			return -EINVAL;		/* Go panics: we change nothing */
-		if (counter > INT32_MAX)
-			return -EOVERFLOW;
-		/*
-		 * To zero: everyone waiting is released (the generation
-		 * moves on), the group reset; the generation stays.
-		 */
-		if (counter)
-			new = (uint64_t)counter << 32 | (uint32_t)old;
-		else if (WG_WAITERS(old))
-			new = (WG_GEN(old) + WG_GEN_ONE) & GOSYNC_WG_GEN;
-		else
-			new = WG_GEN(old);
+		err = gosync_wg_next(old, delta, &new);
+		if (err)
+			return err;
 	} while (!__atomic_compare_exchange_n(&w->state, &old, new, true,
 					      __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
-	if (WG_COUNTER(new) || !(old & (GOSYNC_WG_WAITERS | GOSYNC_WG_ARMED)))
+	if (!gosync_wg_wakes(old, new))
 		return 0;
 	/* WG: the word changed in the CAS above; wake those asleep on it. */
 	if (WG_WAITERS(old)) {
@@ -189,30 +208,25 @@ static int gosync_wg_add_slow(struct gosync_wg *wg, int delta)
 }
 
 /*
- * The common Add and Done, one CAS before any call: a counter that stays
- * above zero, or reaches it with nobody waiting and nobody armed, wakes
- * nobody, so the general path's first round is all it would do (the same
- * CAS, seq_cst, from the same load, to the same new state).  Anything
- * else (waiters or pollers to release, below zero, past INT32_MAX, a lost
- * CAS, words to map again) goes the general way.  Under TCG the guest pays per instruction: the
- * calls and the errno save and restore were most of an Add's cost.
+ * The common Add and Done, one CAS before any call: a change that wakes
+ * nobody (a counter that stays above zero, or reaches it with nobody
+ * waiting and nobody armed) is all the general path's first round would
+ * do (the same CAS, seq_cst, from the same load, to the same new state,
+ * by the same gosync_wg_next()).  Anything else (a wake owed, an error, a
+ * lost CAS, words to map again) goes the general way.  Under TCG the
+ * guest pays per instruction: the calls and the errno save and restore
+ * were most of an Add's cost.
  */
 int gosync_wg_add(struct gosync_wg *wg, int delta)
 {
 	struct gosync_wg_words *w = wg ?
 		gosync_sync_words_ready((struct gosync_sync *)wg) : NULL;
+	uint64_t old, new;
 
 	if (w) {
-		uint64_t old = __atomic_load_n(&w->state, __ATOMIC_RELAXED), new;
-		int64_t counter = (int64_t)WG_COUNTER(old) + delta;
-
-		if (counter > 0 && counter <= INT32_MAX)
-			new = (uint64_t)counter << 32 | (uint32_t)old;
-		else if (!counter && !(old & (GOSYNC_WG_WAITERS | GOSYNC_WG_ARMED)))
-			new = WG_GEN(old);	/* to zero, nobody to wake */
-		else
-			return gosync_wg_add_slow(wg, delta);
-		if (__atomic_compare_exchange_n(&w->state, &old, new, false,
+		old = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
+		if (!gosync_wg_next(old, delta, &new) && !gosync_wg_wakes(old, new) &&
+		    __atomic_compare_exchange_n(&w->state, &old, new, false,
 						__ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED))
 			return 0;
