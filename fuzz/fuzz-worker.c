@@ -879,7 +879,6 @@ void worker_main(int idx, int gxs)
 	uint32_t seq;
 	int i;
 	char name[16];
-
 	pid_t parent = getppid();
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

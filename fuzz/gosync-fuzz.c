@@ -968,21 +968,13 @@ static void orphans_sweep(void)
 			;
 		while (d && (de = readdir(d)) && n < (int)(sizeof(left) / sizeof(left[0]))) {
 			char path[300], buf[512], *p;
-			int fd;
-			ssize_t len;
 			long ppid;
 
 			if (de->d_name[0] < '1' || de->d_name[0] > '9')
 				continue;
 			snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
+			if (read_text(path, buf, sizeof(buf)))
 				continue;
-			len = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (len <= 0)
-				continue;
-			buf[len] = 0;
 			/* "pid (comm) S ppid ...": comm may hold anything */
 			p = strrchr(buf, ')');
 			if (p && sscanf(p + 1, " %*c %ld", &ppid) == 1 &&
