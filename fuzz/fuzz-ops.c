@@ -2829,6 +2829,12 @@ static int op_mremap(struct tctx *t, const struct op *op)
 	return 0;
 }
 
+/*
+ * No MADV_HWPOISON (100) or MADV_SOFT_OFFLINE (101): as root they inject
+ * a hardware memory failure, and the poisoned page (one the module pins)
+ * later fails a region's allocation with EIO, as hardware errors do;
+ * that tests the machine, not us.  99 is an advice no kernel has.
+ */
 static int op_madvise(struct tctx *t, const struct op *op)
 {
 	static const int adv[] = {
@@ -2837,7 +2843,7 @@ static int op_madvise(struct tctx *t, const struct op *op)
 		MADV_DONTFORK, MADV_DOFORK, MADV_DOFORK, MADV_MERGEABLE,
 		MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP,
 		MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD,
-		MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, 100, -1,
+		MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE, 99, -1,
 	};
 	struct wctx *w = t->w;
 	struct mapent m;
