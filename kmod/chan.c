@@ -763,6 +763,12 @@ static int gosync_chan_do_close(struct gosync_chan *ch)
 	return 0;
 }
 
+/* The kernel's close of a channel it holds (a context's done channel). */
+void gosync_chan_close_kernel(struct gosync_chan *ch)
+{
+	gosync_chan_do_close(ch);
+}
+
 static long gosync_chan_ioctl_close(struct file *file, unsigned long arg)
 {
 	if (!(file->f_mode & FMODE_WRITE))
@@ -1047,6 +1053,13 @@ static int gosync_chan_install(struct gosync_chan *ch, int oflags,
 	return gosync_install_fd("[gosync-chan]", &gosync_chan_fops, ch, oflags,
 				 FMODE_NOWAIT, ufd, &ch->kref, gosync_chan_free,
 				 gosync_chan_file_made);
+}
+
+/* A new end of @ch (@oflags: its access mode and fd flags) at @ufd. */
+int gosync_chan_install_end(struct gosync_chan *ch, int oflags, int __user *ufd)
+{
+	kref_get(&ch->kref);
+	return gosync_chan_install(ch, oflags, ufd);
 }
 
 static long gosync_chan_ioctl_dup(struct file *file,

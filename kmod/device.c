@@ -115,6 +115,8 @@ long gosync_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gosync_select(uarg);
 	case GOSYNC_IOC_SYNC_CREATE:
 		return gosync_sync_create(uarg);
+	case GOSYNC_IOC_CTX_CREATE:
+		return gosync_ctx_create(uarg);
 	default:
 		return -ENOTTY;
 	}

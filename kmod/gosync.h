@@ -21,7 +21,7 @@
 				 GOSYNC_FEAT_URING | GOSYNC_FEAT_SYNC | \
 				 GOSYNC_FEAT_WG_OWNED | GOSYNC_FEAT_SELECT_FD | \
 				 GOSYNC_FEAT_CHAN_ZERO | GOSYNC_FEAT_NAMES | \
-				 GOSYNC_FEAT_URING_RECV_N)
+				 GOSYNC_FEAT_URING_RECV_N | GOSYNC_FEAT_CTX)
 
 /* ---- limits.c: module parameters and per-user accounting ---- */
 
@@ -133,6 +133,10 @@ struct gosync_chan *gosync_chan_new(u32 elem_size, u32 cap, bool autoclose,
 void gosync_chan_put(struct gosync_chan *ch);
 void gosync_chan_shape(struct gosync_chan *ch, u32 *elem_size, u32 *cap);
 
+/* For ctx.c: a done channel, closed by the kernel, ends given out. */
+void gosync_chan_close_kernel(struct gosync_chan *ch);
+int gosync_chan_install_end(struct gosync_chan *ch, int oflags, int __user *ufd);
+
 /* How a wait that found signal_pending() ends: a restart code. */
 int gosync_signal_ret(void);
 bool gosync_is_restart(int ret);
@@ -189,6 +193,10 @@ void gosync_sync_put(struct gosync_sync *so);
 u32 gosync_sync_kind(struct gosync_sync *so);
 /* A sync object whose fd never reports readiness (not a waitgroup)? */
 bool gosync_sync_never_ready(struct file *file);
+
+/* ---- ctx.c: contexts ---- */
+
+long gosync_ctx_create(struct gosync_ctx_create __user *uarg);
 
 /* ---- fs.c: the gosync filesystem ---- */
 

@@ -34,6 +34,7 @@
 /* The gosync filesystem, directional ends, GOSYNC_CHAN_AUTOCLOSE: */
 #define GOSYNC_FEAT_NAMES	0x80ULL
 #define GOSYNC_FEAT_URING_RECV_N 0x100ULL	/* GOSYNC_URING_RECV_N */
+#define GOSYNC_FEAT_CTX		0x200ULL	/* contexts (GOSYNC_IOC_CTX_CREATE) */
 
 /*
  * ioctl numbers: one magic (0xB8, unused in ioctl-number.rst), split by the
@@ -42,6 +43,7 @@
  *   0x20-0x3f  a channel fd
  *   0x40-0x5f  a sync object fd (waitgroup, mutex, ...)
  *   0x60-0x7f  the root directory of a gosync filesystem
+ *   0x80-0x9f  a context fd
  */
 #define GOSYNC_IOC_MAGIC	0xB8
 
@@ -589,6 +591,172 @@ struct gosync_sync_info {
 #define GOSYNC_CHAN_IOC_WAKE	_IOW(GOSYNC_IOC_MAGIC, 0x24, struct gosync_chan_wake)
 #define GOSYNC_CHAN_IOC_MAP	_IOWR(GOSYNC_IOC_MAGIC, 0x25, struct gosync_chan_map)
 #define GOSYNC_CHAN_IOC_DUP	_IOWR(GOSYNC_IOC_MAGIC, 0x26, struct gosync_chan_dup)
+
+/* ------------------------------------------------------------ contexts -- */
+
+/*
+ * A context (GOSYNC_FEAT_CTX) is Go's context.Context across processes:
+ * an fd that is cancelled once, by GOSYNC_CTX_IOC_CANCEL, by its deadline
+ * (a kernel timer: it fires with nobody awake), by its parent's
+ * cancellation, or (GOSYNC_CTX_CANCEL_ON_EXIT) when the process that
+ * made it is gone.  Cancelling a context cancels all its descendants, in
+ * every process, before the ioctl returns; a context made under a
+ * cancelled parent is born cancelled, with the parent's error and cause;
+ * a child's deadline is never later than its parent's.
+ *
+ * Its page (GOSYNC_SYNC_SIZE bytes; mmap(NULL, GOSYNC_SYNC_SIZE,
+ * PROT_READ, MAP_SHARED, fd, 0): PROT_WRITE is EACCES, and mprotect
+ * cannot add it) starts with a struct gosync_sync_header of kind
+ * GOSYNC_KIND_CTX; the kernel alone writes it:
+ *
+ *   state	0 while live; then the error, ECANCELED or ETIMEDOUT
+ *		(Go's Canceled and DeadlineExceeded), set once, by a
+ *		release store [CTX-A] after @cause and before the done
+ *		channel is closed; read it with an acquire load [CTX-B]
+ *   cause	the positive errno given to the cancel that won (ECANCELED
+ *		when it gave 0; ETIMEDOUT for a deadline; ESRCH for
+ *		CANCEL_ON_EXIT); a descendant gets its ancestor's
+ *   deadline_ns  absolute CLOCK_MONOTONIC ns, or GOSYNC_DEADLINE_FOREVER;
+ *		set at creation, never changed
+ *   values_len	bytes of value records at GOSYNC_CTX_OFF_VALUES; set at
+ *		creation, never changed
+ *
+ * Values (Go's WithValue): a context made with a key carries its
+ * parent's values and its own, as records at GOSYNC_CTX_OFF_VALUES
+ * (struct gosync_ctx_value, then the key, then the value, padded to 4
+ * bytes; the parent's first), written before the fd exists and never
+ * changed: a lookup takes the last record with the key (a child's
+ * shadows its ancestors').
+ *
+ * The done channel (GOSYNC_CTX_IOC_DONE) is a channel of 0-byte elements
+ * that nobody can send on, closed once the context is done: a receive
+ * from it (read(2), GOSYNC_CHAN_IOC_RECV, a select case, io_uring, poll)
+ * returns "closed" from then on.  The context's own fd is readable
+ * (EPOLLIN) once it is done.
+ */
+#define GOSYNC_KIND_CTX		7
+
+struct gosync_ctx_words {
+	__u32 state;
+	__s32 cause;
+	__s64 deadline_ns;
+	__u32 values_len;
+	__u32 resv0;
+	__u64 resv[5];
+};
+
+#define GOSYNC_CTX_OFF_VALUES	256
+#define GOSYNC_CTX_VALUES_MAX	(GOSYNC_SYNC_SIZE - GOSYNC_CTX_OFF_VALUES)
+#define GOSYNC_CTX_KEY_MAX	255
+#define GOSYNC_CTX_VAL_MAX	2048
+
+struct gosync_ctx_value {
+	__u16 key_len;
+	__u16 val_len;
+};
+
+/**
+ * struct gosync_ctx_create - make a context (GOSYNC_IOC_CTX_CREATE)
+ * @flags:	in: GOSYNC_CTX_CLOEXEC, GOSYNC_CTX_CANCEL_ON_EXIT
+ * @parent:	in: a context fd, or -1 for a root context
+ * @deadline_ns: in: absolute CLOCK_MONOTONIC ns, or
+ *		GOSYNC_DEADLINE_FOREVER; capped at the parent's; one already
+ *		past makes a context that is done (ETIMEDOUT) at once
+ * @fd:		out: its fd (also the ioctl's return value)
+ * @resv0:	in: must be 0
+ * @key:	in: 0, or a user pointer to @key_len bytes: the context
+ *		carries the value @val under this key (and its parent's)
+ * @val:	in: a user pointer to @val_len bytes (0 when @val_len is 0)
+ * @key_len:	in: 1..GOSYNC_CTX_KEY_MAX with @key, else 0
+ * @val_len:	in: 0..GOSYNC_CTX_VAL_MAX, 0 without @key
+ * @resv:	in: must be 0
+ *
+ * Errors: EINVAL (flags, reserved fields, a negative @deadline_ns, key
+ * or value lengths), E2BIG (the parent's values and this one would pass
+ * GOSYNC_CTX_VALUES_MAX bytes of records), EBADF (@parent is not an
+ * open fd), EMEDIUMTYPE (@parent is not a context), ENOMEM, EMFILE (the
+ * module's per-user limits: a context is two objects, itself and its
+ * done channel), EFAULT.
+ */
+struct gosync_ctx_create {
+	__u32 flags;
+	__s32 parent;
+	__s64 deadline_ns;
+	__s32 fd;
+	__u32 resv0;
+	__u64 key;
+	__u64 val;
+	__u32 key_len;
+	__u32 val_len;
+	__u64 resv[2];
+};
+
+#define GOSYNC_CTX_CLOEXEC		0x1U
+/* Cancelled (cause ESRCH) once every thread of the maker's process is gone. */
+#define GOSYNC_CTX_CANCEL_ON_EXIT	0x2U
+#define GOSYNC_CTX_CREATE_FLAGS	(GOSYNC_CTX_CLOEXEC | GOSYNC_CTX_CANCEL_ON_EXIT)
+
+/**
+ * struct gosync_ctx_cancel - cancel a context (GOSYNC_CTX_IOC_CANCEL)
+ * @cause:	in: a positive errno (1..4095), or 0 for ECANCELED
+ * @flags:	in: must be 0
+ * @resv:	in: must be 0
+ *
+ * Returns 0 when this call cancelled the context (and, before returning,
+ * every live descendant), EALREADY when it was already done (the first
+ * cause stays).  Errors: EINVAL.
+ */
+struct gosync_ctx_cancel {
+	__s32 cause;
+	__u32 flags;
+	__u64 resv;
+};
+
+/**
+ * struct gosync_ctx_info - a context's state (GOSYNC_CTX_IOC_INFO)
+ * @flags:	in: must be 0
+ * @state:	out: 0, ECANCELED or ETIMEDOUT
+ * @cause:	out: 0 while live, then the cause
+ * @resv0:	out: 0
+ * @deadline_ns: out: its deadline, or GOSYNC_DEADLINE_FOREVER
+ * @map_size:	out: GOSYNC_SYNC_SIZE
+ * @off_words:	out: where struct gosync_ctx_words is in the page
+ * @resv:	in: must be 0; out: 0
+ */
+struct gosync_ctx_info {
+	__u32 flags;
+	__u32 state;
+	__s32 cause;
+	__u32 resv0;
+	__s64 deadline_ns;
+	__u64 map_size;
+	__u64 off_words;
+	__u64 resv[2];
+};
+
+/**
+ * struct gosync_ctx_done - the done channel (GOSYNC_CTX_IOC_DONE)
+ * @flags:	in: GOSYNC_CTX_CLOEXEC, GOSYNC_CTX_DONE_NONBLOCK
+ * @fd:		out: a receive-only end of the done channel (also the
+ *		ioctl's return value); every call gives a new fd of the one
+ *		channel
+ * @resv:	in: must be 0
+ *
+ * Errors: EINVAL, EMFILE (the caller's fd table), EFAULT.
+ */
+struct gosync_ctx_done {
+	__u32 flags;
+	__s32 fd;
+	__u64 resv[2];
+};
+
+#define GOSYNC_CTX_DONE_NONBLOCK	0x4U
+#define GOSYNC_CTX_DONE_FLAGS	(GOSYNC_CTX_CLOEXEC | GOSYNC_CTX_DONE_NONBLOCK)
+
+#define GOSYNC_IOC_CTX_CREATE	_IOWR(GOSYNC_IOC_MAGIC, 0x04, struct gosync_ctx_create)
+#define GOSYNC_CTX_IOC_INFO	_IOWR(GOSYNC_IOC_MAGIC, 0x80, struct gosync_ctx_info)
+#define GOSYNC_CTX_IOC_CANCEL	_IOW(GOSYNC_IOC_MAGIC, 0x81, struct gosync_ctx_cancel)
+#define GOSYNC_CTX_IOC_DONE	_IOWR(GOSYNC_IOC_MAGIC, 0x82, struct gosync_ctx_done)
 
 /* ---------------------------------------------------------- filesystem -- */
 
