@@ -996,7 +996,7 @@ static int gosync_chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_chan *ch = file->private_data;
 
-	return gosync_shm_mmap(&ch->shm, vma, &ch->owners, gosync_chan_died);
+	return gosync_shm_mmap(&ch->shm, vma, false, &ch->owners, gosync_chan_died);
 }
 
 /* ------------------------------------------------------------- the fd -- */

@@ -92,8 +92,6 @@ struct gosync_ctx {
 	struct work_struct exit_work;
 };
 
-static const struct file_operations gosync_ctx_fops;
-
 /*
  * Make @ctx done: the kernel's copy, the page (cause, then the state by
  * a release store [CTX-A]: pairs with [CTX-B], the acquire load of
@@ -249,10 +247,7 @@ static int gosync_ctx_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_ctx *ctx = file->private_data;
 
-	if (vma->vm_flags & VM_WRITE)
-		return -EACCES;
-	vma->vm_flags &= ~VM_MAYWRITE;
-	return gosync_shm_mmap(&ctx->shm, vma, &ctx->owners, NULL);
+	return gosync_shm_mmap(&ctx->shm, vma, true, &ctx->owners, NULL);
 }
 
 static __poll_t gosync_ctx_poll(struct file *file, poll_table *pt)
@@ -282,7 +277,7 @@ static long gosync_ctx_ioctl_info(struct gosync_ctx *ctx, void __user *uarg)
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long gosync_ctx_ioctl_cancel(struct gosync_ctx *ctx, void __user *uarg)
+static long gosync_ctx_ioctl_cancel(struct file *file, void __user *uarg)
 {
 	struct gosync_ctx_cancel req;
 
@@ -291,7 +286,11 @@ static long gosync_ctx_ioctl_cancel(struct gosync_ctx *ctx, void __user *uarg)
 	if (req.flags || req.resv || req.cause < 0 ||
 	    req.cause > GOSYNC_CTX_CAUSE_MAX)
 		return -EINVAL;
-	return gosync_ctx_cancel(ctx, ECANCELED, req.cause ?: ECANCELED);
+	/* A name opened O_RDONLY watches: it may not cancel. */
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	return gosync_ctx_cancel(file->private_data, ECANCELED,
+				 req.cause ?: ECANCELED);
 }
 
 static long gosync_ctx_ioctl_done(struct gosync_ctx *ctx,
@@ -320,7 +319,7 @@ static long gosync_ctx_ioctl(struct file *file, unsigned int cmd,
 	case GOSYNC_CTX_IOC_INFO:
 		return gosync_ctx_ioctl_info(ctx, uarg);
 	case GOSYNC_CTX_IOC_CANCEL:
-		return gosync_ctx_ioctl_cancel(ctx, uarg);
+		return gosync_ctx_ioctl_cancel(file, uarg);
 	case GOSYNC_CTX_IOC_DONE:
 		return gosync_ctx_ioctl_done(ctx, uarg);
 	default:
@@ -341,8 +340,19 @@ static void gosync_ctx_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "gosync-mappings:\t%d\n", atomic_read(&ctx->shm.maps));
 }
 
-static const struct file_operations gosync_ctx_fops = {
+/* open(2) of a name in a gosync filesystem (fs.c). */
+static int gosync_ctx_node_open(struct inode *inode, struct file *file)
+{
+	struct gosync_ctx *ctx = gosync_fs_object(inode);
+
+	kref_get(&ctx->kref);
+	file->private_data = ctx;
+	return stream_open(inode, file);
+}
+
+const struct file_operations gosync_ctx_fops = {
 	.owner		= THIS_MODULE,
+	.open		= gosync_ctx_node_open,
 	.release	= gosync_ctx_release,
 	.unlocked_ioctl	= gosync_ctx_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
@@ -350,6 +360,7 @@ static const struct file_operations gosync_ctx_fops = {
 	.mmap		= gosync_ctx_mmap,
 	.show_fdinfo	= gosync_ctx_show_fdinfo,
 	.llseek		= no_llseek,
+	.setlease	= simple_nosetlease,	/* a name is not a file's data */
 };
 
 /* A new live context, not yet in any tree; ERR_PTR. */
@@ -533,4 +544,21 @@ long gosync_ctx_create(struct gosync_ctx_create __user *uarg)
 				 O_RDWR |
 				 (req.flags & GOSYNC_CTX_CLOEXEC ? O_CLOEXEC : 0),
 				 0, &uarg->fd, &ctx->kref, gosync_ctx_free, NULL);
+}
+
+/* A named root context; the mount's @count goes to it once it exists. */
+struct gosync_ctx *gosync_ctx_new(struct gosync_fs_count *count)
+{
+	struct gosync_ctx *ctx = gosync_ctx_alloc();
+
+	if (IS_ERR(ctx))
+		return ctx;
+	ctx->shm.fscount = count;
+	gosync_ctx_link(ctx, NULL, GOSYNC_DEADLINE_FOREVER);
+	return ctx;
+}
+
+void gosync_ctx_put(struct gosync_ctx *ctx)
+{
+	kref_put(&ctx->kref, gosync_ctx_free);
 }

@@ -120,10 +120,18 @@ static bool gosync_fs_is_chan(struct inode *inode)
 	return inode->i_fop == &gosync_chan_fops;
 }
 
+static bool gosync_fs_is_ctx(struct inode *inode)
+{
+	return inode->i_fop == &gosync_ctx_fops;
+}
+
 static u32 gosync_fs_kind(struct inode *inode)
 {
-	return gosync_fs_is_chan(inode) ? GOSYNC_KIND_CHAN :
-		gosync_sync_kind(inode->i_private);
+	if (gosync_fs_is_chan(inode))
+		return GOSYNC_KIND_CHAN;
+	if (gosync_fs_is_ctx(inode))
+		return GOSYNC_KIND_CTX;
+	return gosync_sync_kind(inode->i_private);
 }
 
 /* ------------------------------------------------------------ inodes -- */
@@ -136,6 +144,8 @@ static void gosync_fs_evict(struct inode *inode)
 		return;
 	if (gosync_fs_is_chan(inode))
 		gosync_chan_put(inode->i_private);
+	else if (gosync_fs_is_ctx(inode))
+		gosync_ctx_put(inode->i_private);
 	else
 		gosync_sync_put(inode->i_private);
 }
@@ -218,7 +228,7 @@ static int gosync_fs_open_check(const struct gosync_open *req)
 	    (req->oflag & O_ACCMODE) == O_ACCMODE ||
 	    req->flags & ~GOSYNC_OPEN_FLAGS ||
 	    !gosync_mem_is_zero(req->resv, sizeof(req->resv)) ||
-	    req->mode & ~07777 || req->kind > GOSYNC_KIND_CHAN ||
+	    req->mode & ~07777 || req->kind > GOSYNC_KIND_CTX ||
 	    (!req->kind && create) || !req->name_len)
 		return -EINVAL;
 	/* A shape and auto-close are a channel's. */
@@ -310,6 +320,8 @@ static int gosync_fs_mkobj(struct dentry *dentry, umode_t mode, void *arg)
 	if (req->kind == GOSYNC_KIND_CHAN)
 		obj = gosync_chan_new(req->elem_size, req->cap,
 				      req->flags & GOSYNC_OPEN_AUTOCLOSE, count);
+	else if (req->kind == GOSYNC_KIND_CTX)
+		obj = gosync_ctx_new(count);
 	else
 		obj = gosync_sync_new(req->kind, count);
 	if (IS_ERR(obj)) {
@@ -324,7 +336,8 @@ static int gosync_fs_mkobj(struct dentry *dentry, umode_t mode, void *arg)
 	inode->i_mtime = inode->i_ctime;
 	inode->i_op = &gosync_fs_node_iops;
 	inode->i_fop = req->kind == GOSYNC_KIND_CHAN ? &gosync_chan_fops :
-						       &gosync_sync_fops;
+		       req->kind == GOSYNC_KIND_CTX ? &gosync_ctx_fops :
+						      &gosync_sync_fops;
 	inode->i_private = obj;
 	d_instantiate(dentry, inode);
 	dget(dentry);		/* pinned until unlink, as ramfs's */

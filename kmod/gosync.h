@@ -111,7 +111,8 @@ int gosync_shm_create(struct gosync_shm *shm, const char *name, size_t size,
 		      struct gosync_user *user);
 void gosync_shm_destroy(struct gosync_shm *shm);
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
-		    struct ida *ids, void (*died)(struct gosync_mapping *map));
+		    bool ro, struct ida *ids,
+		    void (*died)(struct gosync_mapping *map));
 long gosync_shm_ioctl_map(struct file *file, void __user *uarg);
 struct gosync_mapping *gosync_shm_mapping_at(struct file *file, u64 addr);
 bool gosync_mapping_next_slots(struct gosync_mapping *map, unsigned int *page,
@@ -197,6 +198,12 @@ bool gosync_sync_never_ready(struct file *file);
 /* ---- ctx.c: contexts ---- */
 
 long gosync_ctx_create(struct gosync_ctx_create __user *uarg);
+
+/* For fs.c: named contexts (roots, no deadline).  The inode holds one. */
+struct gosync_ctx;
+extern const struct file_operations gosync_ctx_fops;
+struct gosync_ctx *gosync_ctx_new(struct gosync_fs_count *count);
+void gosync_ctx_put(struct gosync_ctx *ctx);
 
 /* ---- fs.c: the gosync filesystem ---- */
 

@@ -248,6 +248,7 @@ static const struct vm_operations_struct gosync_shm_vm_ops = {
  * gosync_shm_mmap - map @shm into the vma of an object's ->mmap
  * @shm:	the region; the vma must cover all of it, from offset 0
  * @vma:	the vma, still set up by mmap_region()
+ * @ro:		a region only the kernel writes
  * @ids:	the object's owner ids: the mapping gets one
  * @died:	called once the mapping is gone, or NULL
  *
@@ -257,12 +258,19 @@ static const struct vm_operations_struct gosync_shm_vm_ops = {
  * EOPNOTSUPP): the pages the kernel pins and vmaps are the only ones any
  * process ever sees.
  *
- * Return: 0, or -EINVAL (private, partial or offset mapping), -EPERM
+ * A read-only region (@ro: only the kernel writes it) is mapped from a
+ * file that can read, without PROT_WRITE (EACCES), and mprotect(2)
+ * cannot add it later (VM_MAYWRITE goes).
+ *
+ * Return: 0, or -EINVAL (private, partial or offset mapping), -EACCES
+ * (the file's access mode, PROT_WRITE of a read-only region), -EPERM
  * (executable), -ENOMEM (no owner id or memory).
  */
 int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
-		    struct ida *ids, void (*died)(struct gosync_mapping *map))
+		    bool ro, struct ida *ids,
+		    void (*died)(struct gosync_mapping *map))
 {
+	fmode_t need = ro ? FMODE_READ : FMODE_READ | FMODE_WRITE;
 	struct gosync_mapping *map;
 
 	/*
@@ -270,18 +278,20 @@ int gosync_shm_mmap(struct gosync_shm *shm, struct vm_area_struct *vma,
 	 * ring could not hold it to its direction), a sync object's name
 	 * opened for less than O_RDWR.
 	 */
-	if ((vma->vm_file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
-	    (FMODE_READ | FMODE_WRITE))
+	if ((vma->vm_file->f_mode & need) != need)
 		return -EACCES;
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
-	    vma_pages(vma) != shm->npages)
+	if (ro && vma->vm_flags & VM_WRITE)
+		return -EACCES;
+	/* (VM_SHARED goes from a shared mapping of a read-only file) */
+	if (!(vma->vm_flags & (ro ? VM_MAYSHARE : VM_SHARED)) ||
+	    vma->vm_pgoff || vma_pages(vma) != shm->npages)
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 	map = gosync_mapping_new(shm, vma->vm_file, ids, died);
 	if (IS_ERR(map))
 		return PTR_ERR(map);
-	vma->vm_flags &= ~VM_MAYEXEC;
+	vma->vm_flags &= ~(VM_MAYEXEC | (ro ? VM_MAYWRITE : 0));
 	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
 	map->mm = vma->vm_mm;
 	vma->vm_private_data = map;

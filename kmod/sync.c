@@ -227,7 +227,7 @@ static int gosync_sync_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct gosync_sync *so = file->private_data;
 
-	return gosync_shm_mmap(&so->shm, vma, &so->owners, gosync_sync_died);
+	return gosync_shm_mmap(&so->shm, vma, false, &so->owners, gosync_sync_died);
 }
 
 /* Arm a waitgroup whose counter is not zero; false when it is zero. */

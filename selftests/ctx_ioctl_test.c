@@ -733,4 +733,89 @@ TEST_F(ctx, values_bad_input_and_full)
 	EXPECT_EQ(bytes0, bytes);
 }
 
+/*
+ * A context by name: a root with no deadline; open(2) of the name gives
+ * its fd (O_RDONLY watches: no cancel, a read-only mapping; O_RDWR
+ * cancels); children of it by fd; unlink leaves what is open; the mount
+ * counts it.
+ */
+TEST(named_context)
+{
+	char dir[64], path[96];
+	struct gosync_open o;
+	int root, c, ro, rw, k, d, st;
+	void *p;
+	pid_t pid;
+
+	GOSYNC_NEED_NAMES(return);
+	if (!(gosync_test_features() & GOSYNC_FEAT_CTX))
+		SKIP(return, "the module has no contexts");
+	ASSERT_EQ(0, gosync_test_mount(dir, "max=2"));
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, root);
+	c = gosync_test_open(root, "job", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+			     0640, GOSYNC_KIND_CTX, 0, 0, 0, &o);
+	ASSERT_LE(0, c);
+	EXPECT_EQ(GOSYNC_KIND_CTX, o.kind);
+	EXPECT_TRUE(o.flags & GOSYNC_OPEN_CREATED);
+	EXPECT_EQ(0, ctx_state(c));
+	/* a context has no shape and no auto-close */
+	EXPECT_EQ(-EINVAL, gosync_test_open(root, "x", O_CREAT | O_RDWR, 0600,
+					    GOSYNC_KIND_CTX, 8, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, gosync_test_open(root, "x", O_CREAT | O_RDWR, 0600,
+					    GOSYNC_KIND_CTX + 1, 0, 0, 0, NULL));
+	EXPECT_EQ(-EMEDIUMTYPE, gosync_test_open(root, "job", O_RDWR, 0,
+						 GOSYNC_KIND_CHAN, 0, 0, 0, NULL));
+	snprintf(path, sizeof(path), "%s/job", dir);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	EXPECT_EQ(-EBADF, ctx_cancel(ro, 0));
+	p = mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ, MAP_SHARED, ro, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap of an O_RDONLY name: %m");
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, GOSYNC_SYNC_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, ro, 0));
+	EXPECT_EQ(EACCES, errno);
+	/* a child made from the watcher's fd, waited on in another process */
+	k = ctx_make(root, ro, GOSYNC_DEADLINE_FOREVER, 0);
+	ASSERT_LE(0, k);
+	/* max=2: the mount counts named contexts (not anonymous children) */
+	rw = gosync_test_open(root, "y", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+			      0600, GOSYNC_KIND_CTX, 0, 0, 0, NULL);
+	ASSERT_LE(0, rw);
+	EXPECT_EQ(-ENOSPC, gosync_test_open(root, "z", O_CREAT | O_RDWR, 0600,
+					    GOSYNC_KIND_CTX, 0, 0, 0, NULL));
+	close(rw);
+	EXPECT_EQ(0, unlinkat(root, "y", 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int rw2 = open(path, O_RDWR | O_CLOEXEC);
+
+		if (rw2 < 0)
+			_exit(1);
+		usleep(50000);
+		_exit(ctx_cancel(rw2, EOWNERDEAD) ? 2 : 0);
+	}
+	d = ctx_done(k, 0);
+	ASSERT_LE(0, d);
+	EXPECT_EQ(0, done_recv(d, now_ns() + 10 * 1000000000LL));
+	EXPECT_EQ(DONE(ECANCELED, EOWNERDEAD), ctx_state(k));
+	EXPECT_EQ(ECANCELED, ((struct gosync_ctx_words *)((char *)p +
+			      GOSYNC_SYNC_OFF_WORDS))->state);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, st);
+	/* unlink: the name goes, the object stays for who has it */
+	EXPECT_EQ(0, unlink(path));
+	EXPECT_EQ(DONE(ECANCELED, EOWNERDEAD), ctx_state(ro));
+	rw = open(path, O_RDWR | O_CLOEXEC);
+	EXPECT_EQ(-1, rw);
+	munmap(p, GOSYNC_SYNC_SIZE);
+	close(d);
+	close(k);
+	close(ro);
+	close(c);
+	close(root);
+	EXPECT_EQ(0, gosync_test_umount(dir));
+}
+
 TEST_HARNESS_MAIN

@@ -628,6 +628,12 @@ struct gosync_sync_info {
  * changed: a lookup takes the last record with the key (a child's
  * shadows its ancestors').
  *
+ * By name (GOSYNC_FS_IOC_OPEN, kind GOSYNC_KIND_CTX): a root context
+ * with no deadline, no value and no CANCEL_ON_EXIT, that any process
+ * allowed to open the name can watch and make children of; cancelling
+ * it needs an fd opened for writing (O_RDONLY: EBADF).  An fd made by
+ * GOSYNC_IOC_CTX_CREATE can do both.
+ *
  * The done channel (GOSYNC_CTX_IOC_DONE) is a channel of 0-byte elements
  * that nobody can send on, closed once the context is done: a receive
  * from it (read(2), GOSYNC_CHAN_IOC_RECV, a select case, io_uring, poll)
@@ -704,7 +710,8 @@ struct gosync_ctx_create {
  *
  * Returns 0 when this call cancelled the context (and, before returning,
  * every live descendant), EALREADY when it was already done (the first
- * cause stays).  Errors: EINVAL.
+ * cause stays).  Errors: EINVAL, EBADF (an fd not open for writing),
+ * EFAULT.
  */
 struct gosync_ctx_cancel {
 	__s32 cause;
@@ -790,7 +797,7 @@ struct gosync_ctx_done {
 #define GOSYNC_FS_MAX		0x100000U	/* 2^20 */
 #define GOSYNC_NAME_MAX		255
 
-/* Kinds: a channel, or a sync object's GOSYNC_SYNC_* (1..5). */
+/* Kinds: a channel, a context (GOSYNC_KIND_CTX, above), or a sync object's GOSYNC_SYNC_* (1..5). */
 #define GOSYNC_KIND_CHAN	6
 
 /**
@@ -802,7 +809,8 @@ struct gosync_ctx_done {
  *		O_EXCL | O_CLOEXEC | O_NONBLOCK (nothing else)
  * @mode:	in: with O_CREAT: the permission bits (07777 at most), less
  *		the caller's umask, as open(2) does
- * @kind:	in: GOSYNC_KIND_CHAN or GOSYNC_SYNC_*; 0 (not with O_CREAT):
+ * @kind:	in: GOSYNC_KIND_CHAN, GOSYNC_KIND_CTX (GOSYNC_FEAT_CTX) or
+ *		GOSYNC_SYNC_*; 0 (not with O_CREAT):
  *		whatever the name is; out: the object's kind
  * @elem_size:	in: a channel's element size when made; when it exists: 0,
  *		or what it has (EINVAL otherwise); out: what it has
