@@ -128,9 +128,14 @@ static void gosync_chan_free(struct kref *kref)
 	kfree(ch);
 }
 
+/*
+ * An acquire: whoever is told "closed" (poll's EPOLLIN/EPOLLHUP too)
+ * sees what the closer stored before its test_and_set_bit() (a
+ * context's state: docs/memory-model.md, "closed flag").
+ */
 static bool gosync_chan_closed(struct gosync_chan *ch)
 {
-	return test_bit(GOSYNC_CHAN_CLOSED, &ch->flags);
+	return test_bit_acquire(GOSYNC_CHAN_CLOSED, &ch->flags);
 }
 
 static bool gosync_chan_unbuffered(struct gosync_chan *ch)

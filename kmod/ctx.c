@@ -97,8 +97,9 @@ struct gosync_ctx {
  * a release store [CTX-A]: pairs with [CTX-B], the acquire load of
  * gosync_ctx_err() and gosync_ctx_cause() in lib/ctx.c), then the done
  * channel's close (a reader that saw it closed sees the state: the
- * close's fully ordered RMW of the tail [RING-CLOSE] comes after the
- * store), the pollers, and the parent's lists.
+ * close's fully ordered RMWs of the tail and the closed flag, the
+ * "close" and "closed flag" rows of docs/memory-model.md, come after
+ * the store), the pollers, and the parent's lists.
  */
 static void gosync_ctx_publish(struct gosync_ctx *ctx, int err, int cause)
 {
@@ -255,7 +256,12 @@ static __poll_t gosync_ctx_poll(struct file *file, poll_table *pt)
 	struct gosync_ctx *ctx = file->private_data;
 
 	poll_wait(file, &ctx->wq, pt);
-	return READ_ONCE(ctx->err) ? EPOLLIN | EPOLLRDNORM : 0;
+	/*
+	 * The page's word, not the kernel's copy (stored first): a caller
+	 * told EPOLLIN then finds the state set with gosync_ctx_err()
+	 * (models/ctx.pml MUT_POLL_KERNEL_COPY).
+	 */
+	return READ_ONCE(ctx->words->state) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
 static long gosync_ctx_ioctl_info(struct gosync_ctx *ctx, void __user *uarg)
