@@ -88,6 +88,10 @@ struct gosync_side {
  * @closed_ns:	when it was closed (CLOCK_MONOTONIC), set before the flag
  * @ends:	its files that can send (FMODE_WRITE) and are not released
  * @user:	who is charged for it
+ * @pin:	NULL, or what each of its files holds as well (a context's
+ *		done channel: the context, whose deadline or maker's exit
+ *		still closes it while only done fds are left)
+ * @unpin:	puts @pin
  */
 struct gosync_chan {
 	struct kref kref;
@@ -101,6 +105,8 @@ struct gosync_chan {
 	s64 closed_ns;
 	atomic_t ends;
 	struct gosync_user *user;
+	struct kref *pin;
+	void (*unpin)(struct kref *pin);
 };
 
 #define GOSYNC_CHAN_CLOSED	0	/* bit in flags */
@@ -774,6 +780,17 @@ void gosync_chan_close_kernel(struct gosync_chan *ch)
 	gosync_chan_do_close(ch);
 }
 
+/*
+ * Every file made of @ch from now on (it has none yet) holds @pin too,
+ * put by @unpin after the file's own reference.
+ */
+void gosync_chan_pin(struct gosync_chan *ch, struct kref *pin,
+		     void (*unpin)(struct kref *pin))
+{
+	ch->pin = pin;
+	ch->unpin = unpin;
+}
+
 static long gosync_chan_ioctl_close(struct file *file, unsigned long arg)
 {
 	if (!(file->f_mode & FMODE_WRITE))
@@ -1024,9 +1041,14 @@ static void gosync_chan_end_released(struct gosync_chan *ch, fmode_t fmode)
 static int gosync_chan_release(struct inode *inode, struct file *file)
 {
 	struct gosync_chan *ch = file->private_data;
+	void (*unpin)(struct kref *pin) = ch->unpin;
+	struct kref *pin = ch->pin;
 
 	gosync_chan_end_released(ch, file->f_mode);
+	/* (Never the last with a pin: its holder has one; it goes after.) */
 	kref_put(&ch->kref, gosync_chan_free);
+	if (pin)
+		kref_put(pin, unpin);
 	return 0;
 }
 
@@ -1044,7 +1066,11 @@ static int gosync_chan_node_open(struct inode *inode, struct file *file)
 
 static void gosync_chan_file_made(void *obj, struct file *file)
 {
-	gosync_chan_end_opened(obj, file->f_mode);
+	struct gosync_chan *ch = obj;
+
+	if (ch->pin)
+		kref_get(ch->pin);
+	gosync_chan_end_opened(ch, file->f_mode);
 }
 
 /*

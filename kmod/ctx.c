@@ -11,7 +11,8 @@
  * the context's page, which processes map read-only (so checking Err
  * costs them no system call), closes its done channel (an ordinary
  * channel of 0-byte elements with no sending end: select, poll, io_uring
- * and read(2) see it closed), wakes the fd's pollers, and does the same
+ * and GOSYNC_CHAN_IOC_RECV see it closed; each of its fds holds the
+ * context), wakes the fd's pollers, and does the same
  * for every live descendant before the ioctl returns.
  *
  * The tree: every context holds a reference on its parent; a parent
@@ -42,9 +43,13 @@
 
 #include "gosync.h"
 
-#define GOSYNC_CTX_CAUSE_MAX	4095
-
 static DEFINE_MUTEX(gosync_ctx_lock);
+
+/*
+ * Deadlines and exits cancel from here: ordered, since they take the one
+ * lock anyway (a burst of them is one worker, not one per sleeper).
+ */
+static struct workqueue_struct *gosync_ctx_wq;
 
 /**
  * struct gosync_ctx - a context
@@ -109,6 +114,8 @@ static void gosync_ctx_publish(struct gosync_ctx *ctx, int err, int cause)
 	WRITE_ONCE(ctx->words->cause, cause);
 	/* [CTX-A]: pairs with [CTX-B] in lib/ctx.c */
 	smp_store_release(&ctx->words->state, (u32)err);
+	/* (The callback takes no lock: a running one finds it done.) */
+	hrtimer_try_to_cancel(&ctx->timer);
 	gosync_chan_close_kernel(ctx->done);
 	wake_up_all(&ctx->wq);
 	if (ctx->parent)
@@ -168,7 +175,7 @@ static enum hrtimer_restart gosync_ctx_timer_fn(struct hrtimer *timer)
 {
 	struct gosync_ctx *ctx = container_of(timer, struct gosync_ctx, timer);
 
-	queue_work(system_wq, &ctx->timeout_work);
+	queue_work(gosync_ctx_wq, &ctx->timeout_work);
 	return HRTIMER_NORESTART;
 }
 
@@ -181,9 +188,10 @@ static void gosync_ctx_exit_work(struct work_struct *work)
 }
 
 /*
- * A wake of the maker's pidfd wait queue (exit_notify() or
- * release_task(), with the tasklist lock held and interrupts off; or a
- * pidfd poller's wake): queue the cancel once the whole group is gone.
+ * A wake of the maker's pidfd wait queue (do_notify_pidfd(), from
+ * exit_notify(), release_task() or a ptrace detach, with the tasklist
+ * lock held and interrupts off): queue the cancel once the whole group
+ * is gone (a ptraced thread's early notice may come before).
  */
 static int gosync_ctx_exit_wake(struct wait_queue_entry *wait,
 				unsigned int mode, int sync, void *key)
@@ -192,7 +200,7 @@ static int gosync_ctx_exit_wake(struct wait_queue_entry *wait,
 					      exit_wait);
 
 	if (thread_group_exited(ctx->maker))
-		queue_work(system_wq, &ctx->exit_work);
+		queue_work(gosync_ctx_wq, &ctx->exit_work);
 	return 0;
 }
 
@@ -232,6 +240,7 @@ static void gosync_ctx_free(struct kref *kref)
 		parent = ctx->parent;
 		gosync_ctx_destroy(ctx);
 		ctx = parent;
+		cond_resched();
 	} while (ctx && kref_put(&ctx->kref, gosync_ctx_noop));
 }
 
@@ -270,16 +279,17 @@ static long gosync_ctx_ioctl_info(struct gosync_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&info, uarg, sizeof(info)))
 		return -EFAULT;
-	if (info.flags || !gosync_mem_is_zero(info.resv, sizeof(info.resv)))
+	if (info.flags || info.resv0 || info.resv1)
 		return -EINVAL;
 	memset(&info, 0, sizeof(info));
-	mutex_lock(&gosync_ctx_lock);
-	info.state = ctx->err;
-	info.cause = ctx->cause;
-	mutex_unlock(&gosync_ctx_lock);
+	/* The page's words, as a mapping reads them [CTX-B]. */
+	info.state = smp_load_acquire(&ctx->words->state);
+	info.cause = info.state ? READ_ONCE(ctx->words->cause) : 0;
 	info.deadline_ns = ctx->deadline;
 	info.map_size = GOSYNC_SYNC_SIZE;
 	info.off_words = GOSYNC_SYNC_OFF_WORDS;
+	info.off_values = GOSYNC_CTX_OFF_VALUES;
+	info.values_len = ctx->values_len;
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -391,6 +401,8 @@ static struct gosync_ctx *gosync_ctx_alloc(void)
 		ret = PTR_ERR(ctx->done);
 		goto destroy_shm;
 	}
+	/* A done fd alone keeps the context, and so its deadline and exit. */
+	gosync_chan_pin(ctx->done, &ctx->kref, gosync_ctx_free);
 	ctx->words = ctx->shm.vaddr + GOSYNC_SYNC_OFF_WORDS;
 	hdr = ctx->shm.vaddr;
 	hdr->abi_version = GOSYNC_ABI_VERSION;
@@ -442,7 +454,15 @@ static struct gosync_ctx *gosync_ctx_get(int fd)
 static void gosync_ctx_link(struct gosync_ctx *ctx, struct gosync_ctx *parent,
 			    s64 deadline)
 {
-	if (parent && parent->deadline < deadline)
+	/*
+	 * A deadline no sooner than the parent's is the parent's, and no
+	 * timer of its own (Go's WithDeadline): only the parent's decides,
+	 * so the child never times out under a parent cancelled otherwise.
+	 */
+	bool own = deadline != GOSYNC_DEADLINE_FOREVER &&
+		   (!parent || deadline < parent->deadline);
+
+	if (!own && parent)
 		deadline = parent->deadline;
 	ctx->deadline = deadline;
 	ctx->words->deadline_ns = deadline;
@@ -452,10 +472,9 @@ static void gosync_ctx_link(struct gosync_ctx *ctx, struct gosync_ctx *parent,
 		list_add_tail(&ctx->sibling, &parent->children);
 	if (parent && parent->err)
 		gosync_ctx_publish(ctx, parent->err, parent->cause);
-	else if (deadline != GOSYNC_DEADLINE_FOREVER &&
-		 deadline <= ktime_get_ns())
+	else if (own && deadline <= ktime_get_ns())
 		gosync_ctx_publish(ctx, ETIMEDOUT, ETIMEDOUT);
-	else if (deadline != GOSYNC_DEADLINE_FOREVER)
+	else if (own)
 		hrtimer_start(&ctx->timer, ns_to_ktime(deadline),
 			      HRTIMER_MODE_ABS);
 	mutex_unlock(&gosync_ctx_lock);
@@ -567,4 +586,16 @@ struct gosync_ctx *gosync_ctx_new(struct gosync_fs_count *count)
 void gosync_ctx_put(struct gosync_ctx *ctx)
 {
 	kref_put(&ctx->kref, gosync_ctx_free);
+}
+
+int gosync_ctx_init(void)
+{
+	gosync_ctx_wq = alloc_ordered_workqueue("gosync-ctx", 0);
+	return gosync_ctx_wq ? 0 : -ENOMEM;
+}
+
+/* Every context is gone (each file pinned the module): nothing is queued. */
+void gosync_ctx_exit(void)
+{
+	destroy_workqueue(gosync_ctx_wq);
 }

@@ -143,20 +143,27 @@ static struct dentry *gosync_debugfs;
 
 static int __init gosync_init(void)
 {
-	int ret = misc_register(&gosync_miscdev);
+	int ret = gosync_ctx_init();
 
 	if (ret)
 		return ret;
+	ret = misc_register(&gosync_miscdev);
+	if (ret)
+		goto ctx_exit;
 	ret = gosync_fs_init();
 	if (ret) {
 		misc_deregister(&gosync_miscdev);
-		return ret;
+		goto ctx_exit;
 	}
 	/* Optional: without debugfs the module works the same. */
 	gosync_debugfs = debugfs_create_dir(GOSYNC_DEVICE_NAME, NULL);
 	debugfs_create_file("limits", 0444, gosync_debugfs, NULL,
 			    &gosync_limits_fops);
 	return 0;
+
+ctx_exit:
+	gosync_ctx_exit();
+	return ret;
 }
 
 static void __exit gosync_exit(void)
@@ -165,6 +172,7 @@ static void __exit gosync_exit(void)
 	gosync_fs_exit();
 	misc_deregister(&gosync_miscdev);
 	gosync_uring_exit();
+	gosync_ctx_exit();
 }
 
 module_init(gosync_init);

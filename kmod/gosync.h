@@ -136,6 +136,8 @@ void gosync_chan_shape(struct gosync_chan *ch, u32 *elem_size, u32 *cap);
 
 /* For ctx.c: a done channel, closed by the kernel, ends given out. */
 void gosync_chan_close_kernel(struct gosync_chan *ch);
+void gosync_chan_pin(struct gosync_chan *ch, struct kref *pin,
+		     void (*unpin)(struct kref *pin));
 int gosync_chan_install_end(struct gosync_chan *ch, int oflags, int __user *ufd);
 
 /* How a wait that found signal_pending() ends: a restart code. */
@@ -198,6 +200,9 @@ bool gosync_sync_never_ready(struct file *file);
 /* ---- ctx.c: contexts ---- */
 
 long gosync_ctx_create(struct gosync_ctx_create __user *uarg);
+
+int gosync_ctx_init(void);
+void gosync_ctx_exit(void);
 
 /* For fs.c: named contexts (roots, no deadline).  The inode holds one. */
 struct gosync_ctx;

@@ -144,7 +144,10 @@ TEST_F(ctx, ctx_ioctls_bad_input)
 	info.flags = 1;
 	EXPECT_EQ(-EINVAL, gosync_test_ioctl(c, GOSYNC_CTX_IOC_INFO, &info));
 	info.flags = 0;
-	info.resv[1] = 1;
+	info.resv1 = 1;
+	EXPECT_EQ(-EINVAL, gosync_test_ioctl(c, GOSYNC_CTX_IOC_INFO, &info));
+	info.resv1 = 0;
+	info.resv0 = 1;
 	EXPECT_EQ(-EINVAL, gosync_test_ioctl(c, GOSYNC_CTX_IOC_INFO, &info));
 	for (int bit = 0; bit < 32; bit++) {
 		if ((1U << bit) & GOSYNC_CTX_DONE_FLAGS)
@@ -551,6 +554,86 @@ TEST_F(ctx, long_chain_cancelled_and_freed)
 	set_param("max_user_objects", oldmax, NULL);
 }
 
+/*
+ * Only done fds left: each holds the context, so its deadline still
+ * closes the done channel, and so does the exit of a CANCEL_ON_EXIT
+ * maker that sent nothing but a done fd (its own fds close before its
+ * exit is noticed).  Then nothing is left charged.
+ */
+TEST_F(ctx, done_fds_alone_keep_the_context)
+{
+	unsigned long objs0, bytes0, objs, bytes;
+	int sv[2], c, d, d2, st;
+	pid_t pid;
+
+	if (gosync_test_charged(&objs0, &bytes0))
+		SKIP(return, "no debugfs limits");
+	c = ctx_make(self->dev, -1, now_ns() + 100000000, 0);
+	ASSERT_LE(0, c);
+	d = ctx_done(c, 0);
+	ASSERT_LE(0, d);
+	d2 = gosync_test_dup(d, GOSYNC_DUP_RECV_ONLY | GOSYNC_DUP_CLOEXEC);
+	ASSERT_LE(0, d2);
+	close(c);
+	close(d);
+	EXPECT_EQ(0, done_recv(d2, now_ns() + 10 * 1000000000LL));
+	close(d2);
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		c = ctx_make(self->dev, -1, GOSYNC_DEADLINE_FOREVER,
+			     GOSYNC_CTX_CANCEL_ON_EXIT);
+		d = c < 0 ? -1 : ctx_done(c, 0);
+		if (d < 0 || send_fd(sv[1], d))
+			_exit(1);
+		_exit(0);
+	}
+	d = recv_fd(sv[0]);
+	ASSERT_LE(0, d);
+	EXPECT_EQ(0, done_recv(d, now_ns() + 10 * 1000000000LL));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, st);
+	close(d);
+	close(sv[0]);
+	close(sv[1]);
+	for (int i = 0; i < 100; i++) {
+		ASSERT_EQ(0, gosync_test_charged(&objs, &bytes));
+		if (objs == objs0 && bytes == bytes0)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(objs0, objs);
+	EXPECT_EQ(bytes0, bytes);
+}
+
+/* A child whose deadline is its parent's times out only with the parent. */
+TEST_F(ctx, capped_deadline_follows_the_parent)
+{
+	__s64 dl = now_ns() + 60000000;
+	int p = ctx_make(self->dev, -1, dl, 0);
+	int k = ctx_make(self->dev, p, GOSYNC_DEADLINE_FOREVER, 0);
+	int same = ctx_make(self->dev, p, dl, 0);
+	int d;
+
+	ASSERT_LE(0, p);
+	ASSERT_LE(0, k);
+	ASSERT_LE(0, same);
+	/* cancelled before the deadline: the children are cancelled, not timed out */
+	EXPECT_EQ(0, ctx_cancel(p, EPIPE));
+	d = ctx_done(k, 0);
+	ASSERT_LE(0, d);
+	usleep(120000);
+	EXPECT_EQ(DONE(ECANCELED, EPIPE), ctx_state(k));
+	EXPECT_EQ(DONE(ECANCELED, EPIPE), ctx_state(same));
+	EXPECT_EQ(0, done_recv(d, GOSYNC_DEADLINE_NONBLOCK));
+	close(d);
+	close(k);
+	close(same);
+	close(p);
+}
+
 /* Deadlines and cancels racing the last close: the timer and works die first. */
 static void *cancel_loop(void *arg)
 {
@@ -648,6 +731,14 @@ TEST_F(ctx, values_inherited_shadowed_and_seen_by_another_process)
 	ASSERT_LE(0, trace);
 	shadow = ctx_make_value(self->dev, trace, "request-id", "r-43", 4);
 	ASSERT_LE(0, shadow);
+	{
+		struct gosync_ctx_info info;
+
+		ASSERT_EQ(0, ctx_info(trace, &info));
+		EXPECT_EQ(GOSYNC_CTX_OFF_VALUES, info.off_values);
+		/* two records: 4 + 10 + 4, 4 + 5 + 3 (padded to 4 each) */
+		EXPECT_EQ(20 + 12, info.values_len);
+	}
 	EXPECT_EQ(4, page_value(plain, "request-id", buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, "r-42", 4));
 	EXPECT_EQ(-1, page_value(plain, "trace", buf, sizeof(buf)));

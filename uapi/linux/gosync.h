@@ -636,8 +636,11 @@ struct gosync_sync_info {
  *
  * The done channel (GOSYNC_CTX_IOC_DONE) is a channel of 0-byte elements
  * that nobody can send on, closed once the context is done: a receive
- * from it (read(2), GOSYNC_CHAN_IOC_RECV, a select case, io_uring, poll)
- * returns "closed" from then on.  The context's own fd is readable
+ * from it (GOSYNC_CHAN_IOC_RECV, a select case, io_uring; poll says
+ * EPOLLIN | EPOLLHUP) returns "closed" from then on (read(2) is EINVAL, as
+ * on every channel of 0-byte elements).  Each of its fds holds the
+ * context: with only done fds left, its deadline, its maker's exit or an
+ * ancestor's cancel still closes it.  The context's own fd is readable
  * (EPOLLIN) once it is done.
  */
 #define GOSYNC_KIND_CTX		7
@@ -677,12 +680,20 @@ struct gosync_ctx_value {
  * @val_len:	in: 0..GOSYNC_CTX_VAL_MAX, 0 without @key
  * @resv:	in: must be 0
  *
- * Errors: EINVAL (flags, reserved fields, a negative @deadline_ns, key
- * or value lengths), E2BIG (the parent's values and this one would pass
- * GOSYNC_CTX_VALUES_MAX bytes of records), EBADF (@parent is not an
- * open fd), EMEDIUMTYPE (@parent is not a context), ENOMEM, EMFILE (the
- * module's per-user limits: a context is two objects, itself and its
- * done channel), EFAULT.
+ * A deadline no sooner than the parent's is the parent's: the child has
+ * no timer of its own, and is done when the parent is, with its error.
+ * Deadlines are the host's CLOCK_MONOTONIC (not a time namespace's), as
+ * every deadline of this interface.  GOSYNC_CTX_CANCEL_ON_EXIT watches
+ * the process (exec does not end it, nor does a forked child's exit);
+ * a cause of ESRCH given to GOSYNC_CTX_IOC_CANCEL looks the same.
+ *
+ * Errors: EINVAL (flags, reserved fields, a negative @deadline_ns, a
+ * @parent below -1, key or value lengths), E2BIG (the parent's values
+ * and this one would pass GOSYNC_CTX_VALUES_MAX bytes of records), EBADF (@parent is not an
+ * open fd, or an O_PATH one), EMEDIUMTYPE (@parent is not a context),
+ * ENOMEM, EMFILE (the module's per-user limits: a context is two
+ * objects, itself and its done channel; or the caller's fd table),
+ * ENFILE, EFAULT.
  */
 struct gosync_ctx_create {
 	__u32 flags;
@@ -698,19 +709,23 @@ struct gosync_ctx_create {
 };
 
 #define GOSYNC_CTX_CLOEXEC		0x1U
-/* Cancelled (cause ESRCH) once every thread of the maker's process is gone. */
-#define GOSYNC_CTX_CANCEL_ON_EXIT	0x2U
+/*
+ * Cancelled (cause ESRCH) once every thread of the maker's process is
+ * gone.  A bit no flag of the library's has: libgosync takes it as is.
+ */
+#define GOSYNC_CTX_CANCEL_ON_EXIT	0x100U
 #define GOSYNC_CTX_CREATE_FLAGS	(GOSYNC_CTX_CLOEXEC | GOSYNC_CTX_CANCEL_ON_EXIT)
 
 /**
  * struct gosync_ctx_cancel - cancel a context (GOSYNC_CTX_IOC_CANCEL)
- * @cause:	in: a positive errno (1..4095), or 0 for ECANCELED
+ * @cause:	in: a positive errno (1..GOSYNC_CTX_CAUSE_MAX), or 0 for
+ *		ECANCELED
  * @flags:	in: must be 0
  * @resv:	in: must be 0
  *
  * Returns 0 when this call cancelled the context (and, before returning,
- * every live descendant), EALREADY when it was already done (the first
- * cause stays).  Errors: EINVAL, EBADF (an fd not open for writing),
+ * every live descendant); fails with EALREADY when it was already done
+ * (the first cause stays).  Errors: EINVAL, EBADF (an fd not open for writing),
  * EFAULT.
  */
 struct gosync_ctx_cancel {
@@ -719,16 +734,20 @@ struct gosync_ctx_cancel {
 	__u64 resv;
 };
 
+#define GOSYNC_CTX_CAUSE_MAX	4095
+
 /**
  * struct gosync_ctx_info - a context's state (GOSYNC_CTX_IOC_INFO)
  * @flags:	in: must be 0
  * @state:	out: 0, ECANCELED or ETIMEDOUT
  * @cause:	out: 0 while live, then the cause
- * @resv0:	out: 0
+ * @resv0:	in: must be 0; out: 0
  * @deadline_ns: out: its deadline, or GOSYNC_DEADLINE_FOREVER
  * @map_size:	out: GOSYNC_SYNC_SIZE
  * @off_words:	out: where struct gosync_ctx_words is in the page
- * @resv:	in: must be 0; out: 0
+ * @off_values:	out: where the value records are (GOSYNC_CTX_OFF_VALUES)
+ * @values_len:	out: their bytes
+ * @resv1:	in: must be 0; out: 0
  */
 struct gosync_ctx_info {
 	__u32 flags;
@@ -738,7 +757,9 @@ struct gosync_ctx_info {
 	__s64 deadline_ns;
 	__u64 map_size;
 	__u64 off_words;
-	__u64 resv[2];
+	__u64 off_values;
+	__u32 values_len;
+	__u32 resv1;
 };
 
 /**
@@ -749,7 +770,8 @@ struct gosync_ctx_info {
  *		channel
  * @resv:	in: must be 0
  *
- * Errors: EINVAL, EMFILE (the caller's fd table), EFAULT.
+ * Errors: EINVAL, EMFILE (the caller's fd table), ENFILE, ENOMEM,
+ * EFAULT.
  */
 struct gosync_ctx_done {
 	__u32 flags;
