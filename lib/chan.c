@@ -1030,8 +1030,7 @@ static unsigned int gosync_chan_fd_mode(int fd,
  * channel (it answers INFO), or a standalone ring in a memfd or a named
  * file.  @flags: GOSYNC_CHAN_FD_FLAGS.
  */
-static int gosync_chan_adopt(struct gosync_chan **chp, int fd,
-			     unsigned int flags)
+int gosync_chan_adopt(struct gosync_chan **chp, int fd, unsigned int flags)
 {
 	struct gosync_chan_info info;
 	struct gosync_chan *ch;

@@ -169,6 +169,12 @@ void gosync_chan_select_arm(struct gosync_wait *w);
 void gosync_chan_select_receiving(struct gosync_chan *ch, int delta);
 /* May this handle do @op (GOSYNC_SEND, GOSYNC_RECV)?  0 or -EBADF. */
 int gosync_chan_may(const struct gosync_chan *ch, int op);
+/*
+ * Make a handle of @fd, which it then owns (closed on failure): a kernel
+ * channel or end, or a standalone ring.  @flags: GOSYNC_STANDALONE,
+ * GOSYNC_CLOEXEC, GOSYNC_NOMAP.  For ctx.c's done channels.
+ */
+int gosync_chan_adopt(struct gosync_chan **chp, int fd, unsigned int flags);
 
 /* ---- sync.c: what the sync objects share ---- */
 

@@ -165,45 +165,6 @@ TEST_F_TIMEOUT(mpmc, every_element_once_in_order_per_producer, 300)
 	EXPECT_EQ(0, self->board->recv_errors);
 }
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char byte = 'c';
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 /*
  * The channel's fd crosses a UNIX socket; the receiving process makes its
  * own handle from it (not the one it inherited) and sends through that.
@@ -222,7 +183,7 @@ TEST_F(mpmc, fd_over_scm_rights)
 		int fd;
 
 		close(sv[0]);
-		fd = recv_fd(sv[1]);
+		fd = test_recv_fd(sv[1]);
 		if (fd < 0 || gosync_chan_from_fd(&mine, fd, 0))
 			_exit(1);
 		close(fd);
@@ -237,7 +198,7 @@ TEST_F(mpmc, fd_over_scm_rights)
 		_exit(0);
 	}
 	close(sv[1]);
-	ASSERT_EQ(0, send_fd(sv[0], gosync_chan_fd(self->ch)));
+	ASSERT_EQ(0, test_send_fd(sv[0], gosync_chan_fd(self->ch)));
 	for (uint32_t i = 0; i < 100; i++) {
 		ASSERT_EQ(1, gosync_chan_recv(self->ch, &e, test_ms(10000)));
 		EXPECT_EQ(i, e.seq);

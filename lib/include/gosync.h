@@ -226,6 +226,64 @@ size_t gosync_chan_elem_size(const struct gosync_chan *ch);
  */
 unsigned int gosync_chan_flags(const struct gosync_chan *ch);
 
+/* ----------------------------------------------------------- contexts -- */
+
+/*
+ * Go's context.Context across processes (kernel mode, a module with
+ * GOSYNC_FEAT_CTX; standalone contexts are not implemented yet: every
+ * make and from_fd is -EOPNOTSUPP there).  A context is done once: when
+ * cancelled (gosync_ctx_cancel), when its deadline passes (a kernel
+ * timer), when its parent is done, or (GOSYNC_CTX_CANCEL_ON_EXIT, the
+ * uapi's bit) when every thread of the process that made it is gone.
+ * gosync_ctx_err() and gosync_ctx_cause() read its shared page: no
+ * system call.  Shared as the other objects are (fork, SCM_RIGHTS,
+ * gosync_ctx_from_fd).
+ *
+ * @flags of gosync_ctx_make() and gosync_ctx_with_deadline():
+ * GOSYNC_CTX_CANCEL_ON_EXIT, GOSYNC_CLOEXEC (the context's fd), or 0
+ * (GOSYNC_STANDALONE: -EOPNOTSUPP); of gosync_ctx_from_fd() and
+ * gosync_ctx_open(): GOSYNC_CLOEXEC (of the fd it duplicates or opens),
+ * GOSYNC_STANDALONE (from_fd: changes nothing, the fd says what it is;
+ * open: -EOPNOTSUPP), or 0.
+ * @deadline_ns: absolute CLOCK_MONOTONIC, or GOSYNC_FOREVER; never later
+ * than the parent's.
+ */
+struct gosync_ctx;
+
+int  gosync_ctx_make(struct gosync_ctx **ctx, struct gosync_ctx *parent,
+		     unsigned int flags);
+int  gosync_ctx_with_deadline(struct gosync_ctx **ctx,
+			      struct gosync_ctx *parent, int64_t deadline_ns,
+			      unsigned int flags);
+/* A child carrying @len bytes at @val under @key (1..GOSYNC_CTX_KEY_MAX
+ * bytes; @len up to GOSYNC_CTX_VAL_MAX), and its parent's values: -E2BIG
+ * past GOSYNC_CTX_VALUES_MAX bytes of records in all. */
+int  gosync_ctx_with_value(struct gosync_ctx **ctx, struct gosync_ctx *parent,
+			   const char *key, const void *val, size_t len);
+/* The value under @key into @buf (*@len bytes; set to its length):
+ * -ENOENT if absent, -ERANGE (*@len set) if @buf is too small. */
+int  gosync_ctx_value(const struct gosync_ctx *ctx, const char *key,
+		      void *buf, size_t *len);
+/* A root context by name (O_RDONLY: may watch, not cancel: -EBADF). */
+int  gosync_ctx_open(struct gosync_ctx **ctx, const char *name, int oflag,
+		     mode_t mode, unsigned int flags);
+/* @cause: a positive errno (1..GOSYNC_CTX_CAUSE_MAX), or 0 for ECANCELED; 0 also when
+ * the context was done already (the first cause stays). */
+int  gosync_ctx_cancel(struct gosync_ctx *ctx, int cause);
+/* 0 while live, then -ECANCELED or -ETIMEDOUT. */
+int  gosync_ctx_err(const struct gosync_ctx *ctx);
+/* 0 while live, then the positive cause. */
+int  gosync_ctx_cause(const struct gosync_ctx *ctx);
+/* Its deadline, or GOSYNC_FOREVER. */
+int64_t gosync_ctx_deadline(const struct gosync_ctx *ctx);
+/* A receive-only channel of 0-byte elements, closed once the context is
+ * done; owned by the context (freed by gosync_ctx_free); NULL when it
+ * cannot be made (no fd or memory; a later call tries again). */
+struct gosync_chan *gosync_ctx_done(struct gosync_ctx *ctx);
+int  gosync_ctx_fd(const struct gosync_ctx *ctx);
+int  gosync_ctx_from_fd(struct gosync_ctx **ctx, int fd, unsigned int flags);
+void gosync_ctx_free(struct gosync_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif
