@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -198,28 +199,31 @@ int gosync_ctx_cancel(struct gosync_ctx *ctx, int cause)
 }
 
 /*
- * The done channel: asked for once, on first use; of racing first
- * callers one installs its channel and the others free theirs.
+ * The done channel into *@chp: asked for once, on first use; of racing
+ * first callers one installs its channel and the others free theirs.
+ * 0 or -errno (no fd, no memory).
  */
-struct gosync_chan *gosync_ctx_done(struct gosync_ctx *ctx)
+static int gosync_ctx_done_get(struct gosync_ctx *ctx, struct gosync_chan **chp)
 {
-	GOSYNC_KEEP_ERRNO;
 	struct gosync_chan *ch, *cur = NULL;
 	struct gosync_ctx_done req;
-	int fd;
+	int fd, ret;
 
-	if (!ctx)
-		return NULL;
 	ch = __atomic_load_n(&ctx->done, __ATOMIC_ACQUIRE);
-	if (ch)
-		return ch;
+	if (ch) {
+		*chp = ch;
+		return 0;
+	}
 	memset(&req, 0, sizeof(req));
 	/* The library's own fd: another process asks for its own. */
 	req.flags = GOSYNC_CTX_CLOEXEC;
 	fd = ioctl(ctx->fd, GOSYNC_CTX_IOC_DONE, &req);
+	if (fd < 0)
+		return -errno;
 	/* A receive-only end: adopted unmapped (GOSYNC_RECV_ONLY, NOMAP). */
-	if (fd < 0 || gosync_chan_adopt(&ch, fd, 0))
-		return NULL;
+	ret = gosync_chan_adopt(&ch, fd, 0);
+	if (ret)
+		return ret;
 	/*
 	 * Acq_rel: the handle made here is published whole; pairs with the
 	 * acquire load above (a thread that finds it there uses it).
@@ -229,7 +233,105 @@ struct gosync_chan *gosync_ctx_done(struct gosync_ctx *ctx)
 		gosync_chan_free(ch);
 		ch = cur;
 	}
-	return ch;
+	*chp = ch;
+	return 0;
+}
+
+struct gosync_chan *gosync_ctx_done(struct gosync_ctx *ctx)
+{
+	GOSYNC_KEEP_ERRNO;
+	struct gosync_chan *ch;
+
+	return ctx && !gosync_ctx_done_get(ctx, &ch) ? ch : NULL;
+}
+
+/* ------------------------------------------------- waits with a context -- */
+
+/*
+ * Wait for case @c or for @ctx to be done, whichever comes first (the
+ * context's deadline is the kernel's timer: no deadline here): 0 with
+ * *@c as the select left it, the context's error, or the select's.  A
+ * context done already wins before anything is tried, as Go's
+ * "if err := ctx.Err(); err != nil" first; when both become ready
+ * together either may win, as in Go.
+ */
+static int gosync_ctx_wait(struct gosync_case *c, struct gosync_ctx *ctx)
+{
+	struct gosync_case cases[2];
+	struct gosync_chan *done;
+	int ret = gosync_ctx_err(ctx);
+
+	if (ret)
+		return ret;
+	ret = gosync_ctx_done_get(ctx, &done);
+	if (ret)
+		return ret;
+	cases[0] = *c;
+	cases[1] = (struct gosync_case){ .ch = done, .op = GOSYNC_RECV,
+					 .fd = -1 };
+	ret = gosync_select(cases, 2, GOSYNC_FOREVER);
+	if (ret == 1) {
+		/* Closed after the state was set (CTX-A, then the close). */
+		ret = gosync_ctx_err(ctx);
+		return ret ? ret : -ECANCELED;
+	}
+	if (ret == 0)
+		*c = cases[0];
+	return ret < 0 ? ret : 0;
+}
+
+int gosync_chan_recv_ctx(struct gosync_chan *ch, void *elem,
+			 struct gosync_ctx *ctx)
+{
+	GOSYNC_KEEP_ERRNO;
+	struct gosync_case c = { .ch = ch, .op = GOSYNC_RECV, .elem = elem,
+				 .fd = -1 };
+	int ret;
+
+	if (!ch || !ctx)
+		return -EINVAL;
+	ret = gosync_ctx_wait(&c, ctx);
+	return ret ? ret : c.ok;
+}
+
+int gosync_chan_send_ctx(struct gosync_chan *ch, const void *elem,
+			 struct gosync_ctx *ctx)
+{
+	GOSYNC_KEEP_ERRNO;
+	struct gosync_case c = { .ch = ch, .op = GOSYNC_SEND,
+				 .elem = (void *)elem, .fd = -1 };
+
+	if (!ch || !ctx)
+		return -EINVAL;
+	return gosync_ctx_wait(&c, ctx);
+}
+
+/*
+ * A waitgroup's fd is readable once its counter is zero (the module's
+ * poll arms it): that, against the done channel, until a look at the
+ * counter says zero.  A standalone waitgroup has no such fd.
+ */
+int gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx)
+{
+	GOSYNC_KEEP_ERRNO;
+	int ret;
+
+	if (!wg || !ctx)
+		return -EINVAL;
+	if (((struct gosync_sync *)wg)->flags & GOSYNC_STANDALONE)
+		return -EOPNOTSUPP;
+	for (;;) {
+		struct gosync_case c = { .op = GOSYNC_FDREADY,
+					 .fd = gosync_wg_fd(wg),
+					 .events = POLLIN };
+
+		ret = gosync_wg_wait(wg, GOSYNC_NONBLOCK);
+		if (ret != -EAGAIN)
+			return ret;
+		ret = gosync_ctx_wait(&c, ctx);
+		if (ret)
+			return ret;
+	}
 }
 
 /* ------------------------------------------------------ making, fds -- */

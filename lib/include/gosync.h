@@ -283,6 +283,49 @@ struct gosync_chan *gosync_ctx_done(struct gosync_ctx *ctx);
 int  gosync_ctx_fd(const struct gosync_ctx *ctx);
 int  gosync_ctx_from_fd(struct gosync_ctx **ctx, int fd, unsigned int flags);
 void gosync_ctx_free(struct gosync_ctx *ctx);
+/* Waits bounded by a context (no deadline of their own: the context's
+ * is its timer): as gosync_chan_send(), gosync_chan_recv() and
+ * gosync_wg_wait(), or the context's error when it is done first (a
+ * context done already wins at once).  gosync_wg_wait_ctx() needs a
+ * kernel waitgroup (-EOPNOTSUPP for a standalone one). */
+int  gosync_chan_send_ctx(struct gosync_chan *ch, const void *elem,
+			  struct gosync_ctx *ctx);
+int  gosync_chan_recv_ctx(struct gosync_chan *ch, void *elem,
+			  struct gosync_ctx *ctx);
+int  gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx);
+
+/* ----------------------------------------------------------- errgroups -- */
+
+/*
+ * Go's errgroup across threads and processes (kernel mode: a group is a
+ * context): the first task to return non-zero cancels the group's
+ * context, its error as the cause; gosync_group_wait() returns that first
+ * error once every task has ended.  gosync_group_go() starts a thread,
+ * gosync_group_fork() a process (its result is its exit status; a death
+ * by a signal fails the group at once with -EOWNERDEAD).  @flags of
+ * gosync_group_make(): GOSYNC_CTX_CANCEL_ON_EXIT (the forked tasks see
+ * the context cancelled when the process that waits on them is gone),
+ * GOSYNC_CLOEXEC, or 0.  These start work, and say so in their names;
+ * nothing else in the library does.
+ */
+struct gosync_group;
+
+int  gosync_group_make(struct gosync_group **g, struct gosync_ctx *parent,
+		       unsigned int flags);
+struct gosync_ctx *gosync_group_ctx(struct gosync_group *g);
+/* Tasks that may run at once (< 0: no limit); -EBUSY while tasks run. */
+int  gosync_group_set_limit(struct gosync_group *g, int n);
+int  gosync_group_go(struct gosync_group *g,
+		     int (*fn)(struct gosync_ctx *ctx, void *arg), void *arg);
+/* As gosync_group_go(), or -EAGAIN at the limit. */
+int  gosync_group_try_go(struct gosync_group *g,
+			 int (*fn)(struct gosync_ctx *ctx, void *arg), void *arg);
+int  gosync_group_fork(struct gosync_group *g,
+		       int (*fn)(struct gosync_ctx *ctx, void *arg), void *arg);
+/* 0 or the first error, once every task has ended (joined, reaped). */
+int  gosync_group_wait(struct gosync_group *g);
+/* Waits for the tasks first (gosync_group_wait), then frees. */
+void gosync_group_free(struct gosync_group *g);
 
 #ifdef __cplusplus
 }
