@@ -93,7 +93,8 @@ static int work(struct gosync_ctx *ctx, void *arg)
 	return ret < 0 ? ret : 0;
 }
 
-static int run(struct gosync_ctx *root, int bad, int64_t timeout_ns)
+/* One job: the group's result (the first error), or another -errno. */
+static int run(struct gosync_ctx *root, int bad, int64_t timeout_ns, int *result)
 {
 	static const char *const whats[] = { "done", "FAILED", "stopped" };
 	struct gosync_ctx *job_ctx, *req;
@@ -133,6 +134,7 @@ static int run(struct gosync_ctx *root, int bad, int64_t timeout_ns)
 			return ret;
 	}
 	ret = gosync_group_wait(g);
+	*result = ret;
 	gosync_chan_close(j.log);
 	while (gosync_chan_recv(j.log, &l, GOSYNC_NONBLOCK) == 1)
 		printf("  worker %d: part %2d %s%s%s\n", l.worker, l.part,
@@ -155,10 +157,10 @@ static int run(struct gosync_ctx *root, int bad, int64_t timeout_ns)
 int main(void)
 {
 	struct gosync_ctx *root;
-	int ret = gosync_ctx_make(&root, NULL, 0);
+	int ret = gosync_ctx_make(&root, NULL, 0), first = 0, second = 0;
 
 	if (ret == -EOPNOTSUPP) {
-		printf("fan-out: contexts need the module (kernel mode)\n");
+		printf("fan-out: needs the gosync module (contexts are kernel mode only)\n");
 		return 0;
 	}
 	if (ret) {
@@ -167,11 +169,14 @@ int main(void)
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);	/* forked workers print nothing */
 	/* 1: part 5 fails, the rest are cancelled; 2: the deadline ends it */
-	ret = run(root, 5, 10000000000LL);
+	ret = run(root, 5, 10000000000LL, &first);
 	if (!ret)
-		ret = run(root, -1, 250000000LL);
+		ret = run(root, -1, 250000000LL, &second);
 	gosync_ctx_free(root);
 	if (ret)
 		fprintf(stderr, "fan-out: %s\n", strerror(-ret));
-	return ret ? 1 : 0;
+	else if (first != -EBADMSG || second != -ETIMEDOUT)
+		fprintf(stderr, "fan-out: the groups said %s and %s\n",
+			strerror(-first), strerror(-second));
+	return ret || first != -EBADMSG || second != -ETIMEDOUT ? 1 : 0;
 }
