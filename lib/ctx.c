@@ -290,6 +290,9 @@ int gosync_chan_recv_ctx(struct gosync_chan *ch, void *elem,
 
 	if (!ch || !ctx)
 		return -EINVAL;
+	/* (a select cannot mix a standalone channel with the done one) */
+	if (gosync_chan_is_standalone(ch))
+		return -EOPNOTSUPP;
 	ret = gosync_ctx_wait(&c, ctx);
 	return ret ? ret : c.ok;
 }
@@ -303,6 +306,8 @@ int gosync_chan_send_ctx(struct gosync_chan *ch, const void *elem,
 
 	if (!ch || !ctx)
 		return -EINVAL;
+	if (gosync_chan_is_standalone(ch))
+		return -EOPNOTSUPP;
 	return gosync_ctx_wait(&c, ctx);
 }
 
@@ -320,6 +325,10 @@ int gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx)
 		return -EINVAL;
 	if (((struct gosync_sync *)wg)->flags & GOSYNC_STANDALONE)
 		return -EOPNOTSUPP;
+	/* A context done already wins, as in the other waits. */
+	ret = gosync_ctx_err(ctx);
+	if (ret)
+		return ret;
 	for (;;) {
 		struct gosync_case c = { .op = GOSYNC_FDREADY,
 					 .fd = gosync_wg_fd(wg),

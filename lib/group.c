@@ -28,7 +28,8 @@
 
 #include "internal.h"
 
-#define GOSYNC_GROUP_FLAGS	(GOSYNC_CTX_CANCEL_ON_EXIT | GOSYNC_CLOEXEC)
+#define GOSYNC_GROUP_FLAGS	(GOSYNC_CTX_CANCEL_ON_EXIT | GOSYNC_CLOEXEC | \
+				 GOSYNC_STANDALONE)
 
 /**
  * struct gosync_group - an errgroup
@@ -37,6 +38,7 @@
  * @cond:	a task ended (running went down)
  * @limit:	tasks that may run at once, or -1
  * @running:	tasks started and not ended
+ * @joining:	a gosync_group_wait() is joining threads (another waits)
  * @err:	the first non-zero result, or 0
  * @threads:	every thread started (tasks and watchers), to join
  * @nthreads:	how many are in @threads
@@ -48,6 +50,7 @@ struct gosync_group {
 	pthread_cond_t cond;
 	int limit;
 	int running;
+	bool joining;
 	int err;
 	pthread_t *threads;
 	size_t nthreads;
@@ -71,6 +74,8 @@ int gosync_group_make(struct gosync_group **gp, struct gosync_ctx *parent,
 
 	if (!gp || flags & ~GOSYNC_GROUP_FLAGS)
 		return -EINVAL;
+	if (flags & GOSYNC_STANDALONE)
+		return -EOPNOTSUPP;	/* a group is a context: kernel mode */
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -285,18 +290,24 @@ int gosync_group_wait(struct gosync_group *g)
 	if (!g)
 		return -EINVAL;
 	pthread_mutex_lock(&g->lock);
-	while (g->running)
+	/* Two waiters: the second returns once the first has joined. */
+	while (g->running || g->joining)
 		pthread_cond_wait(&g->cond, &g->lock);
 	threads = g->threads;
 	n = g->nthreads;
 	g->threads = NULL;
 	g->nthreads = 0;
 	g->cap = 0;
-	err = g->err;
+	g->joining = true;
 	pthread_mutex_unlock(&g->lock);
 	for (i = 0; i < n; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
+	pthread_mutex_lock(&g->lock);
+	g->joining = false;
+	err = g->err;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
 	gosync_ctx_cancel(g->ctx, err ? -err : 0);
 	return err;
 }

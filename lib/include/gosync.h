@@ -4,8 +4,10 @@
  * between processes, on top of the gosync kernel module (/dev/gosync).
  *
  * Conventions (as liburing): every function that can fail returns a
- * negative errno value and never sets errno; nothing here starts a thread,
- * exits, aborts or prints on the caller's behalf.  Every function is
+ * negative errno value and never sets errno; nothing here starts a thread
+ * or a process, exits, aborts or prints on the caller's behalf, but the
+ * errgroup functions that say so in their names (gosync_group_go,
+ * gosync_group_try_go, gosync_group_fork).  Every function is
  * thread-safe unless its man page says otherwise.
  */
 #ifndef GOSYNC_H
@@ -286,8 +288,8 @@ void gosync_ctx_free(struct gosync_ctx *ctx);
 /* Waits bounded by a context (no deadline of their own: the context's
  * is its timer): as gosync_chan_send(), gosync_chan_recv() and
  * gosync_wg_wait(), or the context's error when it is done first (a
- * context done already wins at once).  gosync_wg_wait_ctx() needs a
- * kernel waitgroup (-EOPNOTSUPP for a standalone one). */
+ * context done already wins at once).  Kernel objects only: a standalone
+ * channel or waitgroup is -EOPNOTSUPP. */
 int  gosync_chan_send_ctx(struct gosync_chan *ch, const void *elem,
 			  struct gosync_ctx *ctx);
 int  gosync_chan_recv_ctx(struct gosync_chan *ch, void *elem,
@@ -313,7 +315,8 @@ struct gosync_group;
 int  gosync_group_make(struct gosync_group **g, struct gosync_ctx *parent,
 		       unsigned int flags);
 struct gosync_ctx *gosync_group_ctx(struct gosync_group *g);
-/* Tasks that may run at once (< 0: no limit); -EBUSY while tasks run. */
+/* Tasks that may run at once (< 0: no limit; 0 is -EINVAL); -EBUSY
+ * while tasks run. */
 int  gosync_group_set_limit(struct gosync_group *g, int n);
 int  gosync_group_go(struct gosync_group *g,
 		     int (*fn)(struct gosync_ctx *ctx, void *arg), void *arg);
