@@ -134,6 +134,15 @@ static int sync_kind(int fd)
 	return info.kind;
 }
 
+/* A context's INFO: 0, or -errno. */
+static int ctx_info(int fd, struct gosync_ctx_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (ioctl(fd, GOSYNC_CTX_IOC_INFO, info))
+		return -errno;
+	return 0;
+}
+
 /* A gosync filesystem's root directory? */
 static int is_fsdir(int fd)
 {
@@ -147,7 +156,7 @@ static int is_fsdir(int fd)
 static int is_gosync(int kind)
 {
 	return kind == K_DEV || kind == K_CHAN || kind == K_SYNC ||
-	       kind == K_FSDIR;
+	       kind == K_FSDIR || kind == K_CTX;
 }
 
 /* The channel end @o may not do this (a directional end's other way). */
@@ -222,27 +231,37 @@ static int pick_obj(struct tctx *t, uint8_t sel, int want, struct obj *o)
 	return -1;
 }
 
-/* Put a new object in a program slot, closing what was there. */
-static void obj_put(struct wctx *w, int s, int fd, int kind, int skind,
-		    const struct layout *lay)
+/*
+ * Put a new object in a program slot, closing what was there: @o's fd,
+ * kind and what the table knows of it (its access mode is the file's).
+ */
+static void obj_put_as(struct wctx *w, int s, const struct obj *o)
 {
 	int old;
 
 	pthread_mutex_lock(&w->tbl);
 	old = w->objs[s].kind != K_NONE ? w->objs[s].fd : -1;
-	w->objs[s].fd = fd;
-	w->objs[s].kind = kind;
-	w->objs[s].skind = skind;
-	w->objs[s].acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+	w->objs[s] = *o;
+	w->objs[s].acc = fcntl(o->fd, F_GETFL) & O_ACCMODE;
 	atomic_fetch_add(&w->tbl_gen, 1);
-	if (lay)
-		w->objs[s].lay = *lay;
-	else
-		memset(&w->objs[s].lay, 0, sizeof(w->objs[s].lay));
 	/* close under the lock: nobody may see the number reused meanwhile */
-	if (old >= 0 && old != fd)
+	if (old >= 0 && old != o->fd)
 		close(old);
 	pthread_mutex_unlock(&w->tbl);
+}
+
+static void obj_put(struct wctx *w, int s, int fd, int kind, int skind,
+		    const struct layout *lay)
+{
+	struct obj o;
+
+	memset(&o, 0, sizeof(o));
+	o.fd = fd;
+	o.kind = kind;
+	o.skind = skind;
+	if (lay)
+		o.lay = *lay;
+	obj_put_as(w, s, &o);
 }
 
 /*
@@ -294,8 +313,14 @@ static int pick_map(struct wctx *w, unsigned int sel, unsigned int kinds,
 }
 
 #define MK(k)	(1U << (k))
-#define MK_OBJ	(MK(M_CHAN) | MK(M_SYNC))
-#define MK_ANY	(MK(M_CHAN) | MK(M_SYNC) | MK(M_ANON) | MK(M_OTHER))
+#define MK_OBJ	(MK(M_CHAN) | MK(M_SYNC) | MK(M_CTX))
+#define MK_ANY	(MK_OBJ | MK(M_ANON) | MK(M_OTHER))
+
+/* A mapping of a gosync object (the module's rules hold for it)? */
+static int map_is_obj(int kind)
+{
+	return kind == M_CHAN || kind == M_SYNC || kind == M_CTX;
+}
 
 static char *slot_base(struct wctx *w, int s)
 {
@@ -493,10 +518,11 @@ store64(struct tctx *t, uint64_t *p, uint64_t v)
 	GUARD(t, __atomic_store_n(p, v, __ATOMIC_RELAXED));
 }
 
-static void __attribute__((noinline))
+/* 1 when it faulted */
+static int __attribute__((noinline))
 store32(struct tctx *t, uint32_t *p, uint64_t v)
 {
-	GUARD(t, __atomic_store_n(p, (uint32_t)v, __ATOMIC_RELAXED));
+	return GUARD(t, __atomic_store_n(p, (uint32_t)v, __ATOMIC_RELAXED));
 }
 
 static int __attribute__((noinline))
@@ -803,7 +829,8 @@ static int op_dup(struct tctx *t, const struct op *op)
 		close(fd);
 		return 0;
 	}
-	obj_put(w, dst, fd, o.kind, o.skind, &o.lay);
+	o.fd = fd;		/* the same object: what we know of it holds */
+	obj_put_as(w, dst, &o);
 	return 0;
 }
 
@@ -885,6 +912,8 @@ static const unsigned long gosync_cmds[] = {
 	GOSYNC_CHAN_IOC_RECV, GOSYNC_CHAN_IOC_CLOSE, GOSYNC_CHAN_IOC_WAKE,
 	GOSYNC_CHAN_IOC_MAP, GOSYNC_SYNC_IOC_INFO, GOSYNC_SYNC_IOC_MAP,
 	GOSYNC_SYNC_IOC_WAKE, GOSYNC_CHAN_IOC_DUP, GOSYNC_FS_IOC_OPEN,
+	GOSYNC_IOC_CTX_CREATE, GOSYNC_CTX_IOC_INFO, GOSYNC_CTX_IOC_CANCEL,
+	GOSYNC_CTX_IOC_DONE,
 };
 
 static int cmd_blocks(unsigned long cmd)
@@ -995,7 +1024,8 @@ static int op_dev_ioctl(struct tctx *t, const struct op *op)
 	/* a new fd (a create, a dup, an open): keep the object */
 	if (ret >= 0 && (cmd == GOSYNC_IOC_CHAN_CREATE ||
 			 cmd == GOSYNC_IOC_SYNC_CREATE ||
-			 cmd == GOSYNC_CHAN_IOC_DUP || cmd == GOSYNC_FS_IOC_OPEN))
+			 cmd == GOSYNC_CHAN_IOC_DUP || cmd == GOSYNC_FS_IOC_OPEN ||
+			 cmd == GOSYNC_IOC_CTX_CREATE || cmd == GOSYNC_CTX_IOC_DONE))
 		classify_put(t->w, op->o2 % NOBJ, ret);
 	return ret < 0 ? -ret : 0;
 }
@@ -1035,7 +1065,8 @@ static int op_dev_info(struct tctx *t, const struct op *op)
 				    GOSYNC_FEAT_SELECT_FD |
 				    GOSYNC_FEAT_CHAN_ZERO |
 				    GOSYNC_FEAT_NAMES |
-				    GOSYNC_FEAT_URING_RECV_N) ||
+				    GOSYNC_FEAT_URING_RECV_N |
+				    GOSYNC_FEAT_CTX) ||
 		    r->flags)
 			fail(t, "IOC_INFO: abi %u features %#llx flags %#x",
 			     r->abi_version, (unsigned long long)r->features,
@@ -2408,14 +2439,35 @@ static int op_ring_close(struct tctx *t, const struct op *op)
 
 static int map_kind_of(int kind)
 {
-	return kind == K_CHAN ? M_CHAN : kind == K_SYNC ? M_SYNC : M_OTHER;
+	return kind == K_CHAN ? M_CHAN : kind == K_SYNC ? M_SYNC :
+	       kind == K_CTX ? M_CTX : M_OTHER;
 }
 
-/* Does a vma of the module's start at @addr? (a split shows up as one) */
+/* The object kind a mapping of the module's shows. */
+static int obj_kind_of(int mkind)
+{
+	return mkind == M_SYNC ? K_SYNC : mkind == M_CTX ? K_CTX : K_CHAN;
+}
+
+/* The bytes a whole mapping of the object takes. */
+static size_t obj_map_size(int mkind, const struct layout *lay)
+{
+	return mkind == M_CHAN ? lay->map_size : GOSYNC_SYNC_SIZE;
+}
+
+static bool vma_is_gosync(const char *addr, size_t len);
+
+/*
+ * Does a vma of the module's start at @addr? (a split shows up as one)
+ * A context has no MAP ioctl: its page is one page, and the kernel's
+ * list of vmas says.
+ */
 static int vma_starts(int fd, int kind, char *addr)
 {
 	struct gosync_chan_map req = { .addr = (uintptr_t)addr };
 
+	if (kind == K_CTX)
+		return vma_is_gosync(addr, GOSYNC_SYNC_SIZE);
 	return !ioctl(fd, kind == K_SYNC ? GOSYNC_SYNC_IOC_MAP :
 		      GOSYNC_CHAN_IOC_MAP, &req);
 }
@@ -2449,7 +2501,7 @@ static void probe_magic_as(struct tctx *t, const struct mapent *m,
 	uint32_t magic = 0, want;
 	int current;
 
-	if ((m->kind != M_CHAN && m->kind != M_SYNC) || m->reported)
+	if (!map_is_obj(m->kind) || m->reported)
 		return;
 	if (!(m->prot & PROT_READ))
 		return;
@@ -2466,15 +2518,13 @@ static void probe_magic_as(struct tctx *t, const struct mapent *m,
 	if (magic != want) {
 		/* and through a fresh mapping of the same object? */
 		uint32_t fresh = 0;
-		char *p = m->fd >= 0 ? mmap(NULL, m->kind == M_CHAN ?
-					    m->lay.map_size : GOSYNC_SYNC_SIZE,
-					    PROT_READ, MAP_SHARED, m->fd, 0) :
-					    MAP_FAILED;
+		size_t size = obj_map_size(m->kind, &m->lay);
+		char *p = m->fd >= 0 ? mmap(NULL, size, PROT_READ, MAP_SHARED,
+					    m->fd, 0) : MAP_FAILED;
 
 		if (p != MAP_FAILED) {
 			load32(t, p, &fresh);
-			munmap(p, m->kind == M_CHAN ? m->lay.map_size :
-			       GOSYNC_SYNC_SIZE);
+			munmap(p, size);
 		}
 		/* once per mapping: later touches see the same */
 		pthread_mutex_lock(&t->w->tbl);
@@ -2485,7 +2535,8 @@ static void probe_magic_as(struct tctx *t, const struct mapent *m,
 		pthread_mutex_unlock(&t->w->tbl);
 		atomic_fetch_add(&SH->known[5], 1);
 		fail(t, "after %s the %s mapping at %p (%zu bytes, owner %u) reads magic %#x, want %#x; a fresh mapping of the object reads %#x%s",
-		     after, m->kind == M_CHAN ? "channel" : "sync object",
+		     after, m->kind == M_CHAN ? "channel" : m->kind == M_CTX ?
+		     "context" : "sync object",
 		     (void *)m->addr, m->len, m->owner, magic, want, fresh,
 		     p == MAP_FAILED ? " (could not map it)" : "");
 	}
@@ -2497,7 +2548,7 @@ static int split_at(struct wctx *w, const struct mapent *m, char *addr,
 {
 	char *end = m->addr + m->len;
 	char *b2 = addr + ((len + w->page - 1) & ~(w->page - 1));
-	int kind = m->kind == M_SYNC ? K_SYNC : K_CHAN;
+	int kind = obj_kind_of(m->kind);
 
 	if (m->fd < 0 || !len)
 		return 0;
@@ -2511,25 +2562,132 @@ static void probe_magic(struct tctx *t, const struct mapent *m, const char *afte
 	probe_magic_as(t, m, after, 0);
 }
 
+/*
+ * What a plain mmap of a context's page (MAP_SHARED, offset 0, the one
+ * page) must give: 0, the errno, or -1 when the rules say nothing
+ * exact (other flags, prot bits beyond the three).  Only PROT_READ (or
+ * none) of a file that can read: the kernel alone writes the page.
+ */
+static int ctx_map_want(int acc, size_t len, int prot, int flags, off_t off)
+{
+	if (flags != MAP_SHARED || off || len != GOSYNC_SYNC_SIZE ||
+	    (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -1;
+	if (acc == O_WRONLY || acc == O_ACCMODE || (prot & PROT_WRITE))
+		return EACCES;
+	return prot & PROT_EXEC ? EPERM : 0;
+}
+
+/*
+ * Map @o (the object in table slot @os; or -1 and fd -1: anonymous)
+ * into mapping slot @s with the given arguments: the table takes what
+ * the kernel allowed, and the module's rules judge it.  0 or the errno.
+ */
+static int map_obj(struct tctx *t, int s, int os, const struct obj *o,
+		   size_t len, int prot, int flags, off_t off)
+{
+	struct wctx *w = t->w;
+	char *p, *base = slot_base(w, s);
+	struct mapent m;
+	int err = 0, acc = O_RDWR, want = -1;
+
+	pthread_rwlock_wrlock(&w->mm);
+	pthread_mutex_lock(&w->tbl);
+	if (w->maps[s].kind != M_NONE) {
+		munmap(w->maps[s].addr, w->maps[s].len);
+		map_forget(w, s);
+		slot_reserve(w, s, NULL, 0);
+	}
+	/* the fd's object, now: another thread may have replaced it */
+	if (os >= 0 && (w->objs[os].fd != o->fd || w->objs[os].kind != o->kind)) {
+		pthread_mutex_unlock(&w->tbl);
+		pthread_rwlock_unlock(&w->mm);
+		return EAGAIN;
+	}
+	if (os >= 0)
+		acc = w->objs[os].acc;
+	if (os >= 0 && o->kind == K_CTX)
+		want = ctx_map_want(acc, len, prot, flags, off);
+	p = mmap(base, len, prot, flags | MAP_FIXED, o->fd, off);
+	if (p != MAP_FAILED && os >= 0 &&
+	    ((o->kind == K_CHAN && (w->objs[os].lay.state &
+				   (GOSYNC_CHAN_STATE_NOSEND |
+				    GOSYNC_CHAN_STATE_NORECV))) ||
+	     (o->kind == K_SYNC && acc != O_RDWR)))
+		fail(t, "mmap of a %s (%s) succeeded",
+		     o->kind == K_CHAN ? "directional channel end" :
+		     "sync object opened without O_RDWR", end_name(&w->objs[os]));
+	if (p != MAP_FAILED && os >= 0 && o->kind == K_CTX &&
+	    ((prot & PROT_WRITE) || acc == O_WRONLY || acc == O_ACCMODE))
+		fail(t, "mmap(prot %#x, flags %#x) of a context (fd access %#x) succeeded: only the kernel may write its page",
+		     prot, flags, acc);
+	if (p == MAP_FAILED) {
+		err = errno;
+		slot_reserve(w, s, NULL, 0);
+		pthread_mutex_unlock(&w->tbl);
+		pthread_rwlock_unlock(&w->mm);
+		if (is_gosync(o->kind))
+			check_errno(t, "mmap", err);
+		if (want >= 0 && err != want && !(!want && err == ENOMEM))
+			fail(t, "mmap(%zu bytes, prot %#x, MAP_SHARED) of a context (fd access %#x) failed with %s, want %s",
+			     len, prot, acc, strerror(err),
+			     want ? strerror(want) : "success");
+		return err;
+	}
+	memset(&m, 0, sizeof(m));
+	m.addr = p;
+	m.len = (len + w->page - 1) & ~(w->page - 1);
+	m.kind = o->fd < 0 ? M_ANON : map_kind_of(o->kind);
+	m.nocopy = map_is_obj(m.kind);	/* VM_DONTCOPY */
+	m.prot = prot;
+	m.lay = o->lay;
+	m.skind = o->skind;
+	m.fd = -1;
+	if (map_is_obj(m.kind)) {
+		struct gosync_chan_map req = { .addr = (uintptr_t)p };
+
+		if ((flags & MAP_TYPE) == MAP_PRIVATE || off ||
+		    m.len != obj_map_size(m.kind, &o->lay) ||
+		    (prot & PROT_EXEC))
+			fail(t, "mmap of a gosync object broke its rules: %s, offset %lld, %zu bytes of %zu, prot %#x",
+			     (flags & MAP_TYPE) == MAP_PRIVATE ? "private" : "shared",
+			     (long long)off, len, obj_map_size(m.kind, &o->lay),
+			     prot);
+		/* (a context's page has no MAP ioctl: no owner id to ask) */
+		if (m.kind != M_CTX &&
+		    !ioctl(o->fd, m.kind == M_CHAN ? GOSYNC_CHAN_IOC_MAP :
+			   GOSYNC_SYNC_IOC_MAP, &req))
+			m.owner = req.owner;
+		m.fd = fcntl(o->fd, F_DUPFD_CLOEXEC, w->fdbase + 40);
+	}
+	w->maps[s] = m;
+	pthread_mutex_unlock(&w->tbl);
+	pthread_rwlock_unlock(&w->mm);
+	probe_magic(t, &m, "mmap");
+	return 0;
+}
+
 static int op_mmap(struct tctx *t, const struct op *op)
 {
 	struct wctx *w = t->w;
-	int s = op->o2 % NMAPS, prot, flags, err = 0, os;
+	int s = op->o2 % NMAPS, prot, flags, os, kind;
 	uint32_t a = op->a;
-	struct mapent m;
 	struct obj o;
 	size_t len, base_len;
 	off_t off;
-	char *p, *base = slot_base(w, s);
 
-	os = pick_obj(t, op->o1, a & 0x80000000U ? K_SYNC : K_CHAN, &o);
+	/* a channel, a sync object, now and then a context's page */
+	kind = a & 0x80000000U ? K_SYNC : K_CHAN;
+	if ((a >> 27) % 16 == 15)
+		kind = K_CTX;
+	os = pick_obj(t, op->o1, kind, &o);
 	if (op->b % 32 == 0) {
 		o.kind = K_NONE;		/* anonymous */
 		o.fd = -1;
 		os = -1;
 	}
-	base_len = o.kind == K_CHAN ? o.lay.map_size : o.kind == K_SYNC ?
-		   GOSYNC_SYNC_SIZE : w->page * (1 + op->b % 8);
+	base_len = o.kind == K_CHAN ? o.lay.map_size : o.kind == K_SYNC ||
+		   o.kind == K_CTX ? GOSYNC_SYNC_SIZE : w->page * (1 + op->b % 8);
 	if (!base_len)
 		base_len = w->page;
 	switch (a % 16) {
@@ -2568,67 +2726,7 @@ static int op_mmap(struct tctx *t, const struct op *op)
 	case 15: off = (off_t)((op->b >> 24) % 1024) * w->page; break;
 	default: off = 0; break;
 	}
-	pthread_rwlock_wrlock(&w->mm);
-	pthread_mutex_lock(&w->tbl);
-	if (w->maps[s].kind != M_NONE) {
-		munmap(w->maps[s].addr, w->maps[s].len);
-		map_forget(w, s);
-		slot_reserve(w, s, NULL, 0);
-	}
-	/* the fd's object, now: another thread may have replaced it */
-	if (os >= 0 && (w->objs[os].fd != o.fd || w->objs[os].kind != o.kind)) {
-		pthread_mutex_unlock(&w->tbl);
-		pthread_rwlock_unlock(&w->mm);
-		return EAGAIN;
-	}
-	p = mmap(base, len, prot, flags | MAP_FIXED, o.fd, off);
-	if (p != MAP_FAILED && os >= 0 &&
-	    ((o.kind == K_CHAN && (w->objs[os].lay.state &
-				   (GOSYNC_CHAN_STATE_NOSEND |
-				    GOSYNC_CHAN_STATE_NORECV))) ||
-	     (o.kind == K_SYNC && w->objs[os].acc != O_RDWR)))
-		fail(t, "mmap of a %s (%s) succeeded",
-		     o.kind == K_CHAN ? "directional channel end" :
-		     "sync object opened without O_RDWR", end_name(&w->objs[os]));
-	if (p == MAP_FAILED) {
-		err = errno;
-		slot_reserve(w, s, NULL, 0);
-		pthread_mutex_unlock(&w->tbl);
-		pthread_rwlock_unlock(&w->mm);
-		if (is_gosync(o.kind))
-			check_errno(t, "mmap", err);
-		return err;
-	}
-	memset(&m, 0, sizeof(m));
-	m.addr = p;
-	m.len = (len + w->page - 1) & ~(w->page - 1);
-	m.kind = o.fd < 0 ? M_ANON : map_kind_of(o.kind);
-	m.nocopy = m.kind == M_CHAN || m.kind == M_SYNC;	/* VM_DONTCOPY */
-	m.prot = prot;
-	m.lay = o.lay;
-	m.skind = o.skind;
-	m.fd = -1;
-	if (m.kind == M_CHAN || m.kind == M_SYNC) {
-		struct gosync_chan_map req = { .addr = (uintptr_t)p };
-
-		if ((flags & MAP_TYPE) == MAP_PRIVATE || off ||
-		    m.len != (m.kind == M_CHAN ? o.lay.map_size : GOSYNC_SYNC_SIZE) ||
-		    (prot & PROT_EXEC))
-			fail(t, "mmap of a gosync object broke its rules: %s, offset %lld, %zu bytes of %llu, prot %#x",
-			     (flags & MAP_TYPE) == MAP_PRIVATE ? "private" : "shared",
-			     (long long)off, len,
-			     (unsigned long long)(m.kind == M_CHAN ? o.lay.map_size :
-						  GOSYNC_SYNC_SIZE), prot);
-		if (!ioctl(o.fd, m.kind == M_CHAN ? GOSYNC_CHAN_IOC_MAP :
-			   GOSYNC_SYNC_IOC_MAP, &req))
-			m.owner = req.owner;
-		m.fd = fcntl(o.fd, F_DUPFD_CLOEXEC, w->fdbase + 40);
-	}
-	w->maps[s] = m;
-	pthread_mutex_unlock(&w->tbl);
-	pthread_rwlock_unlock(&w->mm);
-	probe_magic(t, &m, "mmap");
-	return 0;
+	return map_obj(t, s, os, &o, len, prot, flags, off);
 }
 
 /* A sub-range of a mapping: whole, first, last or a middle page, ... */
@@ -2704,7 +2802,7 @@ static int op_munmap(struct tctx *t, const struct op *op)
 		return ENOENT;
 	}
 	pick_range(w, &m, op->a, &addr, &len);
-	if ((m.kind == M_CHAN || m.kind == M_SYNC) && len &&
+	if (map_is_obj(m.kind) && len &&
 	    !covers(&m, addr, len) && !vma_is_gosync(m.addr, m.len)) {
 		/* The table is stale here: no verdict on the module. */
 		pthread_rwlock_unlock(&w->mm);
@@ -2722,7 +2820,7 @@ static int op_munmap(struct tctx *t, const struct op *op)
 			pthread_mutex_unlock(&w->tbl);
 			slot_reserve(w, s, NULL, 0);
 		} else {
-			if (m.kind == M_CHAN || m.kind == M_SYNC)
+			if (map_is_obj(m.kind))
 				fail(t, "munmap of %zu bytes at +%td split a gosync mapping of %zu bytes",
 				     len, addr - m.addr, m.len);
 			slot_reserve(w, s, addr, end - addr);
@@ -2760,7 +2858,7 @@ static int op_mremap(struct tctx *t, const struct op *op)
 		pthread_rwlock_unlock(&w->mm);
 		return ENOENT;
 	}
-	gos = m.kind == M_CHAN || m.kind == M_SYNC;
+	gos = map_is_obj(m.kind);
 	nlen = m.len;
 	switch (v) {
 	case 0: case 1: case 2:		/* move */
@@ -2878,7 +2976,7 @@ static int op_madvise(struct tctx *t, const struct op *op)
 		w->maps[s].nocopy = a == MADV_DONTFORK;
 		pthread_mutex_unlock(&w->tbl);
 	}
-	if (!ret && (m.kind == M_CHAN || m.kind == M_SYNC)) {
+	if (!ret && map_is_obj(m.kind)) {
 		/* no split: no vma of ours may start inside the mapping */
 		if (split_at(w, &m, addr, len))
 			fail(t, "madvise(%d) of %zu bytes at +%td split a gosync mapping",
@@ -2912,7 +3010,17 @@ static int op_mprotect(struct tctx *t, const struct op *op)
 	}
 	pick_range(w, &m, op->b, &addr, &len);
 	ret = mprotect(addr, len, prot) ? errno : 0;
-	if (!ret && len && (m.kind == M_CHAN || m.kind == M_SYNC)) {
+	/*
+	 * A context's page is the kernel's to write: its mmap took
+	 * VM_MAYWRITE (as every gosync mapping's VM_MAYEXEC), so from its
+	 * first page on neither can be added: EACCES.
+	 */
+	if (m.kind == M_CTX && len && addr == m.addr &&
+	    (prot & (PROT_WRITE | PROT_EXEC)) &&
+	    !(prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) && ret != EACCES)
+		fail(t, "mprotect(%#x) of %zu bytes of a context's page returned %s, want EACCES",
+		     prot, len, ret ? strerror(ret) : "success");
+	if (!ret && len && map_is_obj(m.kind)) {
 		if (prot & PROT_EXEC)
 			fail(t, "mprotect(PROT_EXEC) of a gosync mapping succeeded");
 		else if (split_at(w, &m, addr, len))
@@ -2947,8 +3055,7 @@ static int op_remap_file_pages(struct tctx *t, const struct op *op)
 	pick_range(w, &m, op->b, &addr, &len);
 	ret = remap_file_pages(addr, len, 0, op->a % 4 ? 0 : op->c % 16,
 			       op->a % 16 == 1 ? (int)op->c : 0) ? errno : 0;
-	if (ret && m.fd >= 0 &&
-	    !vma_starts(m.fd, m.kind == M_SYNC ? K_SYNC : K_CHAN, m.addr)) {
+	if (ret && m.fd >= 0 && !vma_starts(m.fd, obj_kind_of(m.kind), m.addr)) {
 		/*
 		 * It is a MAP_FIXED mmap underneath: the old mapping went
 		 * before the object's ->mmap refused the new one.  Forget it,
@@ -2966,6 +3073,11 @@ static int op_remap_file_pages(struct tctx *t, const struct op *op)
 			fail(t, "after remap_file_pages of %zu bytes at +%td the gosync mapping could be made executable [known bug: remap_file_pages/MADV_REMOVE bypassing the module's mmap rules]",
 			     len, addr - m.addr);
 		}
+		/* nor a context's page writable: the re-mmap met its rules */
+		if (m.kind == M_CTX &&
+		    !mprotect(m.addr, w->page, PROT_READ | PROT_WRITE))
+			fail(t, "after remap_file_pages of %zu bytes at +%td a context's page could be made writable",
+			     len, addr - m.addr);
 		probe_magic_as(t, &m, "remap_file_pages", 1);
 		pthread_mutex_lock(&w->tbl);
 		w->maps[s].kind = M_OTHER;	/* not ours to judge any more */
@@ -3188,6 +3300,17 @@ static void touch_sync(struct tctx *t, const struct mapent *m, uint64_t x)
 	}
 }
 
+/* A context's page is the kernel's: a touch reads it, as Err does. */
+static void touch_ctx(const struct mapent *m)
+{
+	const struct gosync_ctx_words *cw =
+		(const void *)(m->addr + GOSYNC_SYNC_OFF_WORDS);
+
+	if (__atomic_load_n(&cw->state, __ATOMIC_ACQUIRE))
+		(void)__atomic_load_n(&cw->cause, __ATOMIC_RELAXED);
+	(void)__atomic_load_n(&cw->deadline_ns, __ATOMIC_RELAXED);
+}
+
 /* One guarded touch: 1 when it faulted. */
 static int touch_one(struct tctx *t, const struct mapent *m, uint64_t x)
 {
@@ -3195,6 +3318,8 @@ static int touch_one(struct tctx *t, const struct mapent *m, uint64_t x)
 		return GUARD(t, touch_chan(t, m, x));
 	if (m->kind == M_SYNC)
 		return GUARD(t, touch_sync(t, m, x));
+	if (m->kind == M_CTX)
+		return GUARD(t, touch_ctx(m));
 	return GUARD(t, m->addr[8 + (x >> 8) % (m->len - 8)] ^= (char)x);
 }
 
@@ -3230,7 +3355,8 @@ static int op_sync_words(struct tctx *t, const struct op *op)
 
 	if (s < 0)
 		return ENOENT;
-	word = (uint32_t *)(m.addr + (m.kind == M_SYNC ? GOSYNC_SYNC_OFF_WORDS +
+	word = (uint32_t *)(m.addr + (m.kind == M_SYNC || m.kind == M_CTX ?
+				      GOSYNC_SYNC_OFF_WORDS +
 				      4 * ((op->b >> 8) % 4) :
 				      8 + ((op->b >> 8) % (m.len / 4 - 2)) * 4));
 	if (load32(t, word, &val))
@@ -3400,7 +3526,17 @@ void pool_create(int *fds, int n, int fdbase)
 	for (i = 0; i < n; i++) {
 		int fd = -1;
 
-		if (i >= NPOOL_LIB) {
+		if (i >= NPOOL_LIB + NPOOL_NAMES) {
+			/* a root context, then a child of it (FOREVER both) */
+			struct gosync_ctx_create c = {
+				.parent = i == NPOOL_LIB + NPOOL_NAMES ? -1 :
+					  fds[i - 1],
+				.deadline_ns = GOSYNC_DEADLINE_FOREVER,
+			};
+
+			if (dev >= 0)
+				fd = ioctl(dev, GOSYNC_IOC_CTX_CREATE, &c);
+		} else if (i >= NPOOL_LIB) {
 			if (i == NPOOL_LIB + 1)
 				fd = pool_end(fds[1], GOSYNC_DUP_SEND_ONLY);
 			else if (i == NPOOL_LIB + 2)
@@ -3887,8 +4023,12 @@ static int op_fork(struct tctx *t, const struct op *op)
 	return 0;
 }
 
+static void ctx_put(struct wctx *w, int s, int fd,
+		    const struct gosync_ctx_info *ci, int ps, uint64_t gen);
+
 static int classify_put(struct wctx *w, int s, int fd)
 {
+	struct gosync_ctx_info ci;
 	struct layout lay;
 	int kind;
 
@@ -3900,6 +4040,8 @@ static int classify_put(struct wctx *w, int s, int fd)
 		obj_put(w, s, fd, K_CHAN, 0, &lay);
 	} else if ((kind = sync_kind(fd)) > 0) {
 		obj_put(w, s, fd, K_SYNC, kind, NULL);
+	} else if (!ctx_info(fd, &ci)) {
+		ctx_put(w, s, fd, &ci, -1, 0);	/* its ancestors: unknown */
 	} else if (is_fsdir(fd)) {
 		obj_put(w, s, fd, K_FSDIR, 0, NULL);
 	} else {
@@ -4132,7 +4274,7 @@ static int op_procfs(struct tctx *t, const struct op *op)
 	struct mapent m;
 	struct obj o;
 	long ret = 0;
-	int s, fd;
+	int s, fd, cur;
 
 	switch (op->a % 10) {
 	case 0: case 1:
@@ -4161,12 +4303,27 @@ static int op_procfs(struct tctx *t, const struct op *op)
 		fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			return errno;
-		if (op->b % 2)
+		if (op->b % 2) {
 			ret = pread(fd, buf, m.len < 4096 ? m.len : 4096,
 				    (off_t)(uintptr_t)m.addr);
-		else
+		} else if (m.kind == M_CTX) {
+			/*
+			 * ptrace's forced write, too, finds a context's page
+			 * not writable: shared, without VM_MAYWRITE.  (Under
+			 * the mm lock: the table's mapping is the one there.)
+			 */
+			pthread_rwlock_rdlock(&w->mm);
+			cur = map_current(w, &m);
 			ret = pwrite(fd, buf, 8, (off_t)(uintptr_t)m.addr + 8 +
 				     (op->c % (m.len - 16) & ~7UL));
+			pthread_rwlock_unlock(&w->mm);
+			if (cur && ret >= 0)
+				fail(t, "a write of 8 bytes through /proc/self/mem into a context's page returned %ld",
+				     ret);
+		} else {
+			ret = pwrite(fd, buf, 8, (off_t)(uintptr_t)m.addr + 8 +
+				     (op->c % (m.len - 16) & ~7UL));
+		}
 		close(fd);
 		break;
 	case 6: case 7:
@@ -4213,6 +4370,8 @@ static int op_procfs(struct tctx *t, const struct op *op)
 				slot_reserve(w, d, NULL, 0);
 				break;
 			}
+			if (m.kind == M_CTX)
+				fail(t, "a writable mmap of a context's page through /proc/self/map_files succeeded");
 			pthread_mutex_lock(&w->tbl);
 			w->maps[d] = m;
 			w->maps[d].addr = p;
@@ -4403,6 +4562,16 @@ static void fs_open_check(struct tctx *t, const struct gosync_open *req,
 			     req->oflag, req->elem_size, req->cap, req->flags,
 			     r->elem_size, r->cap, r->flags, lay.elem, lay.cap,
 			     lay.state);
+	} else if (r->kind == GOSYNC_KIND_CTX) {
+		struct gosync_ctx_info ci;
+		int err = ctx_info(fd, &ci);
+
+		/* a named context is a root without a deadline */
+		if (err || r->elem_size || r->cap ||
+		    ci.deadline_ns != GOSYNC_DEADLINE_FOREVER)
+			fail(t, "FS_IOC_OPEN answered a context (elem %u cap %u); the fd's INFO: %s, deadline %lld",
+			     r->elem_size, r->cap, err ? strerror(-err) : "ok",
+			     (long long)ci.deadline_ns);
 	} else if (r->kind < GOSYNC_SYNC_WG || r->kind > GOSYNC_SYNC_COND ||
 		   sync_kind(fd) != (int)r->kind || r->elem_size || r->cap) {
 		fail(t, "FS_IOC_OPEN answered kind %u (elem %u cap %u), the fd's is %d",
@@ -4475,6 +4644,11 @@ static int op_fs_open(struct tctx *t, const struct op *op)
 		req.cap = caps[(c >> 27) % NELEMS(caps)];
 		break;
 	case 4: req.kind = (uint32_t)(c >> 32); break;
+	case 6: case 7:		/* a context (a root, no shape) */
+		req.kind = GOSYNC_KIND_CTX;
+		req.elem_size = 0;
+		req.cap = 0;
+		break;
 	default: break;
 	}
 	if (req.kind != GOSYNC_KIND_CHAN && (c >> 33) % 2) {
@@ -4738,8 +4912,7 @@ static int op_fs_path(struct tctx *t, const struct op *op)
 		uint64_t gen = atomic_load(&w->tbl_gen);
 
 		/* (a pipe's would wait for a writer) */
-		if (s < 0 || (o.kind != K_CHAN && o.kind != K_SYNC &&
-			      o.kind != K_DEV && o.kind != K_FSDIR))
+		if (s < 0 || !is_gosync(o.kind))
 			return EBADF;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", o.fd);
 		fl = oflags[(a >> 8) % 3] | O_CLOEXEC;
@@ -5169,6 +5342,962 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 	return 0;
 }
 
+/* ----------------------------------------------------------- contexts -- */
+
+/*
+ * Contexts (GOSYNC_FEAT_CTX): made with a parent of the worker's, the
+ * pool's (every worker's children hang under those) or none, a deadline
+ * that is FOREVER, past, or up to 200 ms ahead, now and then a value
+ * (Go's WithValue) or invalid input; looked at, cancelled, their done
+ * channels (receive-only ends: every channel operation runs on them),
+ * their read-only pages mapped and read, their fds polled.  What every
+ * look at one says must keep the rules of ctx_rules(), and agree with
+ * what the worker's table saw of it before.
+ */
+
+/* What one look at a context said, and what its table entry knew before. */
+struct ctxlook {
+	struct gosync_ctx_info info;
+	struct ctxseen was;
+	int64_t before;			/* CLOCK_MONOTONIC before the call */
+	int err;			/* -errno; -ESTALE: not looked at */
+};
+
+static int ctx_done_st(const struct ctxlook *l)
+{
+	return !l->err && l->info.state;
+}
+
+/*
+ * The rules every answer about a context keeps (its INFO, its page):
+ * the state is 0, ECANCELED or ETIMEDOUT; the cause 0 while live, a
+ * positive errno once done (ETIMEDOUT for a deadline, which a context
+ * only has passed); and the kernel's timer ends a live one whose
+ * deadline passed, within a generous bound (--bound, less the guest's
+ * stalls).  @before: CLOCK_MONOTONIC from before the call.
+ */
+static void ctx_rules(struct tctx *t, const char *what, uint32_t state,
+		      int32_t cause, int64_t deadline, int64_t before)
+{
+	int64_t now = now_ns(), late;
+
+	if (state && state != ECANCELED && state != ETIMEDOUT)
+		fail(t, "%s: state %u, neither 0, ECANCELED nor ETIMEDOUT",
+		     what, state);
+	else if (!state && cause)
+		fail(t, "%s: a live context with cause %d", what, cause);
+	else if (state && (cause < 1 || cause > GOSYNC_CTX_CAUSE_MAX))
+		fail(t, "%s: done (%s) with cause %d, not 1..%d", what,
+		     strerror(state), cause, GOSYNC_CTX_CAUSE_MAX);
+	else if (state == ETIMEDOUT && cause != ETIMEDOUT)
+		fail(t, "%s: timed out with cause %d (%s), not ETIMEDOUT", what,
+		     cause, strerror(cause));
+	if (deadline < 0)
+		fail(t, "%s: deadline %lld", what, (long long)deadline);
+	else if (state == ETIMEDOUT && deadline > now)
+		fail(t, "%s: timed out, yet its deadline is %s",
+		     what, deadline == GOSYNC_DEADLINE_FOREVER ? "FOREVER" :
+		     "still ahead");
+	if (state || deadline == GOSYNC_DEADLINE_FOREVER || deadline < 0 ||
+	    before - deadline <= O.bound_ns)
+		return;
+	late = before - deadline;
+	if (late - stall_ns(deadline, before) <= O.bound_ns) {
+		atomic_fetch_add(&SH->excused, 1);
+		return;
+	}
+	fail(t, "%s: still live %.3f s after its deadline (bound %.1f s, longest guest stall meanwhile %.3f s)",
+	     what, late / 1e9, O.bound_ns / 1e9, stall_ns(deadline, before) / 1e9);
+}
+
+/* INFO of table entry @k (table locked): remembered in the entry. */
+static void ctx_look_locked(struct wctx *w, int k, struct ctxlook *l)
+{
+	struct ctxseen *cx = &w->objs[k].cx;
+
+	l->was = *cx;
+	l->before = now_ns();
+	l->err = ctx_info(w->objs[k].fd, &l->info);
+	if (l->err)
+		return;
+	if (!cx->known || !cx->state) {
+		cx->state = l->info.state;
+		cx->cause = l->info.cause;
+	}
+	cx->deadline = l->info.deadline_ns;
+	cx->values_len = l->info.values_len;
+	cx->known = 1;
+}
+
+/* @l's answer: the rules, and what its entry saw before. */
+static void ctx_judge(struct tctx *t, const char *what, const struct ctxlook *l)
+{
+	const struct gosync_ctx_info *i = &l->info;
+
+	if (l->err)
+		return;
+	if (i->flags || i->resv0 || i->resv1 ||
+	    i->map_size != GOSYNC_SYNC_SIZE ||
+	    i->off_words != GOSYNC_SYNC_OFF_WORDS ||
+	    i->off_values != GOSYNC_CTX_OFF_VALUES ||
+	    i->values_len > GOSYNC_CTX_VALUES_MAX)
+		fail(t, "%s: INFO flags %#x resv0 %#x resv1 %#x, map_size %llu, off_words %llu, off_values %llu, values_len %u",
+		     what, i->flags, i->resv0, i->resv1,
+		     (unsigned long long)i->map_size,
+		     (unsigned long long)i->off_words,
+		     (unsigned long long)i->off_values, i->values_len);
+	ctx_rules(t, what, i->state, i->cause, i->deadline_ns, l->before);
+	if (!l->was.known)
+		return;
+	if (l->was.state && (i->state != l->was.state || i->cause != l->was.cause))
+		fail(t, "%s: state %u cause %d, but it was seen done before with state %u cause %d",
+		     what, i->state, i->cause, l->was.state, l->was.cause);
+	if (i->deadline_ns != l->was.deadline ||
+	    i->values_len != l->was.values_len)
+		fail(t, "%s: deadline %lld values_len %u, but it was seen with deadline %lld values_len %u",
+		     what, (long long)i->deadline_ns, i->values_len,
+		     (long long)l->was.deadline, l->was.values_len);
+}
+
+/*
+ * Look at the context in slot @s: under the table lock, so that the
+ * entry holds the object and what two threads see is remembered in the
+ * order they saw it.  *same: no table fd closed since @gen, so the fd
+ * picked then (and used since) still names this object.  Returns l->err.
+ */
+static int ctx_look(struct tctx *t, int s, uint64_t gen, const char *what,
+		    struct ctxlook *l, int *same)
+{
+	struct wctx *w = t->w;
+
+	memset(l, 0, sizeof(*l));
+	l->err = -ESTALE;
+	*same = 0;
+	if (s < 0)
+		return l->err;
+	pthread_mutex_lock(&w->tbl);
+	if (w->objs[s].kind == K_CTX) {
+		*same = tbl_same(w, gen);
+		ctx_look_locked(w, s, l);
+	}
+	pthread_mutex_unlock(&w->tbl);
+	ctx_judge(t, what, l);
+	return l->err;
+}
+
+/*
+ * Every context the table knows to descend from the one with @id is
+ * done: a cancel reaches them all before it returns, and a context made
+ * under a done one is born done.
+ */
+static void ctx_descendants(struct tctx *t, uint64_t id, const char *after)
+{
+	struct wctx *w = t->w;
+	struct ctxlook l;
+	int k, j, bad = -1, gen = 0;
+
+	if (!id)
+		return;
+	pthread_mutex_lock(&w->tbl);
+	for (k = 0; k < NOBJ_ALL && bad < 0; k++) {
+		if (w->objs[k].kind != K_CTX)
+			continue;
+		for (j = 0; j < CTX_ANC && w->objs[k].cx.anc[j] != id; j++)
+			;
+		if (j == CTX_ANC)
+			continue;
+		ctx_look_locked(w, k, &l);
+		if (!l.err && !l.info.state) {
+			bad = k;
+			gen = j + 1;
+		}
+	}
+	pthread_mutex_unlock(&w->tbl);
+	if (bad >= 0)
+		fail(t, "after %s, a descendant of it (%d generation%s down, in slot %d) is still live",
+		     after, gen, gen > 1 ? "s" : "", bad);
+}
+
+/*
+ * Put context @fd (its INFO @ci) in slot @s, with a new id, and its
+ * parent's and their ancestors' when its parent is the context of slot
+ * @ps (-1: unknown or none) and no table fd closed since @gen (the
+ * parent's number named it when the context was made).
+ */
+static void ctx_put(struct wctx *w, int s, int fd,
+		    const struct gosync_ctx_info *ci, int ps, uint64_t gen)
+{
+	struct obj no;
+
+	if (fd >= w->fdbase) {
+		close(fd);
+		return;
+	}
+	memset(&no, 0, sizeof(no));
+	no.fd = fd;
+	no.kind = K_CTX;
+	no.cx.state = ci->state;
+	no.cx.cause = ci->cause;
+	no.cx.deadline = ci->deadline_ns;
+	no.cx.values_len = ci->values_len;
+	no.cx.known = 1;
+	pthread_mutex_lock(&w->tbl);
+	no.cx.id = ++w->ctx_ids;
+	if (ps >= 0 && tbl_same(w, gen) && w->objs[ps].kind == K_CTX) {
+		if (!w->objs[ps].cx.id)
+			w->objs[ps].cx.id = ++w->ctx_ids;
+		no.cx.anc[0] = w->objs[ps].cx.id;
+		memcpy(&no.cx.anc[1], w->objs[ps].cx.anc,
+		       (CTX_ANC - 1) * sizeof(no.cx.anc[0]));
+	}
+	pthread_mutex_unlock(&w->tbl);
+	obj_put_as(w, s, &no);
+}
+
+/*
+ * A context for an operation on one: from slot @sel on, as pick_obj()
+ * has it; when the table has none at all (the pool's can be missing: a
+ * limit said no to the supervisor, a program closed them), a new root
+ * one in slot @sel.  *gen: the table's generation when it was picked.
+ */
+static int ctx_slot(struct tctx *t, uint8_t sel, struct obj *o, uint64_t *gen)
+{
+	struct gosync_ctx_create req = {
+		.parent = -1, .deadline_ns = GOSYNC_DEADLINE_FOREVER,
+	};
+	struct wctx *w = t->w;
+	struct gosync_ctx_info ci;
+	int s = pick_obj(t, sel, K_CTX, o), fd;
+
+	if (s >= 0 || o->fd != -1)
+		return s;
+	fd = ioctl(w->dev, GOSYNC_IOC_CTX_CREATE, &req);
+	if (fd < 0)
+		return -1;
+	if (ctx_info(fd, &ci)) {
+		close(fd);
+		return -1;
+	}
+	ctx_put(w, sel % NOBJ, fd, &ci, -1, 0);
+	*gen = atomic_load(&w->tbl_gen);
+	s = sel % NOBJ;
+	if (obj_get(w, s, o) < 0 || o->kind != K_CTX)
+		return -1;
+	return s;
+}
+
+/*
+ * GOSYNC_IOC_CTX_CREATE: a parent (none, one of ours, the pool's, any
+ * fd, a bad one), flags (now and then unknown bits or a reserved field
+ * set), a deadline (FOREVER, past, 0, up to 200 ms ahead, negative), now
+ * and then a value.  Invalid input fails with exactly its errno; a new
+ * context's deadline is capped at its parent's; one made under a done
+ * parent is born done with the parent's state and cause, one whose
+ * deadline passed is born timed out, any other is born live.
+ */
+static int op_ctx_create(struct tctx *t, const struct op *op)
+{
+	static const uint32_t okflags[] = {
+		0, GOSYNC_CTX_CLOEXEC, GOSYNC_CTX_CANCEL_ON_EXIT,
+		GOSYNC_CTX_CLOEXEC | GOSYNC_CTX_CANCEL_ON_EXIT,
+	};
+	struct wctx *w = t->w;
+	struct gosync_ctx_create req;
+	struct ctxlook pl, pl2, nl;
+	struct gosync_ctx_info ci;
+	uint32_t a = op->a;
+	uint64_t b = op->b, d = op->d, x = b >> 8, gen;
+	int64_t now, before, want;
+	struct obj po;
+	int ps = -1, bad, same = 0, psame, fd, fdf, fl, err, ctxp, vfault = 0;
+	int mine, named, wanterr, ppath = 0, own, pfl = 0, dev;
+	char *key = t->arena + ARENA_STRUCTS - 4096;
+	struct sptr s;
+	long ret;
+
+	memset(&req, 0, sizeof(req));
+	memset(&po, 0, sizeof(po));
+	po.fd = -1;
+	gen = atomic_load(&w->tbl_gen);
+	switch (a % 16) {
+	case 0: case 1: case 2: case 3:
+		req.parent = -1;
+		break;
+	case 12:		/* any fd of the table: not a context mostly */
+		ps = pick_obj(t, op->o2, K_NONE, &po);
+		req.parent = po.fd;
+		break;
+	case 13:
+		req.parent = (a >> 12) % 2 ? -2 : INT32_MIN;
+		break;
+	case 14:		/* never open (RLIMIT_NOFILE is far less) */
+		req.parent = (a >> 12) % 2 ? INT32_MAX : 100000;
+		break;
+	case 15:		/* the pool's: every worker's trees meet there */
+		ps = pick_obj(t, NOBJ + NPOOL_LIB + NPOOL_NAMES +
+			      op->o2 % NPOOL_CTX, K_CTX, &po);
+		req.parent = po.fd;
+		break;
+	default:
+		ps = pick_obj(t, op->o2, K_CTX, &po);
+		req.parent = po.fd;
+		break;
+	}
+	switch ((a >> 4) % 16) {
+	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+		req.flags = okflags[(a >> 8) % 4];
+		break;
+	case 8: req.flags = 1U << ((a >> 8) % 32); break;
+	case 9: req.resv0 = 1 + (a >> 8); break;
+	case 10: req.resv[(a >> 8) & 1] = b | 1; break;
+	case 11: req.fd = -1; break;		/* output: ignored */
+	default: req.flags = GOSYNC_CTX_CLOEXEC; break;
+	}
+	now = now_ns();
+	switch (b % 16) {
+	case 0: case 1: case 2: case 3: case 4:
+		req.deadline_ns = GOSYNC_DEADLINE_FOREVER;
+		break;
+	case 5: case 6: case 7:
+		req.deadline_ns = now - (int64_t)(x % 1000000000);
+		if (req.deadline_ns < 0)
+			req.deadline_ns = 0;
+		break;
+	case 8:
+		req.deadline_ns = 0;
+		break;
+	case 14:
+		req.deadline_ns = GOSYNC_DEADLINE_FOREVER - 1 - (int64_t)(x % 1000);
+		break;
+	case 15:
+		req.deadline_ns = x % 4 == 0 ? -1 : x % 4 == 1 ? -2 :
+				  x % 4 == 2 ? INT64_MIN : -(int64_t)(x % 1000000000) - 1;
+		break;
+	case 9: case 10:	/* soon: the timer fires while it is ours */
+		req.deadline_ns = now + (int64_t)(x % 5000000);
+		break;
+	default:
+		req.deadline_ns = now + (int64_t)(x % 200000000);
+		break;
+	}
+	/* a value now and then: a key of a few, mostly well-formed */
+	switch (d % 16) {
+	case 12: case 13:
+		memcpy(key, "kkkkkkkk", 8);
+		key[0] = 'a' + (d >> 8) % 4;
+		req.key = (uintptr_t)key;
+		req.key_len = 1 + (d >> 10) % 8;
+		req.val_len = (d >> 13) % 3 ? (d >> 16) % 64 :
+			      (d >> 16) % (GOSYNC_CTX_VAL_MAX + 1);
+		req.val = req.val_len ? (uintptr_t)(key + 256) : 0;
+		break;
+	case 14:
+		req.key = (uintptr_t)key;
+		switch ((d >> 8) % 5) {
+		case 0: req.key_len = 0; break;
+		case 1: req.key_len = GOSYNC_CTX_KEY_MAX + 1; break;
+		case 2: req.key_len = 1; req.val_len = GOSYNC_CTX_VAL_MAX + 1;
+			req.val = (uintptr_t)key; break;
+		case 3: req.key_len = 1; req.val = (uintptr_t)key; break;
+		default: req.key = 0; req.key_len = 1; break;
+		}
+		break;
+	case 15:		/* a key that is not there */
+		req.key = (d >> 8) % 2 ? (uintptr_t)w->bad : 8;
+		req.key_len = 1 + (d >> 9) % 8;
+		vfault = 1;
+		break;
+	default:
+		break;
+	}
+	bad = (req.flags & ~GOSYNC_CTX_CREATE_FLAGS) || req.resv0 ||
+	      req.resv[0] || req.resv[1] || req.deadline_ns < 0 ||
+	      req.parent < -1 ||
+	      (!req.key ? req.key_len || req.val_len || req.val :
+	       !req.key_len || req.key_len > GOSYNC_CTX_KEY_MAX ||
+	       req.val_len > GOSYNC_CTX_VAL_MAX || (!req.val_len && req.val));
+	s = struct_ptr(t, op->c, sizeof(req), 1536);
+	if (sfill(t, &s, &req, sizeof(req)))
+		return EFAULT;
+	/* the parent's state before: a child of a done one is born done */
+	ctxp = ps >= 0 && po.kind == K_CTX;
+	if (ctxp) {
+		ctx_look(t, ps, gen, "CTX_CREATE's parent, before", &pl, &psame);
+	} else if (ps >= 0) {
+		pfl = fcntl(po.fd, F_GETFL);	/* an O_PATH fd is none */
+		ppath = pfl >= 0 && (pfl & O_PATH);
+	}
+	/* (a root directory opened O_PATH takes no ioctl at all: EBADF) */
+	dev = dev_fd(t, op->c >> 40);
+	fl = dev == w->dev ? 0 : fcntl(dev, F_GETFL);
+	before = now_ns();
+	ret = xioctl(dev, GOSYNC_IOC_CTX_CREATE, s.p);
+	err = ret < 0 ? -ret : 0;
+	check_errno(t, "CTX_CREATE", err);
+	limit_hit(ret);
+	/*
+	 * mine: the kernel read the struct we wrote; named: the parent's
+	 * number named what we picked all along (no table fd closed).
+	 */
+	mine = s.fill && !s.shared && fl >= 0 && !(fl & O_PATH);
+	named = req.parent < 0 || tbl_same(w, gen);
+	wanterr = -1;			/* -1: success or a limit's */
+	if (bad)
+		wanterr = EINVAL;
+	else if (req.parent >= 0 && ps < 0 && po.fd != w->fdbase - 1)
+		wanterr = EBADF;
+	else if (req.parent >= 0 && ps >= 0 && po.kind != K_CTX)
+		wanterr = ppath ? EBADF : EMEDIUMTYPE;
+	else if (req.parent >= 0 && ps < 0)
+		named = 0;		/* (probably closed; who knows) */
+	if (mine && named && wanterr > 0 && err != wanterr)
+		fail(t, "CTX_CREATE(flags %#x, parent %d (%s: slot %d kind %d, file flags %#x), deadline %lld, resv0 %#x, key_len %u, val_len %u) returned %s, want %s",
+		     req.flags, req.parent, ps < 0 ? "no table object" :
+		     po.kind == K_CTX ? "a context" : "not a context", ps,
+		     po.kind, pfl,
+		     (long long)req.deadline_ns, req.resv0, req.key_len,
+		     req.val_len, err ? strerror(err) : "success",
+		     strerror(wanterr));
+	else if (mine && named && wanterr < 0 && err && err != ENOMEM &&
+		 err != EMFILE && err != ENFILE && !(err == E2BIG && req.key) &&
+		 !(err == EFAULT && vfault))
+		fail(t, "CTX_CREATE(flags %#x, parent %d, deadline %lld, key_len %u, val_len %u) failed: %s",
+		     req.flags, req.parent, (long long)req.deadline_ns,
+		     req.key_len, req.val_len, strerror(err));
+	else if (mine && !err && vfault)
+		fail(t, "CTX_CREATE with a key at %#llx (key_len %u), which is not there, succeeded",
+		     (unsigned long long)req.key, req.key_len);
+	if (ret < 0)
+		return err;
+	fd = ret;
+	err = ctx_info(fd, &ci);
+	if (err) {
+		fail(t, "CTX_CREATE returned fd %d, which answers no CTX_IOC_INFO (%s)",
+		     fd, strerror(-err));
+		close(fd);
+		return 0;
+	}
+	memset(&nl, 0, sizeof(nl));
+	nl.info = ci;
+	nl.before = before;
+	ctx_judge(t, "a new context's INFO", &nl);
+	if (s.fill && !s.shared) {
+		fdf = fcntl(fd, F_GETFD);
+		fl = fcntl(fd, F_GETFL);
+		if (((struct gosync_ctx_create *)s.p)->fd != fd)
+			fail(t, "CTX_CREATE returned fd %d but stored fd %d", fd,
+			     ((struct gosync_ctx_create *)s.p)->fd);
+		if (fdf < 0 || !(fdf & FD_CLOEXEC) != !(req.flags & GOSYNC_CTX_CLOEXEC) ||
+		    fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+			fail(t, "CTX_CREATE(flags %#x): fd flags %#x, file flags %#x",
+			     req.flags, fdf, fl);
+	}
+	/*
+	 * What it was born as, against its parent as seen before and after.
+	 * A deadline no sooner than the parent's is the parent's, with no
+	 * timer of its own (own: it has one).
+	 */
+	psame = ctxp && !pl.err && tbl_same(w, gen);
+	want = req.deadline_ns;
+	if (psame && pl.info.deadline_ns < want)
+		want = pl.info.deadline_ns;
+	own = want != GOSYNC_DEADLINE_FOREVER &&
+	      (req.parent < 0 || (psame && want < pl.info.deadline_ns));
+	if (mine && named && (req.parent < 0 || psame)) {
+		if (ci.deadline_ns != want)
+			fail(t, "CTX_CREATE(deadline %lld) made a context of deadline %lld, want %lld (its parent's: %lld)",
+			     (long long)req.deadline_ns, (long long)ci.deadline_ns,
+			     (long long)want, psame ? (long long)pl.info.deadline_ns : -1LL);
+		if (psame && pl.info.state) {
+			if (ci.state != pl.info.state || ci.cause != pl.info.cause)
+				fail(t, "CTX_CREATE under a done parent (state %u cause %d) made a context of state %u cause %d",
+				     pl.info.state, pl.info.cause, ci.state, ci.cause);
+		} else if (ci.state && !(own && ci.state == ETIMEDOUT &&
+					 ci.cause == ETIMEDOUT)) {
+			/* not its own deadline: its parent's end, since */
+			if (!psame)
+				fail(t, "CTX_CREATE made a root context born done: state %u cause %d",
+				     ci.state, ci.cause);
+			else if (!ctx_look(t, ps, gen, "CTX_CREATE's parent, after",
+					   &pl2, &same) && same &&
+				 (pl2.info.state != ci.state ||
+				  pl2.info.cause != ci.cause))
+				fail(t, "CTX_CREATE under a live parent made a context born done with state %u cause %d; the parent now: state %u cause %d",
+				     ci.state, ci.cause, pl2.info.state, pl2.info.cause);
+		} else if (!ci.state && own && want <= before) {
+			fail(t, "CTX_CREATE with a deadline %.3f s past (asked %lld) made a live context",
+			     (before - want) / 1e9, (long long)req.deadline_ns);
+		}
+	}
+	/* into the table, with an id and its ancestors' for the cancel checks */
+	ctx_put(w, op->o1 % NOBJ, fd, &ci, ctxp ? ps : -1, gen);
+	return 0;
+}
+
+/* CTX_IOC_INFO, now and then with a flag or reserved field: EINVAL. */
+static int ctx_op_info(struct tctx *t, const struct op *op, int s,
+		       const struct obj *o, uint64_t gen)
+{
+	struct gosync_ctx_info info;
+	struct ctxlook l;
+	struct sptr sp;
+	int bad, same;
+	long ret;
+
+	memset(&info, 0, sizeof(info));
+	switch ((op->a >> 4) % 8) {
+	case 0: info.flags = 1U << ((op->a >> 8) % 32); break;
+	case 1:
+		if ((op->a >> 8) & 1)
+			info.resv1 = op->b | 1;
+		else
+			info.resv0 = op->b | 1;
+		break;
+	case 2:			/* outputs: ignored */
+		info.state = op->b;
+		info.cause = op->b >> 32;
+		info.deadline_ns = op->b;
+		info.values_len = op->b >> 16;
+		break;
+	default: break;
+	}
+	bad = info.flags || info.resv0 || info.resv1;
+	sp = struct_ptr(t, op->c, sizeof(info), 0);
+	if (sfill(t, &sp, &info, sizeof(info)))
+		return EFAULT;
+	memset(&l, 0, sizeof(l));
+	l.before = now_ns();
+	ret = xioctl(o->fd, GOSYNC_CTX_IOC_INFO, sp.p);
+	if (is_gosync(o->kind))
+		check_errno(t, "CTX_IOC_INFO", ret < 0 ? -ret : 0);
+	if (o->kind == K_CTX && sp.fill && !sp.shared && tbl_same(t->w, gen)) {
+		if (bad ? ret != -EINVAL : ret != 0)
+			fail(t, "CTX_IOC_INFO(flags %#x, resv0 %#x, resv1 %#x) returned %s, want %s",
+			     info.flags, info.resv0, info.resv1,
+			     ret ? strerror(-ret) : "success",
+			     bad ? "EINVAL" : "success");
+		if (!ret) {
+			l.info = *(struct gosync_ctx_info *)sp.p;
+			ctx_judge(t, "CTX_IOC_INFO", &l);
+		}
+	}
+	/* again under the table lock: against what was seen of it before */
+	if (!bad && o->kind == K_CTX &&
+	    !ctx_look(t, s, gen, "CTX_IOC_INFO", &l, &same) && l.info.state)
+		ctx_descendants(t, l.was.id, "CTX_IOC_INFO said a context is done");
+	return ret < 0 ? -ret : 0;
+}
+
+/*
+ * CTX_IOC_CANCEL with a cause (mostly valid, now and then out of range,
+ * a flag or a reserved field: EINVAL): 0 when this call cancelled it,
+ * and then it is done with this cause and so is every descendant;
+ * EALREADY when it was done; EBADF from a name opened O_RDONLY.
+ */
+static int ctx_op_cancel(struct tctx *t, const struct op *op, int s,
+			 struct obj *o, uint64_t gen)
+{
+	struct gosync_ctx_cancel req;
+	struct ctxlook l0, l1;
+	uint64_t b = op->b, x = b >> 8;
+	struct sptr sp;
+	int bad, same0, same1, want;
+	long ret;
+
+	/* the pool's are everyone's: cancelled rarely */
+	if (s >= NOBJ && (op->a >> 12) % 32) {
+		gen = atomic_load(&t->w->tbl_gen);
+		s = pick_obj(t, op->o1 % NOBJ, K_CTX, o);
+		if (s >= NOBJ)
+			return 0;
+	}
+	memset(&req, 0, sizeof(req));
+	switch (b % 16) {
+	case 0: case 1: case 2: req.cause = 0; break;
+	case 12: req.cause = GOSYNC_CTX_CAUSE_MAX; break;
+	case 13: req.cause = x % 3 == 0 ? -1 : x % 3 == 1 ? INT32_MIN :
+			     GOSYNC_CTX_CAUSE_MAX + 1; break;
+	case 14: req.cause = (int32_t)x; break;
+	default: req.cause = 1 + x % 133; break;	/* ECANCELED, ETIMEDOUT too */
+	}
+	switch ((op->a >> 4) % 16) {
+	case 0: req.flags = 1U << ((op->a >> 8) % 32); break;
+	case 1: req.resv = b | 1; break;
+	default: break;
+	}
+	bad = req.flags || req.resv || req.cause < 0 ||
+	      req.cause > GOSYNC_CTX_CAUSE_MAX;
+	sp = struct_ptr(t, op->c, sizeof(req), 0);
+	if (sfill(t, &sp, &req, sizeof(req)))
+		return EFAULT;
+	ctx_look(t, s, gen, "CTX_IOC_CANCEL: before", &l0, &same0);
+	ret = xioctl(o->fd, GOSYNC_CTX_IOC_CANCEL, sp.p);
+	if (is_gosync(o->kind))
+		check_errno(t, "CTX_IOC_CANCEL", ret < 0 ? -ret : 0);
+	if (o->kind != K_CTX)
+		return ret < 0 ? -ret : 0;
+	ctx_look(t, s, gen, "CTX_IOC_CANCEL: after", &l1, &same1);
+	if (!sp.fill || sp.shared || !same1)
+		return ret < 0 ? -ret : 0;
+	/* the fd we cancelled named this entry's object all along */
+	want = bad ? -EINVAL : o->acc != O_RDWR && o->acc != O_WRONLY ? -EBADF :
+	       ctx_done_st(&l0) ? -EALREADY : 1;
+	if (want != 1 ? ret != want : ret != 0 && ret != -EALREADY)
+		fail(t, "CTX_IOC_CANCEL(cause %d, flags %#x, resv %#llx) of a %s context (fd access %#x) returned %s, want %s",
+		     req.cause, req.flags, (unsigned long long)req.resv,
+		     ctx_done_st(&l0) ? "done" : "live", o->acc,
+		     ret ? strerror(-ret) : "0",
+		     want == 1 ? "0 or EALREADY" : strerror(-want));
+	if (ret && ret != -EALREADY)
+		return -ret;
+	if (l1.err)
+		return ret ? -ret : 0;
+	if (!ret && (l1.info.state != ECANCELED ||
+		     l1.info.cause != (req.cause ? req.cause : ECANCELED)))
+		fail(t, "CTX_IOC_CANCEL(cause %d) returned 0, then INFO says state %u cause %d",
+		     req.cause, l1.info.state, l1.info.cause);
+	else if (ret && !l1.info.state)
+		fail(t, "CTX_IOC_CANCEL returned EALREADY, then INFO says it is live");
+	ctx_descendants(t, l1.was.id, ret ? "a cancel that found it done" :
+			"a cancel returned 0");
+	return ret ? -ret : 0;
+}
+
+/*
+ * CTX_IOC_DONE: a new receive-only end of the done channel (now and then
+ * an unknown flag or a reserved field: EINVAL).  It is a channel of
+ * 0-byte elements, closed exactly when the context is done: a receive
+ * returns 0 (closed) at once from a done context's, EAGAIN (NONBLOCK)
+ * from a live one's.  Then it joins the table: every channel operation
+ * (select, poll, io_uring, read, DUP) runs on it.
+ */
+static int ctx_op_done(struct tctx *t, const struct op *op, int s,
+		       const struct obj *o, uint64_t gen)
+{
+	static const uint32_t fl[] = {
+		0, 0, GOSYNC_CTX_CLOEXEC, GOSYNC_CTX_DONE_NONBLOCK,
+		GOSYNC_CTX_CLOEXEC | GOSYNC_CTX_DONE_NONBLOCK, GOSYNC_CTX_CLOEXEC,
+	};
+	struct gosync_ctx_done req;
+	struct gosync_chan_info ci;
+	struct gosync_chan_xfer xf;
+	struct ctxlook l0, l1;
+	struct sptr sp;
+	struct dl dl;
+	int bad, same, fd, fdf, flg, closed, done0;
+	long ret, r;
+
+	memset(&req, 0, sizeof(req));
+	req.flags = fl[(op->a >> 4) % NELEMS(fl)];
+	switch ((op->a >> 8) % 16) {
+	case 0: req.flags |= 1U << ((op->a >> 12) % 32); break;
+	case 1: req.resv[(op->a >> 12) & 1] = op->b | 1; break;
+	case 2: req.fd = -1; break;		/* output: ignored */
+	default: break;
+	}
+	bad = (req.flags & ~GOSYNC_CTX_DONE_FLAGS) || req.resv[0] || req.resv[1];
+	sp = struct_ptr(t, op->c, sizeof(req), 0);
+	if (sfill(t, &sp, &req, sizeof(req)))
+		return EFAULT;
+	ctx_look(t, s, gen, "CTX_IOC_DONE: before", &l0, &same);
+	ret = xioctl(o->fd, GOSYNC_CTX_IOC_DONE, sp.p);
+	if (is_gosync(o->kind))
+		check_errno(t, "CTX_IOC_DONE", ret < 0 ? -ret : 0);
+	limit_hit(ret);
+	same = o->kind == K_CTX && tbl_same(t->w, gen);
+	if (same && sp.fill && !sp.shared &&
+	    (bad ? ret != -EINVAL : ret < 0 && ret != -EMFILE &&
+	     ret != -ENFILE && ret != -ENOMEM))
+		fail(t, "CTX_IOC_DONE(flags %#x, resv %#llx %#llx) returned %s, want %s",
+		     req.flags, (unsigned long long)req.resv[0],
+		     (unsigned long long)req.resv[1],
+		     ret < 0 ? strerror(-ret) : "an fd",
+		     bad ? "EINVAL" : "an fd");
+	if (ret < 0)
+		return -ret;
+	fd = ret;
+	if (!same) {
+		classify_put(t->w, op->o2 % NOBJ, fd);
+		return 0;
+	}
+	fdf = fcntl(fd, F_GETFD);
+	flg = fcntl(fd, F_GETFL);
+	if ((sp.fill && !sp.shared && ((struct gosync_ctx_done *)sp.p)->fd != fd) ||
+	    fdf < 0 || !(fdf & FD_CLOEXEC) != !(req.flags & GOSYNC_CTX_CLOEXEC) ||
+	    flg < 0 || (flg & O_ACCMODE) != O_RDONLY ||
+	    !(flg & O_NONBLOCK) != !(req.flags & GOSYNC_CTX_DONE_NONBLOCK))
+		fail(t, "CTX_IOC_DONE(flags %#x) returned fd %d (stored %d): fd flags %#x, file flags %#x",
+		     req.flags, fd, sp.fill && !sp.shared ?
+		     ((struct gosync_ctx_done *)sp.p)->fd : fd, fdf, flg);
+	memset(&ci, 0, sizeof(ci));
+	if (ioctl(fd, GOSYNC_CHAN_IOC_INFO, &ci)) {
+		fail(t, "CTX_IOC_DONE's fd %d answers no CHAN_IOC_INFO (%s)", fd,
+		     strerror(errno));
+		close(fd);
+		return 0;
+	}
+	closed = !!(ci.state & GOSYNC_CHAN_STATE_CLOSED);
+	if (ci.elem_size || ci.cap ||
+	    (ci.state & ~GOSYNC_CHAN_STATE_CLOSED) != GOSYNC_CHAN_STATE_NOSEND)
+		fail(t, "the done channel of a %s context: elem %u cap %u state %#x",
+		     ctx_done_st(&l0) ? "done" : "live", ci.elem_size, ci.cap,
+		     ci.state);
+	/*
+	 * One receive.  A done context's channel is closed (0), but its
+	 * close comes just after the state a look may have seen: then it
+	 * waits a second at most.  A live one's at once (NONBLOCK): EAGAIN,
+	 * or closed if it is done since.
+	 */
+	done0 = ctx_done_st(&l0);
+	memset(&xf, 0, sizeof(xf));
+	xf.elem = (uintptr_t)t->arena;
+	xf.count = 1;
+	xf.deadline_ns = done0 ? now_ns() + 1000000000LL :
+			 GOSYNC_DEADLINE_NONBLOCK;
+	memset(&dl, 0, sizeof(dl));
+	dl_begin_timeout(t, &dl, done0 ? 1000000000LL : 0, 0);
+	r = xioctl(fd, GOSYNC_CHAN_IOC_RECV, &xf);
+	dl_end(t, &dl, "a receive from a done channel", r, r < 0 ? -r : 0);
+	if (done0 ? r != 0 && r != -EINTR : r != 0 && r != -EAGAIN)
+		fail(t, "a %s receive from the done channel of a %s context returned %s, want %s",
+		     done0 ? "1 s" : "NONBLOCK", done0 ? "done" : "live",
+		     r < 0 ? strerror(-r) : r ? "elements" : "0 (closed)",
+		     done0 ? "0 (closed)" : "EAGAIN or 0 (closed)");
+	/* closed only once done: the state is set before the close */
+	if ((closed || r == 0) && !ctx_look(t, s, gen, "CTX_IOC_DONE: after",
+					    &l1, &same) && same &&
+	    !l1.info.state)
+		fail(t, "the done channel is %s, but the context is live",
+		     closed ? "closed" : "closed to a receive");
+	classify_put(t->w, op->o2 % NOBJ, fd);
+	return 0;
+}
+
+/*
+ * The page, mapped: read-only, shared (a mapping slot of the table, so
+ * munmap, mremap, madvise, mprotect, fork and the probes run on it
+ * too); now and then asked writable (EACCES), private or executable.
+ */
+static int ctx_op_mmap(struct tctx *t, const struct op *op, int s,
+		       const struct obj *o)
+{
+	int prot = PROT_READ, flags = MAP_SHARED;
+
+	switch ((op->a >> 4) % 8) {
+	case 4: prot = PROT_READ | PROT_WRITE; break;
+	case 5: prot = PROT_WRITE; break;
+	case 6: prot = (op->a >> 8) % 2 ? PROT_NONE : PROT_READ | PROT_EXEC; break;
+	case 7: flags = (op->a >> 8) % 2 ? MAP_PRIVATE : MAP_SHARED | MAP_POPULATE; break;
+	default: break;
+	}
+	return map_obj(t, op->o2 % NMAPS, s, o, GOSYNC_SYNC_SIZE, prot, flags, 0);
+}
+
+/* The page as Err reads it (the acquire load [CTX-B]), and its values. */
+static void ctx_page_read(const char *page, struct gosync_sync_header *h,
+			  struct gosync_ctx_words *cw, char *values)
+{
+	const struct gosync_ctx_words *p =
+		(const void *)(page + GOSYNC_SYNC_OFF_WORDS);
+
+	memcpy(h, page, sizeof(*h));
+	cw->state = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE);
+	cw->cause = __atomic_load_n(&p->cause, __ATOMIC_RELAXED);
+	cw->deadline_ns = __atomic_load_n(&p->deadline_ns, __ATOMIC_RELAXED);
+	cw->values_len = __atomic_load_n(&p->values_len, __ATOMIC_RELAXED);
+	if (values && cw->values_len <= GOSYNC_CTX_VALUES_MAX)
+		memcpy(values, page + GOSYNC_CTX_OFF_VALUES, cw->values_len);
+}
+
+/* The same, guarded: 1 when it faulted. */
+static int __attribute__((noinline))
+ctx_page_load(struct tctx *t, const char *page, struct gosync_sync_header *h,
+	      struct gosync_ctx_words *cw, char *values)
+{
+	return GUARD(t, ctx_page_read(page, h, cw, values));
+}
+
+/* Value records: each a key and a value in bounds, padded, filling @len. */
+static int ctx_values_ok(const char *v, uint32_t len)
+{
+	uint32_t off = 0;
+
+	while (off + sizeof(struct gosync_ctx_value) <= len) {
+		struct gosync_ctx_value rec;
+
+		memcpy(&rec, v + off, sizeof(rec));
+		if (!rec.key_len || rec.key_len > GOSYNC_CTX_KEY_MAX ||
+		    rec.val_len > GOSYNC_CTX_VAL_MAX)
+			return 0;
+		off += (sizeof(rec) + rec.key_len + rec.val_len + 3) & ~3U;
+	}
+	return off == len;
+}
+
+/*
+ * The words on a mapped page, INFO through the mapping's own fd, the
+ * words again: the header is a context's, the deadline INFO's, and once
+ * either says done the other agrees (the kernel writes the page before
+ * INFO can see it done); the value records are well-formed.  Now and
+ * then a store, which must fault: only the kernel writes the page.
+ */
+static int ctx_op_words(struct tctx *t, const struct op *op)
+{
+	struct wctx *w = t->w;
+	struct gosync_sync_header h, h2;
+	struct gosync_ctx_words w1, w2;
+	struct ctxlook l;
+	char *vals = t->arena + ARENA_STRUCTS - 8192;
+	struct mapent m;
+	int ms, f, wrote = 0;
+
+	pthread_rwlock_rdlock(&w->mm);
+	ms = pick_map(w, op->o2, MK(M_CTX), &m);
+	if (ms < 0 || !(m.prot & PROT_READ) || m.fd < 0 || !map_current(w, &m)) {
+		pthread_rwlock_unlock(&w->mm);
+		return ENOENT;
+	}
+	memset(&l, 0, sizeof(l));
+	l.before = now_ns();
+	f = ctx_page_load(t, m.addr, &h, &w1, vals);
+	if (!f) {
+		l.err = ctx_info(m.fd, &l.info);
+		f = ctx_page_load(t, m.addr, &h2, &w2, NULL);
+	}
+	if (!f && (op->a >> 4) % 4 == 0 && !(m.prot & PROT_WRITE))
+		wrote = !store32(t, (uint32_t *)(m.addr + GOSYNC_SYNC_OFF_WORDS +
+						 4 * ((op->a >> 6) % 4)), 0);
+	pthread_rwlock_unlock(&w->mm);
+	if (f) {
+		atomic_fetch_add_explicit(&SH->faults, 1, memory_order_relaxed);
+		return EFAULT;
+	}
+	if (wrote)
+		fail(t, "a store to a context's read-only page at %p did not fault",
+		     (void *)m.addr);
+	if (h.magic != GOSYNC_SYNC_MAGIC || h.kind != GOSYNC_KIND_CTX ||
+	    h.abi_version != GOSYNC_ABI_VERSION)
+		fail(t, "a context's page: magic %#x kind %u abi %u", h.magic,
+		     h.kind, h.abi_version);
+	/* (the cause is written first: with the state 0 it says nothing) */
+	ctx_rules(t, "a context's page", w1.state, w1.state ? w1.cause : 0,
+		  w1.deadline_ns, l.before);
+	if (w1.values_len > GOSYNC_CTX_VALUES_MAX ||
+	    w1.values_len != w2.values_len || !ctx_values_ok(vals, w1.values_len))
+		fail(t, "a context's page: values_len %u then %u, records %s",
+		     w1.values_len, w2.values_len,
+		     w1.values_len > GOSYNC_CTX_VALUES_MAX ? "beyond the page" :
+		     ctx_values_ok(vals, w1.values_len) ? "well-formed" :
+		     "malformed");
+	if (w2.deadline_ns != w1.deadline_ns ||
+	    (w1.state && (w2.state != w1.state || w2.cause != w1.cause)))
+		fail(t, "a context's page said state %u cause %d deadline %lld, then state %u cause %d deadline %lld",
+		     w1.state, w1.cause, (long long)w1.deadline_ns, w2.state,
+		     w2.cause, (long long)w2.deadline_ns);
+	if (l.err)
+		return -l.err;
+	ctx_judge(t, "CTX_IOC_INFO through a mapping's fd", &l);
+	if (l.info.deadline_ns != w1.deadline_ns ||
+	    (w1.state && (l.info.state != w1.state || l.info.cause != w1.cause)) ||
+	    (l.info.state && (w2.state != l.info.state ||
+			      w2.cause != l.info.cause)))
+		fail(t, "a context's page said state %u cause %d deadline %lld, INFO then state %u cause %d deadline %lld, the page then state %u cause %d",
+		     w1.state, w1.cause, (long long)w1.deadline_ns,
+		     l.info.state, l.info.cause, (long long)l.info.deadline_ns,
+		     w2.state, w2.cause);
+	return 0;
+}
+
+/* poll(2) of the context's fd: POLLIN exactly once it is done. */
+static int ctx_op_poll(struct tctx *t, const struct op *op, int s,
+		       const struct obj *o, uint64_t gen)
+{
+	struct pollfd p = { .fd = o->fd, .events = POLLIN };
+	struct ctxlook l0, l1;
+	int same0, same1;
+	long ret;
+
+	ctx_look(t, s, gen, "poll: before", &l0, &same0);
+	ret = sys_ret(poll(&p, 1, 0));
+	(void)op;
+	if (o->kind != K_CTX)
+		return ret < 0 ? -ret : 0;
+	ctx_look(t, s, gen, "poll: after", &l1, &same1);
+	if (!same1 || ret < 0)
+		return ret < 0 ? -ret : 0;
+	if (ctx_done_st(&l0) && !(p.revents & POLLIN))
+		fail(t, "poll of a done context's fd: revents %#x, no POLLIN",
+		     p.revents);
+	else if ((p.revents & POLLIN) && !l1.err && !l1.info.state)
+		fail(t, "poll of a live context's fd: revents %#x", p.revents);
+	return 0;
+}
+
+/*
+ * Its /proc/self/fdinfo: a context's, its deadline INFO's, and once INFO
+ * said it is done, the same error and cause (the kernel's copy, which
+ * fdinfo shows, is written before the page INFO reads).
+ */
+static int ctx_op_fdinfo(struct tctx *t, int s, const struct obj *o,
+			 uint64_t gen)
+{
+	char path[64], *buf = t->arena + 65536;
+	const char *k, *e, *c, *d;
+	long long dl = -1;
+	int err = -1, cause = -1, same;
+	struct ctxlook l0;
+	long n;
+
+	ctx_look(t, s, gen, "fdinfo: before", &l0, &same);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", o->fd);
+	n = read_file(path, buf, 4095, 0);
+	if (n < 0)
+		return -n;
+	buf[n < 4095 ? n : 4095] = 0;
+	if (o->kind != K_CTX || !tbl_same(t->w, gen) || l0.err)
+		return 0;
+	k = strstr(buf, "gosync-kind:\t");
+	e = strstr(buf, "gosync-err:\t");
+	c = strstr(buf, "gosync-cause:\t");
+	d = strstr(buf, "gosync-deadline:\t");
+	if (!k || strncmp(k, "gosync-kind:\tctx\n", 17) || !e || !c || !d ||
+	    sscanf(e, "gosync-err:\t%d", &err) != 1 ||
+	    sscanf(c, "gosync-cause:\t%d", &cause) != 1 ||
+	    sscanf(d, "gosync-deadline:\t%lld", &dl) != 1 ||
+	    dl != l0.info.deadline_ns ||
+	    (l0.info.state && (err != (int)l0.info.state ||
+			       cause != l0.info.cause)))
+		fail(t, "a context's fdinfo says err %d cause %d deadline %lld; INFO before: state %u cause %d deadline %lld (fdinfo: %.300s)",
+		     err, cause, dl, l0.info.state, l0.info.cause,
+		     (long long)l0.info.deadline_ns, buf);
+	return 0;
+}
+
+/* One of the above on a context (mostly one of ours or the pool's). */
+static int op_ctx(struct tctx *t, const struct op *op)
+{
+	uint64_t gen = atomic_load(&t->w->tbl_gen);
+	struct obj o;
+	int s = ctx_slot(t, op->o1, &o, &gen);
+
+	switch (op->a % 16) {
+	case 0: case 1: case 2: case 3:
+		return ctx_op_info(t, op, s, &o, gen);
+	case 4: case 5: case 6:
+		return ctx_op_cancel(t, op, s, &o, gen);
+	case 7: case 8: case 9:
+		return ctx_op_done(t, op, s, &o, gen);
+	case 10: case 11:
+		return ctx_op_mmap(t, op, s, &o);
+	case 12: case 13: case 14:
+		return ctx_op_words(t, op);
+	default:
+		if ((op->a >> 4) % 4 == 3)
+			return ctx_op_fdinfo(t, s, &o, gen);
+		return ctx_op_poll(t, op, s, &o, gen);
+	}
+}
+
 /* ------------------------------------------------------------ dispatch -- */
 
 void op_exec(struct tctx *t, const struct op *op)
@@ -5232,6 +6361,8 @@ void op_exec(struct tctx *t, const struct op *op)
 	case OP_FS_PATH: err = op_fs_path(t, op); break;
 	case OP_FS_MOUNT: err = op_fs_mount(t, op); break;
 	case OP_AUTOCLOSE: err = op_autoclose(t, op); break;
+	case OP_CTX_CREATE: err = op_ctx_create(t, op); break;
+	case OP_CTX: err = op_ctx(t, op); break;
 	default: err = EINVAL; break;
 	}
 	t->last_err = err;

@@ -78,6 +78,8 @@ const struct opdef opdefs[OP_NTYPES] = {
 	[OP_FS_PATH]		= { "fs_path", 20, 10 },
 	[OP_FS_MOUNT]		= { "fs_mount", 1, 1 },
 	[OP_AUTOCLOSE]		= { "autoclose", 3, 1 },
+	[OP_CTX_CREATE]		= { "ctx_create", 12, 3 },
+	[OP_CTX]		= { "ctx", 25, 10 },
 };
 
 uint64_t splitmix(uint64_t x)

@@ -747,10 +747,13 @@ static void ro_fill(struct wctx *w)
 {
 	struct gosync_chan_create *cc = (void *)w->ro;
 	struct gosync_sync_create *sc = (void *)(w->ro + 512);
+	struct gosync_ctx_create *xc = (void *)(w->ro + 1536);
 
 	cc->elem_size = 8;
 	cc->cap = 2;
 	sc->kind = GOSYNC_SYNC_MUTEX;
+	xc->parent = -1;		/* made, then its fd cannot be stored */
+	xc->deadline_ns = GOSYNC_DEADLINE_FOREVER;
 	mprotect(w->ro, w->page, PROT_READ);
 }
 

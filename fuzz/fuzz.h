@@ -35,7 +35,9 @@
 #define NPOOL_LIB	14		/* the pool's channels and sync objects */
 #define NPOOL_NAMES	6		/* then: a gosync root dir, two
 					   directional ends, three names */
-#define NPOOL		(NPOOL_LIB + NPOOL_NAMES)	/* shared by every worker */
+#define NPOOL_CTX	2		/* then: a root context, a child of it */
+/* shared by every worker: */
+#define NPOOL		(NPOOL_LIB + NPOOL_NAMES + NPOOL_CTX)
 #define NOBJ_ALL	(NOBJ + NPOOL)
 #define NMAPS		16		/* mappings, one reserved slot each */
 #define SLOT_LEN	(128UL << 20)	/* bytes of address space per slot */
@@ -94,6 +96,7 @@ enum op_type {
 	OP_LIB, OP_FORK, OP_SEND_FD, OP_RECV_FD, OP_SIGNAL, OP_RLIMIT,
 	OP_LIMIT_BURST, OP_PROCFS, OP_SLEEP,
 	OP_CHAN_DUP, OP_FS_OPEN, OP_FS_PATH, OP_FS_MOUNT, OP_AUTOCLOSE,
+	OP_CTX_CREATE, OP_CTX,
 	OP_NTYPES
 };
 
@@ -234,7 +237,28 @@ struct layout {
 
 enum obj_kind {
 	K_NONE, K_DEV, K_CHAN, K_SYNC, K_EPOLL, K_PIPE, K_EVENTFD,
-	K_MEMFD, K_SOCK, K_OTHER, K_FSDIR	/* a gosync root directory */
+	K_MEMFD, K_SOCK, K_OTHER, K_FSDIR,	/* a gosync root directory */
+	K_CTX				/* a context */
+};
+
+#define CTX_ANC		4		/* ancestors a context entry knows */
+
+/*
+ * What the table knows of a context: what INFO or its page last said
+ * (once done, it may never change), and, for those this worker made,
+ * an id and its ancestors' (0: unknown), for the checks that a cancel
+ * reached every descendant.  Compared and updated under the table lock,
+ * where the entry's fd names the entry's object (a check that relates
+ * it to a call made on an fd picked before also wants tbl_gen unmoved).
+ */
+struct ctxseen {
+	uint32_t state;			/* 0, ECANCELED or ETIMEDOUT */
+	int32_t cause;
+	int64_t deadline;
+	uint32_t values_len;
+	int known;			/* deadline (and state) seen */
+	uint64_t id;
+	uint64_t anc[CTX_ANC];		/* parent, grandparent, ... */
 };
 
 struct obj {
@@ -243,9 +267,12 @@ struct obj {
 	int skind;			/* K_SYNC: GOSYNC_SYNC_* */
 	int acc;			/* the file's O_ACCMODE */
 	struct layout lay;		/* K_CHAN */
+	struct ctxseen cx;		/* K_CTX */
 };
 
-enum map_kind { M_NONE, M_CHAN, M_SYNC, M_ANON, M_OTHER };
+enum map_kind { M_NONE, M_CHAN, M_SYNC, M_ANON, M_OTHER,
+		M_CTX				/* a context's read-only page */
+};
 
 struct mapent {
 	char *addr;			/* the slot's base, or where it moved */
@@ -338,6 +365,7 @@ struct wctx {
 	struct worker_sh *sh;
 	struct prog *prog;
 	int64_t last_big, last_burst, last_bigburst, last_mount;
+	uint64_t ctx_ids;		/* the last context id given (tbl) */
 	uint64_t rng;
 	struct child kids[4];
 	int rlimit_changed;

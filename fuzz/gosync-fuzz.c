@@ -6,7 +6,9 @@
  *               [--bound SEC] [--hang SEC] [--replay FILE] ...  (--help)
  *
  * The supervisor (this file) makes a pool of objects every worker shares
- * (channels of assorted shapes, one sync object of each kind), forks the
+ * (channels of assorted shapes, one sync object of each kind, a root
+ * directory of its gosync mount with ends and names, a root context and
+ * a child of it, under which every worker's contexts meet), forks the
  * workers (fuzz-worker.c), and then, until the time or the operation
  * budget is used up: prints what workers report, kills workers with
  * SIGKILL at random moments and respawns them, stops and continues them,
