@@ -504,6 +504,97 @@ TEST_F(ctx, cancel_reaches_another_process)
 }
 
 /*
+ * A tree three levels deep across four processes: the root R and a
+ * child B here, A under R made by process 1, G under A made by process
+ * 2 from A's fd (passed over SCM_RIGHTS), B watched by process 3.  A
+ * cancel of A from here reaches A and G, asleep in two processes; B's
+ * watcher sees nothing, R stays live; then a cancel of R reaches B.
+ */
+TEST_F(ctx, tree_across_four_processes)
+{
+	struct gosync_ctx *b, *a;
+	int sv[2], *sh, afd;
+	pid_t p1, p2, p3;
+
+	CTX_KERNEL_ONLY();
+	sh = test_shared(4096);	/* [0..2] ready, [5] A cancelled, [3] B seen live, [4] go */
+	ASSERT_NE(NULL, sh);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_EQ(0, gosync_ctx_make(&b, self->root, 0));
+	p1 = fork();
+	ASSERT_LE(0, p1);
+	if (p1 == 0) {
+		struct gosync_ctx *mine;
+
+		if (gosync_ctx_make(&mine, self->root, 0) ||
+		    test_send_fd(sv[1], gosync_ctx_fd(mine)) ||
+		    !gosync_ctx_done(mine))
+			_exit(1);
+		__atomic_store_n(&sh[0], 1, __ATOMIC_RELEASE);
+		if (gosync_chan_recv(gosync_ctx_done(mine), NULL,
+				     gosync_after(20 * SEC)))
+			_exit(2);
+		_exit(CTX_STATE(mine) == DONE(ECANCELED, ENOLINK) ? 0 : 3);
+	}
+	afd = test_recv_fd(sv[0]);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, gosync_ctx_from_fd(&a, afd, GOSYNC_CLOEXEC));
+	p2 = fork();
+	ASSERT_LE(0, p2);
+	if (p2 == 0) {
+		struct gosync_ctx *g;
+
+		if (gosync_ctx_make(&g, a, 0) || !gosync_ctx_done(g))
+			_exit(1);
+		__atomic_store_n(&sh[1], 1, __ATOMIC_RELEASE);
+		if (gosync_chan_recv(gosync_ctx_done(g), NULL,
+				     gosync_after(20 * SEC)))
+			_exit(2);
+		_exit(CTX_STATE(g) == DONE(ECANCELED, ENOLINK) ? 0 : 3);
+	}
+	p3 = fork();
+	ASSERT_LE(0, p3);
+	if (p3 == 0) {
+		struct gosync_chan *done = gosync_ctx_done(b);
+
+		if (!done)
+			_exit(1);
+		__atomic_store_n(&sh[2], 1, __ATOMIC_RELEASE);
+		/* A's cancel has returned (all of it done): nothing for B */
+		if (!test_wait_flag(&sh[5], 20000) ||
+		    gosync_chan_recv(done, NULL, GOSYNC_NONBLOCK) != -EAGAIN)
+			_exit(2);
+		__atomic_store_n(&sh[3], 1, __ATOMIC_RELEASE);
+		if (!test_wait_flag(&sh[4], 20000) ||
+		    gosync_chan_recv(done, NULL, gosync_after(20 * SEC)))
+			_exit(3);
+		_exit(CTX_STATE(b) == DONE(ECANCELED, ECONNRESET) ? 0 : 4);
+	}
+	for (int i = 0; i < 3; i++)
+		EXPECT_TRUE(test_wait_flag(&sh[i], 10000));
+	test_proc_asleep(p1, 5000);
+	test_proc_asleep(p2, 5000);
+	EXPECT_EQ(0, gosync_ctx_cancel(a, ENOLINK));
+	__atomic_store_n(&sh[5], 1, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, test_wait(p1));
+	EXPECT_EQ(0, test_wait(p2));
+	EXPECT_EQ(0, gosync_ctx_err(self->root));
+	EXPECT_EQ(0, gosync_ctx_err(b));
+	EXPECT_TRUE(test_wait_flag(&sh[3], 10000));
+	EXPECT_EQ(0, gosync_ctx_cancel(self->root, ECONNRESET));
+	__atomic_store_n(&sh[4], 1, __ATOMIC_RELEASE);
+	EXPECT_EQ(0, test_wait(p3));
+	/* A was done first: the root's cancel left its cause */
+	EXPECT_EQ(DONE(ECANCELED, ENOLINK), CTX_STATE(a));
+	gosync_ctx_free(a);
+	close(afd);
+	gosync_ctx_free(b);
+	close(sv[0]);
+	close(sv[1]);
+	munmap(sh, 4096);
+}
+
+/*
  * GOSYNC_CTX_CANCEL_ON_EXIT: a process makes two contexts, one with it,
  * passes their fds here over SCM_RIGHTS and is SIGKILLed.  The one with
  * it is cancelled, cause ESRCH, waking this process asleep on its done
