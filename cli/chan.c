@@ -60,6 +60,7 @@ static int cli_make_sync(struct cli *c, enum cli_kind kind, int oflag,
 		struct gosync_rwmutex *rw;
 		struct gosync_once *once;
 		struct gosync_cond *cond;
+		struct gosync_ctx *ctx;
 	} u;
 	int ret = -EINVAL;
 
@@ -88,6 +89,12 @@ static int cli_make_sync(struct cli *c, enum cli_kind kind, int oflag,
 		ret = gosync_cond_open(&u.cond, c->name, oflag, mode, c->flags);
 		if (!ret)
 			gosync_cond_free(u.cond);
+		break;
+	case CLI_KIND_CTX:
+		ret = gosync_ctx_open(&u.ctx, c->name, oflag, mode,
+				      c->flags & GOSYNC_STANDALONE);
+		if (!ret)
+			gosync_ctx_free(u.ctx);
 		break;
 	default:
 		break;
@@ -132,7 +139,7 @@ int cli_make(struct cli *c, int argc, char **argv)
 			kind = cli_kind_parse(optarg);
 			if (kind == CLI_KIND_NONE)
 				return cli_usage(c, "--kind: chan, wg, mutex, rwmutex, "
-						 "once or cond, not '%s'", optarg);
+						 "once, cond or ctx, not '%s'", optarg);
 			break;
 		case CLI_OPT_MODE:
 			errno = 0;

@@ -6,6 +6,7 @@
  *   facts.c   what is known of a name: stat(2), /proc/self/fdinfo, library
  *   list.c    ls, stat, watch
  *   chan.c    make, send, recv, close, rm
+ *   ctx.c     cancel, wait (contexts)
  */
 #ifndef GOSYNC_CLI_H
 #define GOSYNC_CLI_H
@@ -46,6 +47,7 @@ enum cli_kind {
 	CLI_KIND_RWMUTEX,
 	CLI_KIND_ONCE,
 	CLI_KIND_COND,
+	CLI_KIND_CTX,
 };
 
 struct cli_facts {
@@ -104,5 +106,9 @@ int cli_send(struct cli *c, int argc, char **argv);
 int cli_recv(struct cli *c, int argc, char **argv);
 int cli_close(struct cli *c, int argc, char **argv);
 int cli_rm(struct cli *c, int argc, char **argv);
+
+/* ctx.c */
+int cli_cancel(struct cli *c, int argc, char **argv);
+int cli_wait(struct cli *c, int argc, char **argv);
 
 #endif /* GOSYNC_CLI_H */

@@ -45,7 +45,7 @@ static void cli_facts_not_chan(struct cli_facts *f)
 int cli_fdinfo_read(int fd, struct cli_facts *f)
 {
 	char path[64], line[256], word[32];
-	long long a, b;
+	long long a, b, ctx_err = 0, ctx_cause = 0;
 	bool any = false;
 	FILE *in;
 
@@ -82,6 +82,10 @@ int cli_fdinfo_read(int fd, struct cli_facts *f)
 			f->mappings = a;
 		} else if (sscanf(line, "gosync-state: %31s", word) == 1) {
 			snprintf(f->state, sizeof(f->state), "%s", word);
+		} else if (sscanf(line, "gosync-err: %lld", &a) == 1) {
+			ctx_err = a;
+		} else if (sscanf(line, "gosync-cause: %lld", &a) == 1) {
+			ctx_cause = a;
 		}
 	}
 	fclose(in);
@@ -91,6 +95,12 @@ int cli_fdinfo_read(int fd, struct cli_facts *f)
 		cli_facts_not_chan(f);
 	else
 		strcpy(f->state, "-");
+	/* A context: "live", or its error and cause ("ECANCELED:EPIPE"). */
+	if (f->kind == CLI_KIND_CTX && !ctx_err)
+		strcpy(f->state, "live");
+	else if (f->kind == CLI_KIND_CTX)
+		snprintf(f->state, sizeof(f->state), "%s:%s",
+			 cli_errname((int)ctx_err), cli_errname((int)ctx_cause));
 	return 0;
 }
 

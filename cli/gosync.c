@@ -48,13 +48,14 @@ static const struct cli_cmd cli_cmds[] = {
 	  "Print everything known of NAME, one \"key: value\" per line.\n" },
 	{ "make", cli_make,
 	  "make NAME --elem N --cap N [--mode M] [--autoclose] [--excl]\n"
-	  "%sgosync make NAME --kind wg|mutex|rwmutex|once|cond [--mode M] [--excl]",
+	  "%sgosync make NAME --kind wg|mutex|rwmutex|once|cond|ctx [--mode M] [--excl]",
 	  "Make a channel (or a sync object) named NAME; without --excl an\n"
 	  "existing one of the same kind and shape is fine.\n"
 	  "\n"
 	  "  --elem N       element size in bytes (0 to 65535)\n"
 	  "  --cap N        capacity in elements (0: unbuffered; at most 1048576)\n"
-	  "  --kind KIND    chan (the default), wg, mutex, rwmutex, once or cond\n"
+	  "  --kind KIND    chan (the default), wg, mutex, rwmutex, once, cond or\n"
+	  "                 ctx (a root context: cancel, wait; kernel mode only)\n"
 	  "  --mode M       permission bits, octal (default 0666, less the umask)\n"
 	  "  --autoclose    the kernel closes the channel when its last end that\n"
 	  "                 can send is gone (gosync(4); kernel mode only)\n"
@@ -80,6 +81,16 @@ static const struct cli_cmd cli_cmds[] = {
 	  "Close the channel: receivers drain what was sent, then see it closed.\n" },
 	{ "rm", cli_rm, "rm NAME",
 	  "Remove the name; the object lives on while anyone has it open.\n" },
+	{ "cancel", cli_cancel, "cancel NAME [--cause ERRNO]",
+	  "Cancel the context NAME and every context made under it, in every\n"
+	  "process (kernel mode; needs read and write permission on NAME).\n"
+	  "\n"
+	  "  --cause ERRNO  the cause, by name (EPIPE) or number (default\n"
+	  "                 ECANCELED); the first cancel's stays\n" },
+	{ "wait", cli_wait, "wait NAME [--timeout SEC]",
+	  "Wait until the context NAME is done, then print its error and cause.\n"
+	  "\n"
+	  "  --timeout SEC  give up after SEC seconds (exit status 3)\n" },
 	{ "watch", cli_watch, "watch NAME [--interval SEC] [-n COUNT]",
 	  "Show the channel's length and receive rate, refreshed in place on a\n"
 	  "terminal (one line per sample otherwise), until it is closed and\n"
@@ -376,11 +387,12 @@ static const char *const cli_kinds[] = {
 	[CLI_KIND_RWMUTEX] = "rwmutex",
 	[CLI_KIND_ONCE] = "once",
 	[CLI_KIND_COND] = "cond",
+	[CLI_KIND_CTX] = "ctx",
 };
 
 const char *cli_kind_name(enum cli_kind kind)
 {
-	if (kind <= CLI_KIND_NONE || kind > CLI_KIND_COND)
+	if (kind <= CLI_KIND_NONE || kind > CLI_KIND_CTX)
 		return "?";
 	return cli_kinds[kind];
 }
@@ -389,7 +401,7 @@ enum cli_kind cli_kind_parse(const char *s)
 {
 	int k;
 
-	for (k = CLI_KIND_CHAN; k <= CLI_KIND_COND; k++)
+	for (k = CLI_KIND_CHAN; k <= CLI_KIND_CTX; k++)
 		if (!strcmp(s, cli_kinds[k]))
 			return k;
 	if (!strcmp(s, "waitgroup") || !strcmp(s, "channel"))

@@ -562,7 +562,9 @@ int gosync_ctx_open(struct gosync_ctx **ctxp, const char *name, int oflag,
 	};
 	int fd, ret;
 
-	if (!ctxp || flags & ~GOSYNC_CTX_FD_FLAGS)
+	/* A handle reads its page: O_RDONLY (watch) or O_RDWR (and cancel). */
+	if (!ctxp || flags & ~GOSYNC_CTX_FD_FLAGS ||
+	    (oflag & O_ACCMODE) == O_WRONLY)
 		return -EINVAL;
 	if (flags & GOSYNC_STANDALONE)
 		return -EOPNOTSUPP;	/* not implemented yet */

@@ -742,6 +742,46 @@ TEST_F(cli, autoclose)
 	EXPECT_STREQ("a\nb\nc\n", r->out);
 }
 
+/* A context by name: made, listed, waited for, cancelled with a cause. */
+TEST_F(cli, contexts)
+{
+	struct cli_out *r = &self->r;
+	struct cli_job j;
+	char f[64];
+
+	if (!variant->kernel) {
+		EXPECT_EQ(1, RUN(r, "make", "/job", "--kind", "ctx"));
+		EXPECT_NE(NULL, strstr(r->err, "(EOPNOTSUPP)")) TH_LOG("%s", r->err);
+		return;
+	}
+	ASSERT_EQ(0, RUN(r, "make", "/job", "--kind", "ctx", "--mode", "0640"))
+		TH_LOG("%s", r->err);
+	EXPECT_EQ(2, RUN(r, "make", "/x", "--kind", "ctx", "--elem", "8"));
+	ASSERT_EQ(0, RUN(r, "ls", "-l"));
+	ASSERT_TRUE(ls_field(r->out, "/job", LS_KIND, f, sizeof(f))) TH_LOG("%s", r->out);
+	EXPECT_STREQ("ctx", f);
+	ASSERT_EQ(0, RUN(r, "stat", "/job"));
+	EXPECT_NE(NULL, strstr(r->out, "kind: ctx\n")) TH_LOG("%s", r->out);
+	EXPECT_NE(NULL, strstr(r->out, "state: live\n")) TH_LOG("%s", r->out);
+	EXPECT_EQ(3, RUN(r, "wait", "/job", "--timeout", "0.1"));
+	/* a waiter asleep, then the cancel from another command */
+	ASSERT_EQ(0, START(&j, "wait", "/job", "--timeout", "20"));
+	EXPECT_EQ(2, RUN(r, "cancel", "/job", "--cause", "ENOSUCH"));
+	EXPECT_EQ(2, RUN(r, "cancel", "/job", "--cause", "4096"));
+	ASSERT_EQ(0, RUN(r, "cancel", "/job", "--cause", "EPIPE")) TH_LOG("%s", r->err);
+	EXPECT_EQ(0, cli_finish(&j, r));
+	EXPECT_STREQ("ECANCELED (cause EPIPE)\n", r->out);
+	/* the first cause stays; a done context is waited for at once */
+	ASSERT_EQ(0, RUN(r, "cancel", "/job", "--cause", "5"));
+	ASSERT_EQ(0, RUN(r, "wait", "/job"));
+	EXPECT_STREQ("ECANCELED (cause EPIPE)\n", r->out);
+	ASSERT_EQ(0, RUN(r, "stat", "/job"));
+	EXPECT_NE(NULL, strstr(r->out, "state: ECANCELED:EPIPE\n")) TH_LOG("%s", r->out);
+	EXPECT_EQ(1, RUN(r, "cancel", "/nosuch"));
+	EXPECT_NE(NULL, strstr(r->err, "(ENOENT)")) TH_LOG("%s", r->err);
+	ASSERT_EQ(0, RUN(r, "rm", "/job"));
+}
+
 /* Kernel mode, as root: what another user may not open shows as '?'. */
 TEST_F(cli, unreadable_fields)
 {

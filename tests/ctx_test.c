@@ -922,6 +922,7 @@ TEST_F(ctx, open_by_name)
 					   0600, 0));
 	EXPECT_EQ(-EINVAL, gosync_ctx_open(&ro, name, O_RDONLY, 0,
 					   GOSYNC_NOMAP));
+	EXPECT_EQ(-EINVAL, gosync_ctx_open(&ro, name, O_WRONLY, 0, 0));
 	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_open(&ro, name, O_RDONLY, 0,
 					       GOSYNC_STANDALONE));
 	pid = fork();

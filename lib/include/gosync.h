@@ -266,7 +266,8 @@ int  gosync_ctx_with_value(struct gosync_ctx **ctx, struct gosync_ctx *parent,
  * -ENOENT if absent, -ERANGE (*@len set) if @buf is too small. */
 int  gosync_ctx_value(const struct gosync_ctx *ctx, const char *key,
 		      void *buf, size_t *len);
-/* A root context by name (O_RDONLY: may watch, not cancel: -EBADF). */
+/* A root context by name: @oflag O_RDONLY (may watch, not cancel:
+ * -EBADF) or O_RDWR [| O_CREAT | O_EXCL]. */
 int  gosync_ctx_open(struct gosync_ctx **ctx, const char *name, int oflag,
 		     mode_t mode, unsigned int flags);
 /* @cause: a positive errno (1..GOSYNC_CTX_CAUSE_MAX), or 0 for ECANCELED; 0 also when
