@@ -85,8 +85,9 @@ static const struct cli_cmd cli_cmds[] = {
 	  "Cancel the context NAME and every context made under it, in every\n"
 	  "process (kernel mode; needs read and write permission on NAME).\n"
 	  "\n"
-	  "  --cause ERRNO  the cause, by name (EPIPE) or number (default\n"
-	  "                 ECANCELED); the first cancel's stays\n" },
+	  "  --cause ERRNO  the cause, by its first name (EPIPE, EAGAIN) or\n"
+	  "                 number (default ECANCELED); the first cancel's\n"
+	  "                 stays\n" },
 	{ "wait", cli_wait, "wait NAME [--timeout SEC]",
 	  "Wait until the context NAME is done, then print its error and cause.\n"
 	  "\n"

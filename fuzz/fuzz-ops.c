@@ -2568,12 +2568,28 @@ static void probe_magic(struct tctx *t, const struct mapent *m, const char *afte
  * exact (other flags, prot bits beyond the three).  Only PROT_READ (or
  * none) of a file that can read: the kernel alone writes the page.
  */
+/*
+ * What mmap of a context's page must say: 0, an errno, -1 (no verdict)
+ * or CTX_MAP_EACCES_OR_EPERM: PROT_WRITE | PROT_EXEC of a file that may
+ * write, where the order of the kernel's checks decides (do_mmap()
+ * refuses exec on a noexec mount, as an anonymous inode's is, with
+ * EPERM before the module's ->mmap refuses the write with EACCES; a
+ * name in a gosync mount without noexec meets the module's first).
+ */
+#define CTX_MAP_EACCES_OR_EPERM	(-2)
+
 static int ctx_map_want(int acc, size_t len, int prot, int flags, off_t off)
 {
 	if (flags != MAP_SHARED || off || len != GOSYNC_SYNC_SIZE ||
 	    (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
 		return -1;
-	if (acc == O_WRONLY || acc == O_ACCMODE || (prot & PROT_WRITE))
+	/* do_mmap(): no read access, or a write a read-only file cannot */
+	if (acc == O_WRONLY || acc == O_ACCMODE ||
+	    ((prot & PROT_WRITE) && acc == O_RDONLY))
+		return EACCES;
+	if ((prot & PROT_WRITE) && (prot & PROT_EXEC))
+		return CTX_MAP_EACCES_OR_EPERM;
+	if (prot & PROT_WRITE)
 		return EACCES;
 	return prot & PROT_EXEC ? EPERM : 0;
 }
@@ -2628,6 +2644,10 @@ static int map_obj(struct tctx *t, int s, int os, const struct obj *o,
 		pthread_rwlock_unlock(&w->mm);
 		if (is_gosync(o->kind))
 			check_errno(t, "mmap", err);
+		if (want == CTX_MAP_EACCES_OR_EPERM && err != EACCES &&
+		    err != EPERM)
+			fail(t, "mmap(%zu bytes, prot %#x, MAP_SHARED) of a context (fd access %#x) failed with %s, want EACCES or EPERM",
+			     len, prot, acc, strerror(err));
 		if (want >= 0 && err != want && !(!want && err == ENOMEM))
 			fail(t, "mmap(%zu bytes, prot %#x, MAP_SHARED) of a context (fd access %#x) failed with %s, want %s",
 			     len, prot, acc, strerror(err),
@@ -4637,7 +4657,7 @@ static int op_fs_open(struct tctx *t, const struct op *op)
 		req.mode = (uint32_t)(c >> 16) | 010000;
 	switch ((c >> 17) % 32) {
 	case 0: req.kind = 0; req.elem_size = 0; req.cap = 0; break;
-	case 1: req.kind = 1 + (c >> 21) % (GOSYNC_KIND_CHAN + 1); break;
+	case 1: req.kind = 1 + (c >> 21) % (GOSYNC_KIND_CTX + 1); break;
 	case 2: req.elem_size = 0; req.cap = 0; break;	/* whatever it has */
 	case 3:
 		req.elem_size = elem_sizes[(c >> 21) % NELEMS(elem_sizes)];

@@ -498,7 +498,9 @@ int gosync_ctx_with_value(struct gosync_ctx **ctxp, struct gosync_ctx *parent,
 	req.key_len = (uint32_t)klen;
 	req.val = len ? (uintptr_t)val : 0;
 	req.val_len = (uint32_t)len;
-	return gosync_ctx_create(ctxp, &req, 0);
+	/* No flags of its own: close-on-exec when its parent's fd is. */
+	return gosync_ctx_create(ctxp, &req,
+				 fcntl(parent->fd, F_GETFD) > 0 ? GOSYNC_CLOEXEC : 0);
 }
 
 /*
@@ -513,20 +515,20 @@ int gosync_ctx_value(const struct gosync_ctx *ctx, const char *key, void *buf,
 	GOSYNC_KEEP_ERRNO;
 	const unsigned char *p, *found = NULL;
 	size_t klen = key ? strlen(key) : 0, off = 0, flen = 0;
-	int state, cause, ret;
+	int ret;
 
 	if (!ctx || !klen || !len || (*len && !buf))
 		return -EINVAL;
 	if (!gosync_ctx_words_ready(ctx)) {
-		/* after a fork: map the page again (or fail) first */
-		ret = gosync_ctx_read_slow(ctx, &state, &cause);
+		/* after a fork: map the page again first (its error, if any) */
+		ret = gosync_fork_remap(&((struct gosync_ctx *)ctx)->gen,
+					gosync_ctx_map, (void *)ctx);
 		if (ret)
 			return ret;
-		if (!gosync_ctx_words_ready(ctx))
-			return -ENOMEM;
 	}
 	p = (const unsigned char *)ctx->base + ctx->off_values;
-	while (ctx->values_len - off >= sizeof(struct gosync_ctx_value)) {
+	while (off < ctx->values_len &&
+	       ctx->values_len - off >= sizeof(struct gosync_ctx_value)) {
 		struct gosync_ctx_value r;
 		size_t size;
 

@@ -13,6 +13,7 @@
  * fails the group at once (-EOWNERDEAD), whether or not anyone is in
  * gosync_group_wait yet.  Every thread the group starts is joined by
  * gosync_group_wait, so nothing of the group runs after it returns.
+ * Task threads run with the caller's signal mask; watchers block all.
  *
  * With GOSYNC_CTX_CANCEL_ON_EXIT the group's context is cancelled when
  * the process that made the group is gone: its forked tasks are then
@@ -43,6 +44,8 @@
  * @threads:	every thread started (tasks and watchers), to join
  * @nthreads:	how many are in @threads
  * @cap:	its size
+ * @reserved:	slots of @threads promised to starters that dropped the
+ *		lock to fork
  */
 struct gosync_group {
 	struct gosync_ctx *ctx;
@@ -55,6 +58,7 @@ struct gosync_group {
 	pthread_t *threads;
 	size_t nthreads;
 	size_t cap;
+	size_t reserved;
 };
 
 /* A task's start: what a thread runs, or the pid a watcher waits for. */
@@ -178,7 +182,7 @@ static int gosync_group_enter(struct gosync_group *g, bool try)
 			return -EAGAIN;
 		pthread_cond_wait(&g->cond, &g->lock);
 	}
-	if (g->nthreads == g->cap) {
+	if (g->nthreads + g->reserved == g->cap) {
 		size_t cap = g->cap ? 2 * g->cap : 8;
 		pthread_t *p = realloc(g->threads, cap * sizeof(*p));
 
@@ -191,16 +195,36 @@ static int gosync_group_enter(struct gosync_group *g, bool try)
 	return 0;
 }
 
+/* The task's thread: a task's runs with the caller's signal mask. */
+static int gosync_group_thread_start(struct gosync_group *g,
+				     struct gosync_group_task *t, bool watch)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (!watch)
+		return -pthread_create(&g->threads[g->nthreads], NULL,
+				       gosync_group_thread, t);
+	/* A watcher of ours takes no signal of the caller's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&g->threads[g->nthreads], NULL,
+			      gosync_group_watch, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 /*
- * Start @fn: a thread, or (@pid_out) a forked process watched by one.
- * The task is counted before it exists, so a wait cannot miss it.
+ * Start @fn: a thread, or a forked process watched by one.  The task is
+ * counted before it exists, so a wait cannot miss it; a fork runs with
+ * the lock dropped (a program's atfork handlers may take locks of its
+ * own), its watcher's slot reserved meanwhile.
  */
 static int gosync_group_start(struct gosync_group *g,
 			      int (*fn)(struct gosync_ctx *, void *), void *arg,
 			      bool try, bool fork_it)
 {
 	struct gosync_group_task *t;
-	sigset_t all, old;
 	int ret;
 
 	if (!g || !fn)
@@ -216,35 +240,34 @@ static int gosync_group_start(struct gosync_group *g,
 	if (ret)
 		goto out;
 	if (fork_it) {
+		g->reserved++;
+		pthread_mutex_unlock(&g->lock);
 		t->pid = fork();
 		if (t->pid == 0) {
 			/* The task, in a process of its own: its result is its status. */
 			ret = fn(g->ctx, arg);
 			_exit(ret < 0 && ret >= -255 ? -ret : ret ? EINVAL : 0);
 		}
-		if (t->pid < 0) {
-			ret = -errno;
-			g->running--;
+		ret = t->pid < 0 ? -errno : 0;
+		pthread_mutex_lock(&g->lock);
+		g->reserved--;
+		if (ret) {
+			gosync_group_end(g, 0);
 			goto out;
 		}
 	}
-	/* The thread takes no signal of the caller's: they are the caller's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&g->threads[g->nthreads], NULL,
-			      fork_it ? gosync_group_watch : gosync_group_thread,
-			      t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = gosync_group_thread_start(g, t, fork_it);
 	if (!ret) {
 		g->nthreads++;
 		t = NULL;
 	} else if (fork_it) {
 		/* No watcher: the task cannot be waited for; stop it. */
 		kill(t->pid, SIGKILL);
-		waitpid(t->pid, NULL, 0);
-		g->running--;
+		while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		gosync_group_end(g, 0);
 	} else {
-		g->running--;
+		gosync_group_end(g, 0);
 	}
 out:
 	pthread_mutex_unlock(&g->lock);

@@ -100,6 +100,9 @@ void gosync_futex_wake_all(uint32_t *word)
 }
 
 unsigned long gosync_fork_gen = 1;
+
+/* A generation word's mark while a thread maps for generation (low bits). */
+#define GOSYNC_GEN_BUSY	(1UL << (sizeof(unsigned long) * 8 - 1))
 static pthread_once_t gosync_fork_once = PTHREAD_ONCE_INIT;
 
 static void gosync_fork_child(void)
@@ -132,18 +135,23 @@ int gosync_fork_remap(unsigned long *genp, int (*remap)(void *arg), void *arg)
 		return 0;
 	/*
 	 * A fork happened (or it was never mapped: ~0): one thread maps,
-	 * the others wait for it (0 while it does).
+	 * the others wait for it.  The mapper marks the word busy with the
+	 * generation it maps for: a busy mark of an older generation was
+	 * left by a thread that a fork did not copy into this process, so
+	 * it is taken over, not waited for (it would be for ever).
 	 */
 	for (;;) {
-		if (gen && gen != now &&
-		    __atomic_compare_exchange_n(genp, &gen, 0, false,
-						__ATOMIC_ACQUIRE,
-						__ATOMIC_ACQUIRE))
-			break;
 		if (gen == now)
 			return 0;
-		sched_yield();
-		gen = __atomic_load_n(genp, __ATOMIC_ACQUIRE);
+		if (gen == (GOSYNC_GEN_BUSY | now)) {
+			sched_yield();
+			gen = __atomic_load_n(genp, __ATOMIC_ACQUIRE);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(genp, &gen, GOSYNC_GEN_BUSY | now,
+						false, __ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			break;
 	}
 	err = remap(arg);
 	/* Release: the new mapping before the generation; on failure the

@@ -464,9 +464,9 @@ TEST_F(fs, open_bad_flags)
 	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0xffffffff, CHAN, 8, 1, 0, NULL));
 	/* Kinds: none to make, out of range. */
 	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0600, 0, 8, 1, 0, NULL));
-	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0600, CHAN + 1, 8, 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0600, GOSYNC_KIND_CTX + 1, 8, 1, 0, NULL));
 	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0600, 0xffffffff, 8, 1, 0, NULL));
-	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", RW, 0600, CHAN + 1, 0, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", RW, 0600, GOSYNC_KIND_CTX + 1, 0, 0, 0, NULL));
 	/* Flags: unknown ones, and the out-only CREATED as input. */
 	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0600, CHAN, 8, 1, 0x2, NULL));
 	EXPECT_EQ(-EINVAL, gosync_test_open(self->root, "n", MK, 0600, CHAN, 8, 1,
