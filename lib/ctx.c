@@ -346,14 +346,18 @@ int gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx)
 /* ------------------------------------------------------ making, fds -- */
 
 /*
- * Can contexts exist here?  0 where the module makes them; -EOPNOTSUPP
- * without the module (standalone mode) or with one that has none; another
- * -errno when the device cannot be opened.
+ * Can contexts exist here, for a call with @flags?  0 where the module
+ * makes them; -EOPNOTSUPP for GOSYNC_STANDALONE (not implemented yet),
+ * without the module (standalone mode) or with one that has none;
+ * another -errno when the device cannot be opened.
  */
-static int gosync_ctx_kernel(void)
+static int gosync_ctx_kernel(unsigned int flags)
 {
-	int64_t f = gosync_dev_features();
+	int64_t f;
 
+	if (flags & GOSYNC_STANDALONE)
+		return -EOPNOTSUPP;
+	f = gosync_dev_features();
 	if (f == -ENODEV || (f >= 0 && !(f & GOSYNC_FEAT_CTX)))
 		return -EOPNOTSUPP;
 	return f < 0 ? (int)f : 0;
@@ -409,7 +413,7 @@ static int gosync_ctx_adopt(struct gosync_ctx **ctxp, int own)
 
 	memset(&info, 0, sizeof(info));
 	ret = ioctl(own, GOSYNC_CTX_IOC_INFO, &info) < 0 ? -errno : 0;
-	if (ret == -ENOTTY && gosync_ctx_kernel() == -EOPNOTSUPP)
+	if (ret == -ENOTTY && gosync_ctx_kernel(0) == -EOPNOTSUPP)
 		ret = -EOPNOTSUPP;
 	else if (ret == -ENOTTY)
 		ret = -EINVAL;
@@ -452,9 +456,7 @@ static int gosync_ctx_create(struct gosync_ctx **ctxp,
 
 	if (!ctxp || flags & ~GOSYNC_CTX_MAKE_FLAGS || req->deadline_ns < 0)
 		return -EINVAL;
-	if (flags & GOSYNC_STANDALONE)
-		return -EOPNOTSUPP;	/* not implemented yet */
-	ret = gosync_ctx_kernel();
+	ret = gosync_ctx_kernel(flags);
 	if (ret)
 		return ret;
 	dev = gosync_dev_fd();
@@ -568,9 +570,7 @@ int gosync_ctx_open(struct gosync_ctx **ctxp, const char *name, int oflag,
 	if (!ctxp || flags & ~GOSYNC_CTX_FD_FLAGS ||
 	    (oflag & O_ACCMODE) == O_WRONLY)
 		return -EINVAL;
-	if (flags & GOSYNC_STANDALONE)
-		return -EOPNOTSUPP;	/* not implemented yet */
-	ret = gosync_ctx_kernel();
+	ret = gosync_ctx_kernel(flags);
 	if (ret)
 		return ret;
 	if (flags & GOSYNC_CLOEXEC)

@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "gosync_test.h"
+#include "chan_test.h"	/* test_send_fd(), test_recv_fd() */
 
 static __s64 now_ns(void)
 {
@@ -73,6 +74,24 @@ static int ctx_state(int ctx)
 static long done_recv(int done, __s64 deadline)
 {
 	return gosync_test_xfer(done, GOSYNC_CHAN_IOC_RECV, NULL, 1, deadline, 0);
+}
+
+/*
+ * What the module has charged, read until it is @objs0 and @bytes0 again
+ * or a second has passed (the last close's fput may finish just after):
+ * 0, or -1 when it cannot be read.
+ */
+static int charged_settle(unsigned long objs0, unsigned long bytes0,
+			  unsigned long *objs, unsigned long *bytes)
+{
+	for (int i = 0; i < 100; i++) {
+		if (gosync_test_charged(objs, bytes))
+			return -1;
+		if (*objs == objs0 && *bytes == bytes0)
+			break;
+		usleep(10000);
+	}
+	return 0;
 }
 
 FIXTURE(ctx) {
@@ -364,41 +383,6 @@ TEST_F(ctx, cancel_from_another_process_wakes_a_waiter)
 	close(c);
 }
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	char b = 0;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 static void *idle_thread(void *arg)
 {
 	pause();
@@ -433,12 +417,12 @@ static void cancel_on_exit(struct __test_metadata *_metadata, int dev,
 		if (kid == 0)
 			_exit(0);
 		waitpid(kid, NULL, 0);
-		if (ctx_state(c) != 0 || send_fd(sv[1], c))
+		if (ctx_state(c) != 0 || test_send_fd(sv[1], c))
 			_exit(3);
 		pause();
 		_exit(4);
 	}
-	c = recv_fd(sv[0]);
+	c = test_recv_fd(sv[0]);
 	ASSERT_LE(0, c);
 	k = ctx_make(dev, c, GOSYNC_DEADLINE_FOREVER, 0);
 	ASSERT_LE(0, k);
@@ -486,12 +470,8 @@ TEST_F(ctx, cancel_on_exit_maker_alone)
 			       GOSYNC_CTX_CANCEL_ON_EXIT) < 0);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_EQ(0, st);
-	for (int i = 0; i < 100; i++) {
-		ASSERT_EQ(0, gosync_test_charged(&objs, &bytes));
-		if (objs == objs0 && bytes == bytes0)
-			break;
-		usleep(10000);
-	}
+	/* a context goes with its last fd's delayed fput: a moment */
+	ASSERT_EQ(0, charged_settle(objs0, bytes0, &objs, &bytes));
 	EXPECT_EQ(objs0, objs);
 	EXPECT_EQ(bytes0, bytes);
 }
@@ -586,11 +566,11 @@ TEST_F(ctx, done_fds_alone_keep_the_context)
 		c = ctx_make(self->dev, -1, GOSYNC_DEADLINE_FOREVER,
 			     GOSYNC_CTX_CANCEL_ON_EXIT);
 		d = c < 0 ? -1 : ctx_done(c, 0);
-		if (d < 0 || send_fd(sv[1], d))
+		if (d < 0 || test_send_fd(sv[1], d))
 			_exit(1);
 		_exit(0);
 	}
-	d = recv_fd(sv[0]);
+	d = test_recv_fd(sv[0]);
 	ASSERT_LE(0, d);
 	EXPECT_EQ(0, done_recv(d, now_ns() + 10 * 1000000000LL));
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
@@ -598,12 +578,8 @@ TEST_F(ctx, done_fds_alone_keep_the_context)
 	close(d);
 	close(sv[0]);
 	close(sv[1]);
-	for (int i = 0; i < 100; i++) {
-		ASSERT_EQ(0, gosync_test_charged(&objs, &bytes));
-		if (objs == objs0 && bytes == bytes0)
-			break;
-		usleep(10000);
-	}
+	/* a context goes with its last fd's delayed fput: a moment */
+	ASSERT_EQ(0, charged_settle(objs0, bytes0, &objs, &bytes));
 	EXPECT_EQ(objs0, objs);
 	EXPECT_EQ(bytes0, bytes);
 }
