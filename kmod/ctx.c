@@ -363,6 +363,7 @@ static int gosync_ctx_node_open(struct inode *inode, struct file *file)
 
 	kref_get(&ctx->kref);
 	file->private_data = ctx;
+	file->f_mode |= FMODE_NOWAIT;	/* see gosync_install_fd() */
 	return stream_open(inode, file);
 }
 
@@ -568,7 +569,8 @@ long gosync_ctx_create(struct gosync_ctx_create __user *uarg)
 	return gosync_install_fd("[gosync-ctx]", &gosync_ctx_fops, ctx,
 				 O_RDWR |
 				 (req.flags & GOSYNC_CTX_CLOEXEC ? O_CLOEXEC : 0),
-				 0, &uarg->fd, &ctx->kref, gosync_ctx_free, NULL);
+				 FMODE_NOWAIT, &uarg->fd, &ctx->kref, gosync_ctx_free,
+				 NULL);
 }
 
 /* A named root context; the mount's @count goes to it once it exists. */

@@ -29,7 +29,13 @@ bool gosync_mem_is_zero(const void *p, size_t len)
  * @obj:	the object, holding the one reference in @kref
  * @oflags:	the access mode (O_RDWR, or O_RDONLY or O_WRONLY for a
  *		directional end), O_CLOEXEC and O_NONBLOCK, as asked for
- * @fmode:	more f_mode bits (FMODE_NOWAIT)
+ * @fmode:	more f_mode bits: FMODE_NOWAIT for every file that has ->poll.
+ *		This 6.1's io_uring runs an IORING_OP_READ or WRITE on a
+ *		pollable file without FMODE_NOWAIT by punting it with EAGAIN,
+ *		polling, and on a ready poll queueing the same punt again, in
+ *		task work, for ever: a thread that reads a WaitGroup at zero
+ *		or a done context that way would spin unkillably.  With the
+ *		bit, a file without ->read/->write ends it with EINVAL at once.
  * @ufd:	where the caller's struct wants the fd
  * @kref:	@obj's reference, which the file takes over
  * @release:	frees @obj when that reference is put

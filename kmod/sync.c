@@ -399,6 +399,7 @@ static int gosync_sync_node_open(struct inode *inode, struct file *file)
 
 	kref_get(&so->kref);
 	file->private_data = so;
+	file->f_mode |= FMODE_NOWAIT;	/* see gosync_install_fd() */
 	return stream_open(inode, file);
 }
 
@@ -500,8 +501,9 @@ long gosync_sync_create(struct gosync_sync_create __user *uarg)
 		return PTR_ERR(so);
 	return gosync_install_fd("[gosync-sync]", &gosync_sync_fops, so,
 				 O_RDWR |
-				 (req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0), 0,
-				 &uarg->fd, &so->kref, gosync_sync_free, NULL);
+				 (req.flags & GOSYNC_SYNC_CLOEXEC ? O_CLOEXEC : 0),
+				 FMODE_NOWAIT, &uarg->fd, &so->kref, gosync_sync_free,
+				 NULL);
 }
 
 /* A named sync object; the mount's @count goes to it once it exists. */

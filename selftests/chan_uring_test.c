@@ -883,6 +883,42 @@ TEST_F_TIMEOUT(ur, plain_read_write_ops_refused, 120)
 	EXPECT_EQ(0, run_bounded(plain_rw, NULL, 60000));
 }
 
+/*
+ * The same on the other pollable files, while their poll says ready: a
+ * WaitGroup at zero and a done context.  Without FMODE_NOWAIT io_uring
+ * punted each with EAGAIN, polled, found it ready and punted again in
+ * the submitter's task work for ever (gosync_install_fd()).
+ */
+static int plain_rw_others(void *arg)
+{
+	struct gosync_ctx *ctx;
+	struct gosync_wg *wg;
+	struct io_uring ring;
+	struct pollfd p[2];
+
+	(void)arg;
+	if (io_uring_queue_init(16, &ring, 0) || gosync_wg_make(&wg, 0) ||
+	    gosync_ctx_make(&ctx, NULL, 0) || gosync_ctx_cancel(ctx, 0))
+		return 1;
+	p[0] = (struct pollfd){ .fd = gosync_wg_fd(wg), .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = gosync_ctx_fd(ctx), .events = POLLIN };
+	if (poll(p, 2, 0) != 2)
+		return 2;	/* both must be ready, or this shows nothing */
+	for (int i = 0; i < 2; i++)
+		if (plain_rw_batch(&ring, p[i].fd, false) ||
+		    plain_rw_batch(&ring, p[i].fd, true))
+			return 3 + i;
+	io_uring_queue_exit(&ring);
+	gosync_ctx_free(ctx);
+	gosync_wg_free(wg);
+	return 0;
+}
+
+TEST_F_TIMEOUT(ur, plain_read_write_ops_on_sync_and_ctx_fds_refused, 120)
+{
+	EXPECT_EQ(0, run_bounded(plain_rw_others, NULL, 60000));
+}
+
 /* ------------------------------------------------- batched receive -- */
 
 /* Submit a RECV_N of @n into @elems; @x must outlive the CQE. */
