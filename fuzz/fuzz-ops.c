@@ -1173,7 +1173,7 @@ static int op_select(struct tctx *t, const struct op *op)
 		dl_end(t, &dl, "select", 0, 0);
 		return EFAULT;
 	}
-	dl.allow = (int64_t)(n < GOSYNC_SELECT_MAX ? n : GOSYNC_SELECT_MAX) * 20000;
+	dl_allow(t, &dl, n < GOSYNC_SELECT_MAX ? n : GOSYNC_SELECT_MAX);
 	ret = xioctl(dev_fd(t, op->d >> 50), GOSYNC_IOC_SELECT, s.p);
 	dl_end(t, &dl, "select", ret, ret < 0 ? -ret : 0);
 	check_errno(t, "SELECT", ret < 0 ? -ret : 0);
@@ -1329,7 +1329,7 @@ static int op_xfer(struct tctx *t, const struct op *op, int send)
 		return EFAULT;
 	}
 	span = elem ? valid / elem + 1 : 1;
-	dl.allow = (int64_t)(span < count ? span : count) * 20000;
+	dl_allow(t, &dl, span < count ? span : count);
 	ret = xioctl(o.fd, send ? GOSYNC_CHAN_IOC_SEND : GOSYNC_CHAN_IOC_RECV,
 		     s.p);
 	dl_end(t, &dl, send ? "CHAN_IOC_SEND" : "CHAN_IOC_RECV", ret,
@@ -1613,7 +1613,7 @@ static int op_rw(struct tctx *t, const struct op *op, int write_)
 	}
 	dl_begin_timeout(t, &dl, 300000 + op->c % (op->c % 16 ? 2000000 : 20000000), 1);
 	span = valid / elem + 1;
-	dl.allow = (int64_t)(span < len / elem ? span : len / elem) * 20000;
+	dl_allow(t, &dl, span < len / elem ? span : len / elem);
 	switch (how) {
 	case 0: case 1:
 		iov[0].iov_base = p;
@@ -2259,6 +2259,19 @@ static int op_uring_rw(struct tctx *t, const struct op *op)
 	}
 	gen = atomic_load(&t->w->tbl_gen);
 	os = pick_obj(t, op->o1, K_CHAN, &o);
+	/*
+	 * Only the module's files (or a bad fd): this kernel's io_uring
+	 * spins for ever in the submitter's task work on a READ or WRITE of
+	 * a pollable file without FMODE_NOWAIT or O_NONBLOCK while its poll
+	 * says ready.  The module's files all have the bit
+	 * (gosync_install_fd()); others here have not (an epoll fd, a
+	 * blocking pipe), and that loop is the kernel's, not ours.
+	 */
+	if (o.kind != K_NONE && !is_gosync(o.kind)) {
+		o.fd = -1;
+		o.kind = K_NONE;
+		os = -1;
+	}
 	elem = o.kind == K_CHAN && o.lay.elem ? o.lay.elem : 8;
 	buf = re->bufs + (size_t)slot * URING_BUF;
 	switch (op->a % 8) {

@@ -159,12 +159,27 @@ uint32_t stop_gen(struct wctx *w)
 	       atomic_load(&w->sh->stop_gen);
 }
 
-/* Tell the supervisor when the call about to be made is due back. */
+/*
+ * Tell the supervisor when the call about to be made is due back: its
+ * deadline plus the work it was allowed, the same sum dl_end() judges.
+ */
 static void dl_publish(struct tctx *t, struct dl *dl)
 {
 	atomic_store_explicit(&t->hb->op_gen, dl->gen, memory_order_relaxed);
-	atomic_store_explicit(&t->hb->op_due, dl->expect + 100000000LL,
+	atomic_store_explicit(&t->hb->op_due,
+			      dl->expect + dl->allow + 100000000LL,
 			      memory_order_release);
+}
+
+/*
+ * The call may do @units elements of work past its deadline (a batch that
+ * never waits still copies every element; a select looks at every case).
+ */
+void dl_allow(struct tctx *t, struct dl *dl, uint64_t units)
+{
+	dl->allow = (int64_t)units * O.unit_ns;
+	if (dl->start && !dl->skip)
+		dl_publish(t, dl);
 }
 
 static void dl_init(struct tctx *t, struct dl *dl)

@@ -185,6 +185,7 @@ struct opts {
 	int procs;
 	int threads;
 	int64_t bound_ns;		/* deadline overrun bound */
+	int64_t unit_ns;		/* work time allowed per element */
 	int64_t hang_ns;		/* no progress for this long: hung */
 	int64_t settle_ns;		/* leak check: how long to wait */
 	const char *replay;
@@ -417,6 +418,7 @@ struct dl {
 int64_t pick_deadline(struct tctx *t, uint64_t w, struct dl *dl);
 void dl_begin_timeout(struct tctx *t, struct dl *dl, int64_t timeout_ns,
 		      int forever);
+void dl_allow(struct tctx *t, struct dl *dl, uint64_t units);
 void dl_end(struct tctx *t, struct dl *dl, const char *what, long ret,
 	    int err);
 void check_errno(struct tctx *t, const char *what, int err);

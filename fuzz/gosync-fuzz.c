@@ -1402,6 +1402,7 @@ static void usage(FILE *f)
 "  --procs P         worker processes (default 4, max %d)\n"
 "  --threads T       threads per worker (default 3, max %d)\n"
 "  --bound SEC       a call may return at most SEC after its deadline (3)\n"
+"  --unit USEC       plus USEC for each element it copies or case it looks at (20)\n"
 "  --hang SEC        no progress for SEC while not stopped: hung (30)\n"
 "  --settle SEC      leak check: how long counters may take to drain (10)\n"
 "  --chaos N         0: no kills, stops, signals, pool or limit changes;\n"
@@ -1455,7 +1456,8 @@ static void parse(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "seed", 1, 0, 's' }, { "ops", 1, 0, 'n' }, { "time", 1, 0, 't' },
 		{ "procs", 1, 0, 'p' }, { "threads", 1, 0, 'T' },
-		{ "bound", 1, 0, 'b' }, { "hang", 1, 0, 'H' },
+		{ "bound", 1, 0, 'b' }, { "unit", 1, 0, 'U' },
+		{ "hang", 1, 0, 'H' },
 		{ "settle", 1, 0, 'S' }, { "chaos", 1, 0, 'c' },
 		{ "no-chaos", 0, 0, 'C' }, { "scribble", 1, 0, 'w' },
 		{ "uids", 1, 0, 'u' }, { "user-bytes", 1, 0, 'm' },
@@ -1475,6 +1477,7 @@ static void parse(int argc, char **argv)
 	O.threads = 3;
 	O.time_s = 60;
 	O.bound_ns = 3000000000LL;
+	O.unit_ns = 20000;
 	O.hang_ns = 30000000000LL;
 	O.settle_ns = 10000000000LL;
 	O.chaos = 1;
@@ -1489,6 +1492,7 @@ static void parse(int argc, char **argv)
 		case 'p': O.procs = atoi(optarg); break;
 		case 'T': O.threads = atoi(optarg); break;
 		case 'b': O.bound_ns = atof(optarg) * 1e9; break;
+		case 'U': O.unit_ns = atof(optarg) * 1e3; break;
 		case 'H': O.hang_ns = atof(optarg) * 1e9; break;
 		case 'S': O.settle_ns = atof(optarg) * 1e9; break;
 		case 'c': O.chaos = atoi(optarg); break;
