@@ -525,6 +525,15 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 				  u32 count, bool sync, s64 deadline)
 {
 	u32 size = ch->layout.elem_size;
+	/*
+	 * A non-blocking sync batch spends GOSYNC_HANDOFF_NS on all its
+	 * hand-offs together, as a non-blocking select does on its send
+	 * cases: each element waits for a receiver to take it, and one that
+	 * comes back for every element made "non-blocking" last
+	 * count * GOSYNC_HANDOFF_NS.
+	 */
+	s64 until = sync && deadline == GOSYNC_DEADLINE_NONBLOCK ?
+		    ktime_get_ns() + GOSYNC_HANDOFF_NS : GOSYNC_DEADLINE_FOREVER;
 	struct gosync_bounce b;
 	long ret = 0;
 	u32 i;
@@ -539,8 +548,7 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 			ret = -EFAULT;
 			break;
 		}
-		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, 0,
-					   GOSYNC_DEADLINE_FOREVER);
+		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, 0, until);
 		if (ret)
 			break;
 	}

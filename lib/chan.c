@@ -379,8 +379,14 @@ static bool gosync_handoff_gave_up(const struct gosync_op *op, int ret)
 	       (op->nonblock && (ret == -ETIMEDOUT || ret == -EINTR));
 }
 
-/* Standalone sync send: deposit, then wait until a receiver took it. */
-static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
+/*
+ * Standalone sync send: deposit, then wait until a receiver took it.
+ * @until: for a non-blocking one, when its hand-off gives up (0: 100 ms
+ * from now; a batch passes one bound for all its elements, as the
+ * kernel's gosync_chan_send_iter()).
+ */
+static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline,
+				       int64_t until)
 {
 	struct gosync_chan_view *m = op->m;
 	int ret;
@@ -398,7 +404,7 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 		 * never taken off it), so give the hand-off a bound.
 		 */
 		op->nonblock = true;
-		deadline = gosync_after(GOSYNC_HANDOFF_NS);
+		deadline = until ? until : gosync_after(GOSYNC_HANDOFF_NS);
 	}
 	ret = gosync_wait(op, m->send, deadline, gosync_try_send);
 	if (gosync_handoff_gave_up(op, ret))
@@ -415,7 +421,7 @@ static int gosync_send_sync_standalone(struct gosync_op *op, int64_t deadline)
 }
 
 static int gosync_send(struct gosync_chan *ch, const void *elem,
-		       int64_t deadline, bool sync)
+		       int64_t deadline, bool sync, int64_t until)
 {
 	struct gosync_op op = { .ch = ch, .elem = (void *)elem,
 				.state = GOSYNC_SLOT_FULL };
@@ -434,7 +440,7 @@ static int gosync_send(struct gosync_chan *ch, const void *elem,
 		return ret;
 	if (sync) {
 		if (gosync_standalone(ch))
-			return gosync_send_sync_standalone(&op, deadline);
+			return gosync_send_sync_standalone(&op, deadline, until);
 		goto kernel;	/* the kernel waits for the receiver */
 	}
 	ret = gosync_try_send(&op);
@@ -458,7 +464,7 @@ int gosync_chan_send(struct gosync_chan *ch, const void *elem,
 {
 	GOSYNC_KEEP_ERRNO;
 
-	return gosync_send(ch, elem, deadline_ns, false);
+	return gosync_send(ch, elem, deadline_ns, false, 0);
 }
 
 int gosync_chan_send_sync(struct gosync_chan *ch, const void *elem,
@@ -466,7 +472,7 @@ int gosync_chan_send_sync(struct gosync_chan *ch, const void *elem,
 {
 	GOSYNC_KEEP_ERRNO;
 
-	return gosync_send(ch, elem, deadline_ns, true);
+	return gosync_send(ch, elem, deadline_ns, true, 0);
 }
 
 int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
@@ -567,11 +573,22 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 	ret = gosync_chan_may(ch, GOSYNC_SEND);
 	if (ret)
 		return ret;
-	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP) {
-		/* One at a time: each waits for its receiver, or the kernel. */
+	if (ch->flags & GOSYNC_NOMAP ||
+	    (!ch->layout.cap && !gosync_standalone(ch)))
+		/* The kernel does the batch: one call, one hand-off bound. */
+		return gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_SEND, (void *)elems,
+					  n, deadline_ns, 0);
+	if (!ch->layout.cap) {
+		/*
+		 * One at a time, each waiting for its receiver; a
+		 * non-blocking batch gives all its hand-offs one bound.
+		 */
+		int64_t until = deadline_ns == GOSYNC_NONBLOCK ?
+				gosync_after(GOSYNC_HANDOFF_NS) : 0;
+
 		for (; i < n; i++) {
-			ret = gosync_chan_send(ch, gosync_elem_at(ch, elems, i),
-					       deadline_ns);
+			ret = gosync_send(ch, gosync_elem_at(ch, elems, i),
+					  deadline_ns, false, until);
 			if (ret)
 				break;
 		}
@@ -696,7 +713,7 @@ int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 	if (!ch->layout.cap) {
 		if (!gosync_standalone(ch) || !gosync_other_receivers(&o))
 			return 0;
-		ret = gosync_send_sync_standalone(&o, GOSYNC_NONBLOCK);
+		ret = gosync_send_sync_standalone(&o, GOSYNC_NONBLOCK, 0);
 	} else {
 		ret = gosync_try_send(&o);
 	}

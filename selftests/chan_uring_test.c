@@ -731,6 +731,74 @@ TEST_F_TIMEOUT(ur, nonblocking_send_not_held_by_stopped_receiver, 60)
 }
 
 /*
+ * A non-blocking batch (one SEND of eight) on an unbuffered channel whose
+ * receivers are eight queued receives of stopped processes, continued one
+ * every 40 ms: each element waits for the next to run, and the batch must
+ * spend one 100 ms hand-off bound on all of them.  With a bound per
+ * element it waited out every continue and sent all eight (320 ms).
+ * Whatever it reports sent went to exactly that many receivers; blocking
+ * sends of the rest then reach the others, each element once.
+ */
+TEST_F_TIMEOUT(ur, nonblocking_batch_shares_one_hand_off_bound, 60)
+{
+	uint64_t v[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct gosync_chan *u;
+	pid_t pid[8], waker;
+	int sync[2], st, ret, sent, seen = 0;
+	char c;
+
+	ASSERT_EQ(0, gosync_chan_make(&u, 8, 0, 0));
+	ASSERT_EQ(0, pipe(sync));
+	for (int k = 0; k < 8; k++) {
+		pid[k] = fork();
+		ASSERT_LE(0, pid[k]);
+		if (pid[k] == 0) {
+			struct io_uring ring;
+			static uint64_t got;
+
+			if (io_uring_queue_init(4, &ring, 0) ||
+			    submit(&ring, u, false, &got, GOSYNC_FOREVER, 1) ||
+			    write(sync[1], "q", 1) != 1)
+				_exit(100);
+			raise(SIGSTOP);
+			ret = reap(&ring, NULL);
+			_exit(ret == 1 && got >= 1 && got <= 8 ? (int)got : 101);
+		}
+		ASSERT_EQ(1, read(sync[0], &c, 1));
+		ASSERT_EQ(pid[k], waitpid(pid[k], &st, WUNTRACED));
+		ASSERT_TRUE(WIFSTOPPED(st));
+	}
+	waker = fork();
+	ASSERT_LE(0, waker);
+	if (waker == 0) {
+		for (int k = 0; k < 8; k++) {
+			test_sleep_ms(40);
+			kill(pid[k], SIGCONT);
+		}
+		_exit(0);
+	}
+	ret = gosync_chan_send_n(u, v, 8, GOSYNC_NONBLOCK);
+	EXPECT_TRUE(ret == -EAGAIN || (ret >= 1 && ret <= 4))
+		TH_LOG("the batch returned %d", ret);
+	EXPECT_EQ(0, test_wait(waker));
+	sent = ret > 0 ? ret : 0;
+	for (int i = sent; i < 8; i++)
+		ASSERT_EQ(0, gosync_chan_send(u, &v[i], test_ms(20000)));
+	for (int k = 0; k < 8; k++) {
+		st = test_wait(pid[k]);
+		EXPECT_TRUE(st >= 1 && st <= 8) TH_LOG("receiver %d: %d", k, st);
+		if (st >= 1 && st <= 8) {
+			EXPECT_FALSE(seen & 1 << (st - 1));
+			seen |= 1 << (st - 1);
+		}
+	}
+	EXPECT_EQ(0xff, seen);
+	close(sync[0]);
+	close(sync[1]);
+	gosync_chan_free(u);
+}
+
+/*
  * A non-blocking select over ten unbuffered send cases, each with a
  * registered receiver that cannot take (a queued receive of a stopped
  * process): the select must return EAGAIN within one hand-off bound for

@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "chan_test.h"
+#include "internal.h"
 
 #define TRIES	1000
 /* GOSYNC_HANDOFF_NS, less a margin for the clock reads around the call */
@@ -276,6 +277,77 @@ TEST_F(ho, signal_during_a_hand_off_eagain)
 	EXPECT_EQ(0, test_wait(pid));
 	EXPECT_EQ(8U, self->sh->sum);
 	EXPECT_EQ(-EAGAIN, gosync_chan_recv(self->ch, &v, GOSYNC_NONBLOCK));
+}
+
+/* Each receiver, once it has claimed an element, takes 40 ms to copy it. */
+static void slow_claim_hook(enum gosync_step step)
+{
+	if (step == GOSYNC_STEP_RECV_CLAIMED)
+		test_sleep_ms(40);
+}
+
+static pid_t one_tids[8];
+
+static void *one_receive(void *arg)
+{
+	struct rx *r = arg;
+	uint64_t v;
+
+	__atomic_store_n(&one_tids[r->n], gettid(), __ATOMIC_RELEASE);
+	if (gosync_chan_recv(r->ch, &v, GOSYNC_FOREVER) == 1) {
+		__atomic_add_fetch(&r->sh->sum, v, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->sh->got, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * A non-blocking batch (send_n) on an unbuffered channel, with eight
+ * receivers blocked that each take 40 ms to take an element: the batch
+ * spends one 100 ms hand-off bound on all its elements, so it sends at
+ * most four.  With a bound per element it sent all eight (320 ms).  What
+ * it reports sent is what the receivers got; the rest reach the others.
+ * Standalone: the hook slows the library's receive; in kernel mode the
+ * selftest ur.nonblocking_batch_shares_one_hand_off_bound does the same
+ * with stopped io_uring receivers.
+ */
+TEST_F(ho, a_nonblocking_batch_shares_one_bound)
+{
+	struct rx r[8];
+	uint64_t v[8], sum = 0;
+	pthread_t t[8];
+	int ret, sent;
+
+	if (variant->kernel)
+		SKIP(return, "the library's receive hook is standalone only");
+	for (int i = 0; i < 8; i++)
+		v[i] = 1ULL << i;
+	memset(self->sh, 0, sizeof(*self->sh));
+	memset(one_tids, 0, sizeof(one_tids));
+	/* all eight asleep in the receive (counted) before the batch */
+	for (int k = 0; k < 8; k++) {
+		r[k] = (struct rx){ .ch = self->ch, .sh = self->sh, .n = k };
+		ASSERT_EQ(0, pthread_create(&t[k], NULL, one_receive, &r[k]));
+		while (!__atomic_load_n(&one_tids[k], __ATOMIC_ACQUIRE))
+			sched_yield();
+		ASSERT_TRUE(asleep(getpid(), one_tids[k]));
+	}
+	gosync_test_set_hook(slow_claim_hook);
+	ret = gosync_chan_send_n(self->ch, v, 8, GOSYNC_NONBLOCK);
+	gosync_test_set_hook(NULL);
+	EXPECT_TRUE(ret == -EAGAIN || (ret >= 1 && ret <= 4))
+		TH_LOG("the batch returned %d", ret);
+	sent = ret > 0 ? ret : 0;
+	for (int i = 0; i < sent; i++)
+		sum += v[i];
+	for (int i = sent; i < 8; i++) {
+		ASSERT_EQ(0, gosync_chan_send(self->ch, &v[i], test_ms(20000)));
+		sum += v[i];
+	}
+	for (int k = 0; k < 8; k++)
+		pthread_join(t[k], NULL);
+	EXPECT_EQ(8, self->sh->got);
+	EXPECT_EQ(sum, self->sh->sum);
 }
 
 /* And with nobody blocked: -EAGAIN at once, nothing left behind. */
