@@ -532,8 +532,8 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 	 * comes back for every element made "non-blocking" last
 	 * count * GOSYNC_HANDOFF_NS.
 	 */
-	s64 until = sync && deadline == GOSYNC_DEADLINE_NONBLOCK ?
-		    ktime_get_ns() + GOSYNC_HANDOFF_NS : GOSYNC_DEADLINE_FOREVER;
+	bool shared = sync && deadline == GOSYNC_DEADLINE_NONBLOCK;
+	s64 until = GOSYNC_DEADLINE_FOREVER;
 	struct gosync_bounce b;
 	long ret = 0;
 	u32 i;
@@ -548,6 +548,9 @@ static long gosync_chan_send_iter(struct gosync_chan *ch, struct iov_iter *from,
 			ret = -EFAULT;
 			break;
 		}
+		/* From the first hand-off: not its allocation or fault. */
+		if (shared && !i)
+			until = ktime_get_ns() + GOSYNC_HANDOFF_NS;
 		ret = gosync_chan_send_one(ch, b.buf, sync, deadline, 0, until);
 		if (ret)
 			break;

@@ -40,12 +40,6 @@
 				 GOSYNC_SEND_ONLY | GOSYNC_RECV_ONLY |	\
 				 GOSYNC_AUTOCLOSE)
 
-/*
- * Standalone: how long a non-blocking unbuffered send waits for a receiver
- * it saw waiting to take the element.
- */
-#define GOSYNC_HANDOFF_NS	(100 * 1000000LL)
-
 static bool gosync_standalone(const struct gosync_chan *ch)
 {
 	return ch->flags & GOSYNC_STANDALONE;
@@ -573,12 +567,17 @@ int gosync_chan_send_n(struct gosync_chan *ch, const void *elems, size_t n,
 	ret = gosync_chan_may(ch, GOSYNC_SEND);
 	if (ret)
 		return ret;
-	if (ch->flags & GOSYNC_NOMAP ||
-	    (!ch->layout.cap && !gosync_standalone(ch)))
-		/* The kernel does the batch: one call, one hand-off bound. */
+	if (deadline_ns == GOSYNC_NONBLOCK && (ch->flags & GOSYNC_NOMAP ||
+	    (!ch->layout.cap && !gosync_standalone(ch))))
+		/*
+		 * The kernel does a non-blocking batch: one call, one hand-off
+		 * bound.  Not a blocking one: the kernel's batch ends at any
+		 * pending signal or task work once it has sent one, where the
+		 * loop below restarts each element's wait (SA_RESTART).
+		 */
 		return gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_SEND, (void *)elems,
 					  n, deadline_ns, 0);
-	if (!ch->layout.cap) {
+	if (!ch->layout.cap || ch->flags & GOSYNC_NOMAP) {
 		/*
 		 * One at a time, each waiting for its receiver; a
 		 * non-blocking batch gives all its hand-offs one bound.
@@ -686,7 +685,7 @@ int gosync_chan_may(const struct gosync_chan *ch, int op)
  * send on a closed channel, or another -errno.
  */
 int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
-			   uint32_t self, int *ok)
+			   uint32_t self, int64_t until, int *ok)
 {
 	struct gosync_op o = { .ch = ch, .elem = elem,
 			       .state = GOSYNC_SLOT_FULL, .self = self };
@@ -713,7 +712,7 @@ int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 	if (!ch->layout.cap) {
 		if (!gosync_standalone(ch) || !gosync_other_receivers(&o))
 			return 0;
-		ret = gosync_send_sync_standalone(&o, GOSYNC_NONBLOCK, 0);
+		ret = gosync_send_sync_standalone(&o, GOSYNC_NONBLOCK, until);
 	} else {
 		ret = gosync_try_send(&o);
 	}

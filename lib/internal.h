@@ -162,8 +162,15 @@ struct gosync_chan_view *gosync_chan_mapping(struct gosync_chan *ch, int *err);
 
 /* For select.c: one-shot case attempts and the cases' wait words. */
 bool gosync_chan_is_standalone(const struct gosync_chan *ch);
+/*
+ * Standalone: how long a non-blocking unbuffered send (or select, or
+ * batch, for all its hand-offs) waits for a receiver it saw waiting to
+ * take the element.
+ */
+#define GOSYNC_HANDOFF_NS	(100 * 1000000LL)
+
 int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
-			   uint32_t self, int *ok);
+			   uint32_t self, int64_t until, int *ok);
 struct gosync_wait *gosync_chan_select_side(struct gosync_chan *ch, int op);
 void gosync_chan_select_arm(struct gosync_wait *w);
 void gosync_chan_select_receiving(struct gosync_chan *ch, int delta);

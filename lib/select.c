@@ -94,11 +94,13 @@ static void gosync_count_receiving(struct gosync_case *cases, size_t n,
  * select in; @self, per case, whether its channel is one of them.  A
  * standalone unbuffered send case hands off and may wait for its
  * receiver: the select counts itself out meanwhile, as the kernel's does,
- * or a select sending to us the same way would wait for us.
+ * or a select sending to us the same way would wait for us.  @until: when
+ * those hand-offs give up (0: 100 ms each; a non-blocking select passes
+ * one bound for all its cases and rounds, as the kernel's does).
  */
 static int gosync_round(struct gosync_case *cases, size_t n, uint32_t *order,
 			const uint32_t *self, const bool *registers,
-			size_t *epipe)
+			int64_t until, size_t *epipe)
 {
 	gosync_shuffle(order, n);
 	for (size_t k = 0; k < n; k++) {
@@ -114,7 +116,7 @@ static int gosync_round(struct gosync_case *cases, size_t n, uint32_t *order,
 			gosync_count_receiving(cases, n, registers, -1);
 		ret = gosync_chan_select_try(c->ch, c->op, c->elem,
 					     self && !out ? self[order[k]] : 0,
-					     &ok);
+					     until, &ok);
 		if (out)
 			gosync_count_receiving(cases, n, registers, 1);
 		if (ret == 1) {
@@ -342,7 +344,7 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 				(uint32_t *)(uintptr_t)words[i].uaddr,
 				__ATOMIC_ACQUIRE);
 		gosync_arm_all(cases, n);			/* F */
-		ret = gosync_round(cases, n, order, self, registers, &epipe);
+		ret = gosync_round(cases, n, order, self, registers, 0, &epipe);
 		if (ret != -EAGAIN)
 			break;			/* fired, EPIPE, or an error */
 		slept = gosync_select_sleep(words, nwords, deadline);
@@ -350,7 +352,7 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 			ret = slept;
 			break;
 		}
-		ret = gosync_round(cases, n, order, self, registers, &epipe);
+		ret = gosync_round(cases, n, order, self, registers, 0, &epipe);
 		if (ret != -EAGAIN)
 			break;
 	}
@@ -390,6 +392,7 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 	bool fds = false;
 	uint32_t small[16], *order = small;
 	size_t epipe = 0;
+	int64_t until;
 	int ret;
 
 	if ((!cases && n) || n > GOSYNC_SELECT_MAX ||
@@ -442,7 +445,9 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 			return -ENOMEM;
 	}
 
-	ret = fds ? -EAGAIN : gosync_round(cases, n, order, NULL, NULL, &epipe);
+	until = deadline_ns == GOSYNC_NONBLOCK ? gosync_after(GOSYNC_HANDOFF_NS) : 0;
+	ret = fds ? -EAGAIN : gosync_round(cases, n, order, NULL, NULL, until,
+					   &epipe);
 	/*
 	 * Spin before waiting, as a single send or receive does; but not
 	 * when a case only the kernel can serve (its round is not the whole
@@ -457,13 +462,13 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 					  !gosync_deadline_passed(deadline_ns)) :
 				gosync_spin_on(i, deadline_ns)); i--) {
 		gosync_cpu_relax();
-		ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
+		ret = gosync_round(cases, n, order, NULL, NULL, until, &epipe);
 	}
 	if (ret == -EAGAIN && deadline_ns == GOSYNC_NONBLOCK &&
 	    !(kernel && kernel_only)) {
 		/* An edge-triggered poller must hear of the next event. */
 		gosync_arm_all(cases, n);			/* F */
-		ret = gosync_round(cases, n, order, NULL, NULL, &epipe);
+		ret = gosync_round(cases, n, order, NULL, NULL, until, &epipe);
 	} else if (ret == -EAGAIN && !kernel) {
 		/* Standalone channels, or none at all. */
 		ret = gosync_select_standalone(cases, n, deadline_ns, order);

@@ -411,6 +411,49 @@ TEST_F(sel, unbuffered_send_to_a_dead_receiver_keeps_the_deadline)
 	gosync_chan_free(u);
 }
 
+/*
+ * And a non-blocking select over ten such send cases (one dead receiver
+ * counted on all ten: a select's) spends one hand-off bound on them all,
+ * as the kernel's does: -EAGAIN well within a second.  Each case had its
+ * own 100 ms before, in each of two rounds: 2 s.
+ */
+TEST_F(sel, nonblocking_select_over_dead_receivers_has_one_bound)
+{
+	struct gosync_chan *u[10];
+	struct gosync_case c[10];
+	uint64_t v = 7, r[10];
+	int64_t t0;
+	pid_t pid;
+
+	if (variant->kernel)
+		SKIP(return, "the kernel knows the receiver died");
+	for (int i = 0; i < 10; i++)
+		GOSYNC_MAKE(&u[i], sizeof(v), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		for (int i = 0; i < 10; i++)
+			c[i] = (struct gosync_case){ .ch = u[i], .op = GOSYNC_RECV,
+						     .elem = &r[i] };
+		_exit(gosync_select(c, 10, GOSYNC_FOREVER) >= 0 ? 0 : 1);
+	}
+	for (int i = 0; gosync_test_task_state(pid, pid, NULL) != 'S'; i++) {
+		if (i == 10000)
+			kill(pid, SIGKILL);
+		ASSERT_LT(i, 10000) TH_LOG("the receiver never blocked");
+		test_sleep_ms(1);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 10; i++)
+		c[i] = (struct gosync_case){ .ch = u[i], .op = GOSYNC_SEND, .elem = &v };
+	t0 = gosync_now();
+	EXPECT_EQ(-EAGAIN, gosync_select(c, 10, GOSYNC_NONBLOCK));
+	EXPECT_LT(gosync_now() - t0, 1000000000LL);
+	for (int i = 0; i < 10; i++)
+		gosync_chan_free(u[i]);
+}
+
 TEST_F(sel, two_selects_meet_on_an_unbuffered_channel)
 {
 	struct gosync_chan *u;
