@@ -2265,9 +2265,12 @@ static int op_uring_rw(struct tctx *t, const struct op *op)
 	 * a pollable file without FMODE_NOWAIT or O_NONBLOCK while its poll
 	 * says ready.  The module's files all have the bit
 	 * (gosync_install_fd()); others here have not (an epoll fd, a
-	 * blocking pipe), and that loop is the kernel's, not ours.
+	 * blocking pipe), and that loop is the kernel's, not ours.  A bad
+	 * fd becomes -1 here (1023 or the one below the table may be open).
+	 * Left: another thread may close and reuse the number between here
+	 * and the submit; rare enough, and the leak check would say so.
 	 */
-	if (o.kind != K_NONE && !is_gosync(o.kind)) {
+	if (!is_gosync(o.kind)) {
 		o.fd = -1;
 		o.kind = K_NONE;
 		os = -1;
