@@ -160,8 +160,6 @@ struct gosync_chan {
  */
 struct gosync_chan_view *gosync_chan_mapping(struct gosync_chan *ch, int *err);
 
-/* For select.c: one-shot case attempts and the cases' wait words. */
-bool gosync_chan_is_standalone(const struct gosync_chan *ch);
 /*
  * Standalone: how long a non-blocking unbuffered send (or select, or
  * batch, for all its hand-offs) waits for a receiver it saw waiting to
@@ -169,6 +167,8 @@ bool gosync_chan_is_standalone(const struct gosync_chan *ch);
  */
 #define GOSYNC_HANDOFF_NS	(100 * 1000000LL)
 
+/* For select.c: one-shot case attempts and the cases' wait words. */
+bool gosync_chan_is_standalone(const struct gosync_chan *ch);
 int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 			   uint32_t self, int64_t until, int *ok);
 struct gosync_wait *gosync_chan_select_side(struct gosync_chan *ch, int op);

@@ -389,7 +389,7 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 {
 	GOSYNC_KEEP_ERRNO;
 	bool kernel = false, standalone = false, kernel_only = false;
-	bool fds = false;
+	bool fds = false, handoff = false;
 	uint32_t small[16], *order = small;
 	size_t epipe = 0;
 	int64_t until;
@@ -421,7 +421,7 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 		if (gosync_chan_may(ch, cases[i].op))
 			return -EBADF;
 		if (gosync_chan_cap(ch) == 0 && cases[i].op == GOSYNC_SEND)
-			kernel_only = true;
+			kernel_only = handoff = true;
 		if (gosync_chan_select_side(ch, cases[i].op) == NULL)
 			kernel_only = true;	/* no mapping */
 		*(gosync_chan_is_standalone(ch) ? &standalone : &kernel) = true;
@@ -445,7 +445,9 @@ int gosync_select(struct gosync_case *cases, size_t n, int64_t deadline_ns)
 			return -ENOMEM;
 	}
 
-	until = deadline_ns == GOSYNC_NONBLOCK ? gosync_after(GOSYNC_HANDOFF_NS) : 0;
+	/* Only a standalone unbuffered send case hands off: no clock else. */
+	until = deadline_ns == GOSYNC_NONBLOCK && standalone && handoff ?
+		gosync_after(GOSYNC_HANDOFF_NS) : 0;
 	ret = fds ? -EAGAIN : gosync_round(cases, n, order, NULL, NULL, until,
 					   &epipe);
 	/*
