@@ -148,15 +148,28 @@ struct gosync_chan_view *gosync_chan_mapping(struct gosync_chan *ch, int *err)
 
 /* ------------------------------------------------------------ waking -- */
 
+/* Standalone: wake @w's waiters if one armed it, and disarm it. */
+static void gosync_wake_words(struct gosync_wait *w)
+{
+	/* Cleared first: a waiter that re-arms after this keeps it. */
+	if (!__atomic_exchange_n(&w->armed, 0, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_add_fetch(&w->futex, 1, __ATOMIC_SEQ_CST);
+	gosync_futex_wake_all(&w->futex);
+}
+
+void gosync_wait_wake_if_armed(struct gosync_wait *w)
+{
+	gosync_smp_mb();	/* E, matches F */
+	if (__atomic_load_n(&w->armed, __ATOMIC_RELAXED))
+		gosync_wake_words(w);
+}
+
 static void gosync_wake(struct gosync_chan *ch, struct gosync_wait *w,
 			unsigned int side)
 {
 	if (gosync_standalone(ch)) {
-		/* Cleared first: a waiter that re-arms after this keeps it. */
-		if (!__atomic_exchange_n(&w->armed, 0, __ATOMIC_SEQ_CST))
-			return;
-		__atomic_add_fetch(&w->futex, 1, __ATOMIC_SEQ_CST);
-		gosync_futex_wake_all(&w->futex);
+		gosync_wake_words(w);
 	} else {
 		struct gosync_chan_wake req = { .flags = side };
 
@@ -469,6 +482,20 @@ int gosync_chan_send_sync(struct gosync_chan *ch, const void *elem,
 	return gosync_send(ch, elem, deadline_ns, true, 0);
 }
 
+/*
+ * A standalone context's done channel: "closed" only by a look at its
+ * context (gosync_chan_select_try), which a select makes in every round
+ * and between sleeps bounded by gosync_ctx_wake_by(): a receive is a
+ * select of one case.
+ */
+static int gosync_done_recv(struct gosync_chan *ch, int64_t deadline_ns)
+{
+	struct gosync_case c = { .ch = ch, .op = GOSYNC_RECV, .fd = -1 };
+	int ret = gosync_select(&c, 1, deadline_ns);
+
+	return ret < 0 ? ret : c.ok;
+}
+
 int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 {
 	GOSYNC_KEEP_ERRNO;
@@ -481,6 +508,8 @@ int gosync_chan_recv(struct gosync_chan *ch, void *elem, int64_t deadline_ns)
 	ret = gosync_chan_may(ch, GOSYNC_RECV);
 	if (ret)
 		return ret;
+	if (ch->ctx)
+		return gosync_done_recv(ch, deadline_ns);
 	if (ch->flags & GOSYNC_NOMAP)
 		goto kernel;
 	op.m = gosync_chan_mapping(ch, &ret);
@@ -626,6 +655,8 @@ int gosync_chan_recv_n(struct gosync_chan *ch, void *elems, size_t n,
 	ret = gosync_chan_may(ch, GOSYNC_RECV);
 	if (ret)
 		return ret;
+	if (ch->ctx)
+		return gosync_done_recv(ch, deadline_ns); /* never a value */
 	if (ch->flags & GOSYNC_NOMAP) {
 		ret = gosync_kernel_xfer(ch, GOSYNC_CHAN_IOC_RECV, elems, n,
 					 deadline_ns, 0);
@@ -697,6 +728,19 @@ int gosync_chan_select_try(struct gosync_chan *ch, int op, void *elem,
 	if (!o.m)
 		return ret;
 	if (op == GOSYNC_RECV) {
+		/*
+		 * A done channel is closed when a look at its context finds
+		 * it done, and only then (its ring, a private memfd, is not
+		 * consulted: a process given its fd could close it): here,
+		 * after the select armed the tree's wait words (F), as the
+		 * model's waiter (models/ctxsa.pml).
+		 */
+		if (ch->ctx) {
+			if (!gosync_ctx_err(ch->ctx))
+				return 0;
+			*ok = 0;	/* closed: the context is done */
+			return 1;
+		}
 		ret = gosync_try_recv(&o);
 		if (gosync_would_block(ret) || (ret == -EIO && !gosync_standalone(ch)))
 			return 0;	/* the kernel reports -EIO itself */
@@ -955,6 +999,22 @@ static int gosync_chan_make_standalone(struct gosync_chan *ch,
 	__atomic_store_n(&((struct gosync_chan_header *)base)->magic,
 			 GOSYNC_CHAN_MAGIC, __ATOMIC_RELEASE);
 	l->magic = GOSYNC_CHAN_MAGIC;
+	return 0;
+}
+
+int gosync_chan_make_done(struct gosync_chan **chp, struct gosync_wait *w,
+			  struct gosync_ctx *ctx)
+{
+	struct gosync_chan *ch;
+	int ret = gosync_chan_make(&ch, 0, 0, GOSYNC_STANDALONE | GOSYNC_CLOEXEC);
+
+	if (ret)
+		return ret;
+	/* Its receivers sleep on (and arm) the tree's words, not the ring's. */
+	ch->map.recv = w;
+	ch->flags |= GOSYNC_RECV_ONLY;
+	ch->ctx = ctx;
+	*chp = ch;
 	return 0;
 }
 

@@ -23,16 +23,42 @@
  * A state seen set has its cause with it; the done channel closes after
  * the state is set, so a receiver that saw it closed sees the state too.
  *
- * Standalone contexts are not implemented yet: without the module (or
- * with one that has no contexts) every make and from_fd is -EOPNOTSUPP.
+ * Standalone (GOSYNC_STANDALONE, no kernel): a tree of contexts is one
+ * memfd, sealed at its size: a header with the tree's wait words, then a
+ * node per context (its state word, deadline, parent and value), then
+ * the value records.  A handle's fd is the tree's file opened anew for
+ * that context (through /proc/self/fd) with the node's byte offset as
+ * its file offset, so fork, SCM_RIGHTS and gosync_ctx_from_fd() pass the
+ * context and not just the tree.  Nothing walks a tree at cancel time:
+ * a cancel sets its own node's word, and a descendant learns of it when
+ * it is looked at (models/ctxsa.pml):
+ *
+ *   resolve(N): its word set: that.  Else the clock [CTXS-C], then the
+ *     ancestors' words (acquire): the earliest of N's passed deadline
+ *     and every ancestor's set word, recorded in N's word by a CAS
+ *     (seq_cst): the first look that records decides for every process.
+ *   cancel(N): resolve(N) set: done already (0).  Else the clock, CAS
+ *     N's word 0 -> (ECANCELED, cause, time) (seq_cst), then the tree's
+ *     wait words: fence E, armed? wake                        [CTXS-E]
+ *   a wait (a select with the done channel, whose receivers arm and
+ *     sleep on the tree's wait words): the futex word, arm, fence F,
+ *     resolve (the select's round), sleep until the context's deadline
+ *     and for at most GOSYNC_SYNC_POLL_NS (a canceller killed before
+ *     its wake)                                               [CTXS-F]
+ *
+ * Deadlines are looked at, not timed: a context whose deadline passed is
+ * done for whoever looks, and a select on its done channel wakes at the
+ * deadline.  GOSYNC_CTX_CANCEL_ON_EXIT and names need the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -46,6 +72,74 @@ _Static_assert(!(GOSYNC_CTX_CANCEL_ON_EXIT &
 		  GOSYNC_AUTOCLOSE | GOSYNC_SEND_ONLY | GOSYNC_RECV_ONLY)),
 	       "GOSYNC_CTX_CANCEL_ON_EXIT is a bit of the library's");
 
+/* ------------------------------------------- the standalone tree file -- */
+
+/*
+ * struct gosync_ctxs_tree - a standalone tree's header
+ * @hdr:	GOSYNC_SYNC_MAGIC (last), GOSYNC_KIND_CTX, STANDALONE
+ * @nodes_max:	nodes in the file (fixed)
+ * @values_max:	bytes of value records in the file (fixed)
+ * @nodes_used:	nodes claimed (CAS; a node is never reused)
+ * @values_used: record bytes claimed (CAS)
+ * @wait:	the wait words of every done channel of the tree
+ *
+ * Any process with an fd may write all of it: every word is loaded once,
+ * checked and bounded before use.
+ */
+struct gosync_ctxs_tree {
+	struct gosync_sync_header hdr;
+	uint32_t nodes_max;
+	uint32_t values_max;
+	uint32_t nodes_used;
+	uint32_t values_used;
+	struct gosync_wait wait;
+};
+
+/*
+ * struct gosync_ctxs_node - a context in a standalone tree
+ * @state:	0 while live, then GOSYNC_CTXS_STATE(err, cause, time):
+ *		set once, by a CAS (resolve or cancel)
+ * @deadline:	absolute CLOCK_MONOTONIC ns or GOSYNC_FOREVER; at most
+ *		the parent's
+ * @parent:	the parent's index + 1, 0 for a root; always below the
+ *		node's own index + 1
+ * @ready:	GOSYNC_CTXS_READY, stored (release) once the rest is written
+ * @value_off:	its own value record's offset in the records (@value_len)
+ * @value_len:	its bytes (0: none)
+ * @chain_len:	record bytes of the node and its ancestors
+ * @depth:	0 for a root
+ */
+struct gosync_ctxs_node {
+	uint64_t state;
+	int64_t deadline;
+	uint32_t parent;
+	uint32_t ready;
+	uint32_t value_off;
+	uint32_t value_len;
+	uint32_t chain_len;
+	uint32_t depth;
+};
+
+#define GOSYNC_CTXS_OFF_NODES	4096
+#define GOSYNC_CTXS_NODES	65536
+#define GOSYNC_CTXS_VALUES	(4U << 20)
+#define GOSYNC_CTXS_SIZE	(GOSYNC_CTXS_OFF_NODES + GOSYNC_CTXS_NODES * \
+				 sizeof(struct gosync_ctxs_node) + \
+				 GOSYNC_CTXS_VALUES)
+#define GOSYNC_CTXS_DEPTH_MAX	1024
+#define GOSYNC_CTXS_READY	0x63747873U	/* "ctxs" */
+
+/* State word: [ time in us (50) | cause (12) | err (2): 1 ECANCELED, 2 ETIMEDOUT ] */
+#define GOSYNC_CTXS_ERR_CANCELED	1ULL
+#define GOSYNC_CTXS_ERR_TIMEDOUT	2ULL
+#define GOSYNC_CTXS_STATE(err, cause, ns) \
+	((err) | (uint64_t)(cause) << 2 | (uint64_t)((ns) / 1000) << 14)
+#define GOSYNC_CTXS_TIME(s)	((s) >> 14)
+
+_Static_assert(GOSYNC_CTX_CAUSE_MAX < (1 << 12), "a cause fits in 12 bits");
+_Static_assert(GOSYNC_CTXS_SIZE <= GOSYNC_STANDALONE_MAX_BYTES,
+	       "a tree is a standalone object");
+
 /**
  * struct gosync_ctx - the library's handle on a context
  * @fd:		the context's fd
@@ -58,6 +152,10 @@ _Static_assert(!(GOSYNC_CTX_CANCEL_ON_EXIT &
  * @done:	the done channel, once asked for (set once, by a CAS)
  * @off_values:	where the value records are in @base
  * @values_len:	their bytes (set at creation, never changed)
+ * @tree:	standalone: the tree's header (@base), else NULL
+ * @node:	standalone: this context's index in the tree
+ * @nodes_max:	standalone: the tree's, as the file's size allows
+ * @values_max:	standalone: the same, of the records
  */
 struct gosync_ctx {
 	int fd;
@@ -70,7 +168,126 @@ struct gosync_ctx {
 	struct gosync_chan *done;
 	size_t off_values;
 	size_t values_len;
+	struct gosync_ctxs_tree *tree;
+	uint32_t node;
+	uint32_t nodes_max;
+	uint32_t values_max;
 };
+
+static struct gosync_ctxs_node *gosync_ctxs_nodes(const struct gosync_ctx *ctx)
+{
+	return (struct gosync_ctxs_node *)((unsigned char *)ctx->base +
+					   GOSYNC_CTXS_OFF_NODES);
+}
+
+static unsigned char *gosync_ctxs_values(const struct gosync_ctx *ctx)
+{
+	return (unsigned char *)(gosync_ctxs_nodes(ctx) + ctx->nodes_max);
+}
+
+/* Node @i's parent index, or -1 (a root, or a link a peer broke). */
+static int64_t gosync_ctxs_parent(const struct gosync_ctx *ctx, uint32_t i)
+{
+	uint32_t p = __atomic_load_n(&gosync_ctxs_nodes(ctx)[i].parent,
+				     __ATOMIC_RELAXED);
+
+	return p && p - 1 < i ? (int64_t)p - 1 : -1;
+}
+
+/*
+ * resolve (models/ctxsa.pml): the context's state word, recording in it
+ * what an ancestor or a deadline decided if that was not done yet.  Up
+ * the chain to the nearest node whose word is set (or the root); then
+ * down again, each unset node getting the earliest of what is above it
+ * and its own passed deadline, by a CAS (a lost one adopts the winner):
+ * a child inherits its parent's answer, as Go's propagation gives it.
+ */
+static uint64_t gosync_ctxs_resolve(const struct gosync_ctx *ctx)
+{
+	struct gosync_ctxs_node *nodes = gosync_ctxs_nodes(ctx);
+	uint64_t s = __atomic_load_n(&nodes[ctx->node].state, __ATOMIC_ACQUIRE);
+	uint32_t chain[GOSYNC_CTXS_DEPTH_MAX];
+	uint64_t best = 0;
+	int64_t now, i = ctx->node;
+	int d = 0;
+
+	if (s)
+		return s;
+	/*
+	 * [CTXS-C] The clock before the ancestors' words (the vDSO's read
+	 * is ordered: rdtsc_ordered): a cancel that returned before a
+	 * deadline is seen, and wins, by any look that finds it passed.
+	 */
+	now = gosync_now();
+	chain[d++] = ctx->node;
+	while (d < GOSYNC_CTXS_DEPTH_MAX) {
+		i = gosync_ctxs_parent(ctx, (uint32_t)i);
+		if (i < 0)
+			break;
+		/* Acquire: pairs with the CAS that set it (seq_cst). */
+		best = __atomic_load_n(&nodes[i].state, __ATOMIC_ACQUIRE);
+		if (best)
+			break;
+		chain[d++] = (uint32_t)i;
+	}
+	while (d--) {
+		struct gosync_ctxs_node *n = &nodes[chain[d]];
+		/* Ours is the handle's copy; the others', one load each. */
+		int64_t dl = !d ? ctx->deadline :
+			     __atomic_load_n(&n->deadline, __ATOMIC_RELAXED);
+		uint64_t cur = 0;
+
+		/* A tie in the microsecond goes to the cancel above. */
+		if (dl >= 0 && dl != GOSYNC_FOREVER && now >= dl &&
+		    (!best || (uint64_t)dl / 1000 < GOSYNC_CTXS_TIME(best)))
+			best = GOSYNC_CTXS_STATE(GOSYNC_CTXS_ERR_TIMEDOUT,
+						 ETIMEDOUT, dl);
+		if (!best)
+			continue;
+		/* The first look that records decides. */
+		if (!__atomic_compare_exchange_n(&n->state, &cur, best, false,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_ACQUIRE))
+			best = cur;
+	}
+	return best;
+}
+
+/* A state word's error (ECANCELED, ETIMEDOUT) and cause; any other set word is ECANCELED. */
+static int gosync_ctxs_decode(uint64_t s, int *cause)
+{
+	int err = (s & 3) == GOSYNC_CTXS_ERR_TIMEDOUT ? ETIMEDOUT : ECANCELED;
+	int c = (int)(s >> 2 & 0xfff);
+
+	if (cause)
+		*cause = !s ? 0 : c ? c : err;
+	return s ? err : 0;
+}
+
+static int gosync_ctxs_cancel(struct gosync_ctx *ctx, int cause)
+{
+	struct gosync_ctxs_node *n = &gosync_ctxs_nodes(ctx)[ctx->node];
+	uint64_t zero = 0, s;
+
+	/* Done already, by itself, an ancestor or the deadline: 0. */
+	if (gosync_ctxs_resolve(ctx))
+		return 0;
+	s = GOSYNC_CTXS_STATE(GOSYNC_CTXS_ERR_CANCELED, cause ? cause : ECANCELED,
+			      gosync_now());
+	if (!__atomic_compare_exchange_n(&n->state, &zero, s, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return 0;
+	gosync_step(GOSYNC_STEP_CTX_CANCELLED);
+	gosync_wait_wake_if_armed(&ctx->tree->wait);		/* CTXS-E */
+	return 0;
+}
+
+int64_t gosync_ctx_wake_by(const struct gosync_ctx *ctx)
+{
+	int64_t by = gosync_after(GOSYNC_SYNC_POLL_NS);
+
+	return ctx->deadline < by ? ctx->deadline : by;
+}
 
 /* ------------------------------------------------------------ mapping -- */
 
@@ -157,6 +374,8 @@ int gosync_ctx_err(const struct gosync_ctx *ctx)
 
 	if (w)
 		return -gosync_ctx_load(w, NULL);
+	if (ctx && ctx->tree)
+		return -gosync_ctxs_decode(gosync_ctxs_resolve(ctx), NULL);
 	ret = gosync_ctx_read_slow(ctx, &state, &cause);
 	return ret ? ret : -state;
 }
@@ -169,6 +388,10 @@ int gosync_ctx_cause(const struct gosync_ctx *ctx)
 
 	if (w) {
 		gosync_ctx_load(w, &cause);
+		return cause;
+	}
+	if (ctx && ctx->tree) {
+		gosync_ctxs_decode(gosync_ctxs_resolve(ctx), &cause);
 		return cause;
 	}
 	ret = gosync_ctx_read_slow(ctx, &state, &cause);
@@ -189,6 +412,8 @@ int gosync_ctx_cancel(struct gosync_ctx *ctx, int cause)
 
 	if (!ctx || cause < 0 || cause > GOSYNC_CTX_CAUSE_MAX)
 		return -EINVAL;
+	if (ctx->tree)
+		return gosync_ctxs_cancel(ctx, cause);
 	memset(&req, 0, sizeof(req));
 	req.cause = cause;
 	/* EALREADY: done before, by whatever came first; its cause stays. */
@@ -214,6 +439,13 @@ static int gosync_ctx_done_get(struct gosync_ctx *ctx, struct gosync_chan **chp)
 		*chp = ch;
 		return 0;
 	}
+	if (ctx->tree) {
+		/* The process's own, on the tree's wait words (CTXS-F). */
+		ret = gosync_chan_make_done(&ch, &ctx->tree->wait, ctx);
+		if (ret)
+			return ret;
+		goto install;
+	}
 	memset(&req, 0, sizeof(req));
 	/* The library's own fd: another process asks for its own. */
 	req.flags = GOSYNC_CTX_CLOEXEC;
@@ -224,6 +456,7 @@ static int gosync_ctx_done_get(struct gosync_ctx *ctx, struct gosync_chan **chp)
 	ret = gosync_chan_adopt(&ch, fd, 0);
 	if (ret)
 		return ret;
+install:
 	/*
 	 * Acq_rel: the handle made here is published whole; pairs with the
 	 * acquire load above (a thread that finds it there uses it).
@@ -249,7 +482,8 @@ struct gosync_chan *gosync_ctx_done(struct gosync_ctx *ctx)
 
 /*
  * Wait for case @c or for @ctx to be done, whichever comes first (the
- * context's deadline is the kernel's timer: no deadline here): 0 with
+ * context's deadline is the kernel's timer, or, standalone, the done
+ * case's own bound in the select: no deadline here): 0 with
  * *@c as the select left it, the context's error, or the select's.  A
  * context done already wins before anything is tried, as Go's
  * "if err := ctx.Err(); err != nil" first; when both become ready
@@ -290,8 +524,8 @@ int gosync_chan_recv_ctx(struct gosync_chan *ch, void *elem,
 
 	if (!ch || !ctx)
 		return -EINVAL;
-	/* (a select cannot mix a standalone channel with the done one) */
-	if (gosync_chan_is_standalone(ch))
+	/* (a select cannot mix a standalone channel with a kernel one) */
+	if (gosync_chan_is_standalone(ch) != !!ctx->tree)
 		return -EOPNOTSUPP;
 	ret = gosync_ctx_wait(&c, ctx);
 	return ret ? ret : c.ok;
@@ -306,7 +540,7 @@ int gosync_chan_send_ctx(struct gosync_chan *ch, const void *elem,
 
 	if (!ch || !ctx)
 		return -EINVAL;
-	if (gosync_chan_is_standalone(ch))
+	if (gosync_chan_is_standalone(ch) != !!ctx->tree)
 		return -EOPNOTSUPP;
 	return gosync_ctx_wait(&c, ctx);
 }
@@ -323,7 +557,7 @@ int gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx)
 
 	if (!wg || !ctx)
 		return -EINVAL;
-	if (((struct gosync_sync *)wg)->flags & GOSYNC_STANDALONE)
+	if (((struct gosync_sync *)wg)->flags & GOSYNC_STANDALONE || ctx->tree)
 		return -EOPNOTSUPP;
 	/* A context done already wins, as in the other waits. */
 	ret = gosync_ctx_err(ctx);
@@ -345,10 +579,21 @@ int gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx)
 
 /* ------------------------------------------------------ making, fds -- */
 
+/* Standalone trees (below). */
+static bool gosync_ctxs_is_tree(int fd);
+static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own);
+static int gosync_ctxs_create(struct gosync_ctx **ctxp,
+			      struct gosync_ctx *parent,
+			      const struct gosync_ctx_create *req,
+			      unsigned int flags);
+static int gosync_ctxs_value(const struct gosync_ctx *ctx, const char *key,
+			     size_t klen, void *buf, size_t *len);
+
 /*
  * Can contexts exist here, for a call with @flags?  0 where the module
- * makes them; -EOPNOTSUPP for GOSYNC_STANDALONE (not implemented yet),
- * without the module (standalone mode) or with one that has none;
+ * makes them; -EOPNOTSUPP for GOSYNC_STANDALONE (not the kernel's: the
+ * caller asks only about the kernel), without the module or with one
+ * that has none;
  * another -errno when the device cannot be opened.
  */
 static int gosync_ctx_kernel(unsigned int flags)
@@ -371,7 +616,7 @@ void gosync_ctx_free(struct gosync_ctx *ctx)
 		return;
 	gosync_chan_free(ctx->done);
 	/* A mapping from before a fork is not in this process. */
-	if (ctx->base && ctx->gen == gosync_fork_generation())
+	if (ctx->base && (ctx->tree || ctx->gen == gosync_fork_generation()))
 		munmap(ctx->base, ctx->map_size);
 	close(ctx->fd);
 	free(ctx);
@@ -401,9 +646,9 @@ static bool gosync_ctx_header_ok(const struct gosync_ctx *ctx)
 
 /*
  * Make a handle of @own, which it then owns (closed on failure): a
- * context (it answers GOSYNC_CTX_IOC_INFO), mapped.  Anything else is
- * another kind (-EINVAL, as the other kinds' from_fd say), or, where no
- * context can exist, -EOPNOTSUPP.
+ * context (it answers GOSYNC_CTX_IOC_INFO), mapped, or a standalone
+ * tree's file.  Anything else is another kind (-EINVAL, as the other
+ * kinds' from_fd say).
  */
 static int gosync_ctx_adopt(struct gosync_ctx **ctxp, int own)
 {
@@ -413,9 +658,11 @@ static int gosync_ctx_adopt(struct gosync_ctx **ctxp, int own)
 
 	memset(&info, 0, sizeof(info));
 	ret = ioctl(own, GOSYNC_CTX_IOC_INFO, &info) < 0 ? -errno : 0;
-	if (ret == -ENOTTY && gosync_ctx_kernel(0) == -EOPNOTSUPP)
-		ret = -EOPNOTSUPP;
-	else if (ret == -ENOTTY)
+	/* Not the module's: a standalone tree's file, if it is one. */
+	if (ret == -ENOTTY && gosync_ctxs_is_tree(own))
+		return gosync_ctxs_adopt(ctxp, own);
+	/* Another kind, or no gosync object: not a context, in any mode. */
+	if (ret == -ENOTTY)
 		ret = -EINVAL;
 	else if (!ret && !gosync_ctx_layout_ok(&info))
 		ret = -EINVAL;
@@ -448,14 +695,27 @@ static int gosync_ctx_adopt(struct gosync_ctx **ctxp, int own)
 	return 0;
 }
 
-/* GOSYNC_IOC_CTX_CREATE with @req's parent, deadline and value. */
+/*
+ * A context under @parent (NULL: a root) with @req's deadline and value:
+ * in @parent's mode, or for a root GOSYNC_STANDALONE's; in kernel mode
+ * GOSYNC_IOC_CTX_CREATE.
+ */
 static int gosync_ctx_create(struct gosync_ctx **ctxp,
+			     struct gosync_ctx *parent,
 			     struct gosync_ctx_create *req, unsigned int flags)
 {
 	int dev, fd, ret;
 
 	if (!ctxp || flags & ~GOSYNC_CTX_MAKE_FLAGS || req->deadline_ns < 0)
 		return -EINVAL;
+	if (parent && !parent->tree && flags & GOSYNC_STANDALONE)
+		return -EINVAL;		/* a child is in its parent's mode */
+	if (parent ? !!parent->tree : !!(flags & GOSYNC_STANDALONE)) {
+		if (flags & GOSYNC_CTX_CANCEL_ON_EXIT)
+			return -EOPNOTSUPP;	/* only the kernel sees exits */
+		return gosync_ctxs_create(ctxp, parent, req, flags);
+	}
+	req->parent = parent ? parent->fd : -1;
 	ret = gosync_ctx_kernel(flags);
 	if (ret)
 		return ret;
@@ -478,9 +738,8 @@ int gosync_ctx_with_deadline(struct gosync_ctx **ctxp,
 	struct gosync_ctx_create req;
 
 	memset(&req, 0, sizeof(req));
-	req.parent = parent ? parent->fd : -1;
 	req.deadline_ns = deadline_ns;
-	return gosync_ctx_create(ctxp, &req, flags);
+	return gosync_ctx_create(ctxp, parent, &req, flags);
 }
 
 int gosync_ctx_with_value(struct gosync_ctx **ctxp, struct gosync_ctx *parent,
@@ -494,15 +753,28 @@ int gosync_ctx_with_value(struct gosync_ctx **ctxp, struct gosync_ctx *parent,
 	    len > GOSYNC_CTX_VAL_MAX || (len && !val))
 		return -EINVAL;
 	memset(&req, 0, sizeof(req));
-	req.parent = parent->fd;
 	req.deadline_ns = GOSYNC_DEADLINE_FOREVER;
 	req.key = (uintptr_t)key;
 	req.key_len = (uint32_t)klen;
 	req.val = len ? (uintptr_t)val : 0;
 	req.val_len = (uint32_t)len;
 	/* No flags of its own: close-on-exec when its parent's fd is. */
-	return gosync_ctx_create(ctxp, &req,
+	return gosync_ctx_create(ctxp, parent, &req,
 				 fcntl(parent->fd, F_GETFD) > 0 ? GOSYNC_CLOEXEC : 0);
+}
+
+/* A found value into @buf: -ERANGE with *@len set if it does not fit. */
+static int gosync_ctx_value_out(const unsigned char *found, size_t flen,
+				void *buf, size_t *len)
+{
+	if (flen > *len) {
+		*len = flen;
+		return -ERANGE;
+	}
+	if (flen)	/* an empty value: @buf may be NULL */
+		memcpy(buf, found, flen);
+	*len = flen;
+	return 0;
 }
 
 /*
@@ -521,6 +793,8 @@ int gosync_ctx_value(const struct gosync_ctx *ctx, const char *key, void *buf,
 
 	if (!ctx || !klen || !len || (*len && !buf))
 		return -EINVAL;
+	if (ctx->tree)
+		return gosync_ctxs_value(ctx, key, klen, buf, len);
 	if (!gosync_ctx_words_ready(ctx)) {
 		/* after a fork: map the page again first (its error, if any) */
 		ret = gosync_fork_remap(&((struct gosync_ctx *)ctx)->gen,
@@ -544,15 +818,254 @@ int gosync_ctx_value(const struct gosync_ctx *ctx, const char *key, void *buf,
 		}
 		off += (size + 3) & ~(size_t)3;
 	}
-	if (!found)
-		return -ENOENT;
-	if (flen > *len) {
-		*len = flen;
-		return -ERANGE;
+	return gosync_ctx_value_out(found, flen, buf, len);
+}
+
+/* ------------------------------------------------ standalone making -- */
+
+/* The tree's file: a sealed tmpfs file of our size, with our header. */
+static bool gosync_ctxs_is_tree(int fd)
+{
+	struct gosync_ctxs_tree hdr;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size != (off_t)GOSYNC_CTXS_SIZE || !gosync_shm_seals_ok(fd) ||
+	    pread(fd, &hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+		return false;
+	return hdr.hdr.magic == GOSYNC_SYNC_MAGIC &&
+	       hdr.hdr.kind == GOSYNC_KIND_CTX &&
+	       hdr.hdr.flags & GOSYNC_SYNC_HDR_STANDALONE;
+}
+
+/*
+ * Make a handle of @own, a tree's file whose offset is a node's (closed
+ * on failure): mapped, checked.  -EINVAL for anything else.
+ */
+static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own)
+{
+	const size_t nsize = sizeof(struct gosync_ctxs_node);
+	off_t off = lseek(own, 0, SEEK_CUR);
+	struct gosync_ctxs_node *n;
+	struct gosync_ctx *ctx;
+	int ret = -EINVAL;
+
+	if (off < GOSYNC_CTXS_OFF_NODES ||
+	    off >= (off_t)(GOSYNC_CTXS_OFF_NODES + GOSYNC_CTXS_NODES * nsize) ||
+	    (off - GOSYNC_CTXS_OFF_NODES) % nsize) {
+		close(own);
+		return -EINVAL;
 	}
-	memcpy(buf, found, flen);
-	*len = flen;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		close(own);
+		return -ENOMEM;
+	}
+	ctx->fd = own;
+	ctx->map_size = GOSYNC_CTXS_SIZE;
+	ctx->base = mmap(NULL, ctx->map_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, own, 0);
+	if (ctx->base == MAP_FAILED) {
+		ret = -errno;
+		ctx->base = NULL;
+		goto fail;
+	}
+	ctx->tree = ctx->base;
+	ctx->nodes_max = GOSYNC_CTXS_NODES;
+	ctx->values_max = GOSYNC_CTXS_VALUES;
+	ctx->node = (uint32_t)((off - GOSYNC_CTXS_OFF_NODES) / nsize);
+	n = &gosync_ctxs_nodes(ctx)[ctx->node];
+	/* magic, ready: acquire, pair with their creators' releases. */
+	if (__atomic_load_n(&ctx->tree->hdr.magic, __ATOMIC_ACQUIRE) !=
+	    GOSYNC_SYNC_MAGIC || ctx->tree->hdr.abi_version != GOSYNC_ABI_VERSION ||
+	    __atomic_load_n(&n->ready, __ATOMIC_ACQUIRE) != GOSYNC_CTXS_READY)
+		goto fail;
+	ctx->deadline = __atomic_load_n(&n->deadline, __ATOMIC_RELAXED);
+	if (ctx->deadline < 0)
+		goto fail;
+	*ctxp = ctx;
 	return 0;
+fail:
+	gosync_ctx_free(ctx);
+	return ret;
+}
+
+/* Claim @n of the counter @used, at most @max: the first, or -ENOSPC. */
+static int64_t gosync_ctxs_claim(uint32_t *used, uint32_t n, uint32_t max)
+{
+	uint32_t cur = __atomic_load_n(used, __ATOMIC_RELAXED);
+
+	/* Bounded: every failed CAS is another claim's success. */
+	for (uint32_t tries = 0; tries < max + 1; tries++) {
+		if (cur > max || n > max - cur)
+			return -ENOSPC;
+		if (__atomic_compare_exchange_n(used, &cur, cur + n, false,
+						__ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return cur;
+	}
+	return -ENOSPC;
+}
+
+/* A fresh tree file's header and root node (@req's deadline, no value). */
+static int gosync_ctxs_init(int fd, int64_t deadline)
+{
+	struct gosync_ctxs_tree *t;
+	struct gosync_ctxs_node *root;
+
+	t = mmap(NULL, GOSYNC_CTXS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	if (t == MAP_FAILED)
+		return -errno;
+	root = (struct gosync_ctxs_node *)((unsigned char *)t +
+					   GOSYNC_CTXS_OFF_NODES);
+	root->deadline = deadline;
+	root->ready = GOSYNC_CTXS_READY;
+	t->nodes_max = GOSYNC_CTXS_NODES;
+	t->values_max = GOSYNC_CTXS_VALUES;
+	t->nodes_used = 1;
+	t->hdr.abi_version = GOSYNC_ABI_VERSION;
+	t->hdr.kind = GOSYNC_KIND_CTX;
+	t->hdr.flags = GOSYNC_SYNC_HDR_STANDALONE;
+	/* The magic last: a peer that sees it sees the rest. */
+	__atomic_store_n(&t->hdr.magic, GOSYNC_SYNC_MAGIC, __ATOMIC_RELEASE);
+	munmap(t, GOSYNC_CTXS_SIZE);
+	return 0;
+}
+
+/* A handle on node @idx of the tree @parent is in: its own fd and offset. */
+/*
+ * The tree's file opened anew (its own file offset): through /proc, so
+ * without /proc no child can be made (-ENOENT).  An fd, or -errno.
+ */
+static int gosync_ctxs_reopen(const struct gosync_ctx *parent,
+			      unsigned int flags)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", parent->fd);
+	fd = open(path, O_RDWR | (flags & GOSYNC_CLOEXEC ? O_CLOEXEC : 0));
+	return fd < 0 ? -errno : fd;
+}
+
+/* A handle on node @idx, through @fd (the tree's file, owned: closed on failure). */
+static int gosync_ctxs_open_node(struct gosync_ctx **ctxp, int fd, uint32_t idx)
+{
+	if (lseek(fd, GOSYNC_CTXS_OFF_NODES +
+		  (off_t)idx * (off_t)sizeof(struct gosync_ctxs_node),
+		  SEEK_SET) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return gosync_ctxs_adopt(ctxp, fd);
+}
+
+static int gosync_ctxs_create(struct gosync_ctx **ctxp,
+			      struct gosync_ctx *parent,
+			      const struct gosync_ctx_create *req,
+			      unsigned int flags)
+{
+	size_t rec = req->key_len ? sizeof(struct gosync_ctx_value) +
+				    req->key_len + req->val_len : 0;
+	struct gosync_ctxs_node *pn, *n;
+	uint32_t depth, chain;
+	int64_t idx, off = 0;
+	int fd, ret;
+
+	if (!parent) {
+		fd = memfd_create("gosync-ctx", MFD_ALLOW_SEALING |
+				  (flags & GOSYNC_CLOEXEC ? MFD_CLOEXEC : 0));
+		if (fd < 0)
+			return -errno;
+		ret = gosync_shm_size(fd, GOSYNC_CTXS_SIZE);
+		if (!ret)
+			ret = gosync_ctxs_init(fd, req->deadline_ns);
+		if (!ret && lseek(fd, GOSYNC_CTXS_OFF_NODES, SEEK_SET) < 0)
+			ret = -errno;
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+		return gosync_ctxs_adopt(ctxp, fd);
+	}
+	rec = (rec + 3) & ~(size_t)3;
+	pn = &gosync_ctxs_nodes(parent)[parent->node];
+	/* The parent's words, once each: a peer may have written them. */
+	depth = __atomic_load_n(&pn->depth, __ATOMIC_RELAXED);
+	chain = __atomic_load_n(&pn->chain_len, __ATOMIC_RELAXED);
+	if (depth >= GOSYNC_CTXS_DEPTH_MAX - 1 ||
+	    chain > GOSYNC_CTX_VALUES_MAX || rec > GOSYNC_CTX_VALUES_MAX - chain)
+		return -E2BIG;
+	/* The fd first: a call that fails for want of one claims nothing. */
+	fd = gosync_ctxs_reopen(parent, flags);
+	if (fd < 0)
+		return fd;
+	idx = gosync_ctxs_claim(&parent->tree->nodes_used, 1, parent->nodes_max);
+	if (idx < 0) {
+		close(fd);
+		return (int)idx;
+	}
+	if (rec) {
+		struct gosync_ctx_value r = { .key_len = (uint16_t)req->key_len,
+					      .val_len = (uint16_t)req->val_len };
+		unsigned char *v;
+
+		off = gosync_ctxs_claim(&parent->tree->values_used,
+					(uint32_t)rec, parent->values_max);
+		if (off < 0) {
+			close(fd);
+			return (int)off;
+		}
+		v = gosync_ctxs_values(parent) + off;
+		memcpy(v, &r, sizeof(r));
+		memcpy(v + sizeof(r), (const void *)(uintptr_t)req->key,
+		       req->key_len);
+		if (req->val_len)
+			memcpy(v + sizeof(r) + req->key_len,
+			       (const void *)(uintptr_t)req->val, req->val_len);
+	}
+	n = &gosync_ctxs_nodes(parent)[idx];
+	__atomic_store_n(&n->state, 0, __ATOMIC_RELAXED);
+	n->deadline = req->deadline_ns < parent->deadline ? req->deadline_ns :
+							    parent->deadline;
+	n->parent = parent->node + 1;
+	n->value_off = (uint32_t)off;
+	n->value_len = (uint32_t)rec;
+	n->chain_len = chain + (uint32_t)rec;
+	n->depth = depth + 1;
+	/* Ready last (release): whoever finds it ready sees the node. */
+	__atomic_store_n(&n->ready, GOSYNC_CTXS_READY, __ATOMIC_RELEASE);
+	return gosync_ctxs_open_node(ctxp, fd, (uint32_t)idx);
+}
+
+/* The value record @key of the nearest context on the chain that has one. */
+static int gosync_ctxs_value(const struct gosync_ctx *ctx, const char *key,
+			     size_t klen, void *buf, size_t *len)
+{
+	const unsigned char *values = gosync_ctxs_values(ctx);
+	int64_t i = ctx->node;
+
+	for (int d = 0; i >= 0 && d < GOSYNC_CTXS_DEPTH_MAX;
+	     d++, i = gosync_ctxs_parent(ctx, (uint32_t)i)) {
+		const struct gosync_ctxs_node *n = &gosync_ctxs_nodes(ctx)[i];
+		uint32_t off = __atomic_load_n(&n->value_off, __ATOMIC_RELAXED);
+		uint32_t size = __atomic_load_n(&n->value_len, __ATOMIC_RELAXED);
+		struct gosync_ctx_value r;
+
+		if (size < sizeof(r) || off > ctx->values_max ||
+		    size > ctx->values_max - off)
+			continue;
+		memcpy(&r, values + off, sizeof(r));
+		if (sizeof(r) + (size_t)r.key_len + r.val_len > size ||
+		    r.key_len != klen || memcmp(values + off + sizeof(r), key, klen))
+			continue;
+		return gosync_ctx_value_out(values + off + sizeof(r) + klen,
+					    r.val_len, buf, len);
+	}
+	return -ENOENT;
 }
 
 /* By name: a root context in the gosync filesystem (kernel mode only). */

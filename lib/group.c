@@ -78,8 +78,6 @@ int gosync_group_make(struct gosync_group **gp, struct gosync_ctx *parent,
 
 	if (!gp || flags & ~GOSYNC_GROUP_FLAGS)
 		return -EINVAL;
-	if (flags & GOSYNC_STANDALONE)
-		return -EOPNOTSUPP;	/* a group is a context: kernel mode */
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;

@@ -34,6 +34,8 @@ enum gosync_step {
 	GOSYNC_STEP_WG_COUNTED,		/* a waiter counted in, not yet asleep */
 	GOSYNC_STEP_WG_GIVING_UP,	/* a waiter's wait ended unreleased */
 	GOSYNC_STEP_WG_ZEROED,		/* the counter reset, waiters not yet woken */
+	/* lib/ctx.c */
+	GOSYNC_STEP_CTX_CANCELLED,	/* a standalone cancel set its word, no wake yet */
 	GOSYNC_STEP_MAX
 };
 

@@ -145,6 +145,8 @@ struct gosync_chan_view {
  * @layout:	sizes and offsets (from the kernel, or the memfd's header)
  * @map:	the mapping, valid while @gen is the fork generation
  * @gen:	fork generation @map was made in (0: being remapped)
+ * @ctx:	a standalone context's done channel: that context (ctx.c),
+ *		else NULL
  */
 struct gosync_chan {
 	int fd;
@@ -152,6 +154,7 @@ struct gosync_chan {
 	struct gosync_chan_header layout;
 	struct gosync_chan_view map;
 	unsigned long gen;
+	struct gosync_ctx *ctx;
 };
 
 /*
@@ -182,6 +185,28 @@ int gosync_chan_may(const struct gosync_chan *ch, int op);
  * GOSYNC_CLOEXEC, GOSYNC_NOMAP.  For ctx.c's done channels.
  */
 int gosync_chan_adopt(struct gosync_chan **chp, int fd, unsigned int flags);
+/*
+ * Standalone: after the caller's state change, the fence E and a wake of
+ * @w's waiters if one armed it (the wait-word protocol of chan.c).
+ */
+void gosync_wait_wake_if_armed(struct gosync_wait *w);
+/*
+ * A standalone context's done channel (ctx.c): a private channel of
+ * 0-byte elements, receive-only, whose receivers wait on @w (the
+ * context tree's wait words) and which is closed exactly when a look at
+ * @ctx finds it done (its own ring is never consulted).  0 or -errno.
+ */
+int gosync_chan_make_done(struct gosync_chan **chp, struct gosync_wait *w,
+			  struct gosync_ctx *ctx);
+
+/* ---- ctx.c: for chan.c and select.c ---- */
+
+/*
+ * When a standalone context may be done without a wake: its deadline,
+ * or GOSYNC_SYNC_POLL_NS from now (a canceller killed before its wake),
+ * whichever comes first.
+ */
+int64_t gosync_ctx_wake_by(const struct gosync_ctx *ctx);
 
 /* ---- sync.c: what the sync objects share ---- */
 

@@ -309,6 +309,26 @@ static size_t gosync_select_groups(struct gosync_case *cases, size_t n,
 	return nwords;
 }
 
+/*
+ * How long a standalone select may sleep: until @deadline, or until a
+ * context whose done channel is a case may be done without a wake (its
+ * deadline, or a canceller killed before its wake: models/ctxsa.pml).
+ */
+static int64_t gosync_select_wake_by(const struct gosync_case *cases,
+				     size_t n, int64_t deadline)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t by;
+
+		if (!cases[i].ch || !cases[i].ch->ctx)
+			continue;
+		by = gosync_ctx_wake_by(cases[i].ch->ctx);
+		if (by < deadline)
+			deadline = by;
+	}
+	return deadline;
+}
+
 static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 				    int64_t deadline, uint32_t *order)
 {
@@ -347,7 +367,9 @@ static int gosync_select_standalone(struct gosync_case *cases, size_t n,
 		ret = gosync_round(cases, n, order, self, registers, 0, &epipe);
 		if (ret != -EAGAIN)
 			break;			/* fired, EPIPE, or an error */
-		slept = gosync_select_sleep(words, nwords, deadline);
+		slept = gosync_select_sleep(words, nwords,
+					    gosync_select_wake_by(cases, n,
+								  deadline));
 		if (slept) {
 			ret = slept;
 			break;

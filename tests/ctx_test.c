@@ -8,9 +8,10 @@
  * done, a receive-only end nobody can send on or close, a select case
  * among others), a cancel in one process reaching a waiter in another,
  * GOSYNC_CTX_CANCEL_ON_EXIT when the maker is SIGKILLed, racing cancels,
- * and bad input.  Kernel mode only: standalone contexts are not
- * implemented yet, and every make and from_fd says so (-EOPNOTSUPP),
- * which is what runs on the host.
+ * and bad input.  In both modes, but for what needs the kernel
+ * (CANCEL_ON_EXIT, names, polling the context's fd): standalone
+ * contexts are a tree in a memfd whose words every process looks at
+ * (models/ctxsa.pml), which is what runs on the host.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -18,8 +19,14 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include "kselftest_harness.h"
 #include "chan_test.h"
+#include "hooks.h"
 
 #define MS	1000000LL
 #define SEC	(1000 * MS)
@@ -48,11 +55,9 @@ FIXTURE_SETUP(ctx)
 	int r;
 
 	self->root = NULL;
-	if (!variant->kernel)
-		return;
-	r = gosync_ctx_make(&self->root, NULL, 0);
+	r = gosync_ctx_make(&self->root, NULL, variant->flags);
 	/* No module, or one without contexts: the kernel tests skip. */
-	if (r == -EOPNOTSUPP && !ctx_module_has_contexts())
+	if (r == -EOPNOTSUPP && variant->kernel && !ctx_module_has_contexts())
 		return;
 	ASSERT_EQ(0, r) TH_LOG("gosync_ctx_make: %s", strerror(-r));
 }
@@ -67,10 +72,16 @@ FIXTURE_TEARDOWN(ctx)
  * whatever failed before a SKIP is reported as skipped: each kernel test
  * skips here, first thing.
  */
-#define CTX_KERNEL_ONLY() do {						\
+#define CTX_ANY_MODE() do {						\
 	if (!self->root)						\
-		SKIP(return, "no contexts: standalone mode, or no module " \
-		     "with GOSYNC_FEAT_CTX");				\
+		SKIP(return, "no module with GOSYNC_FEAT_CTX");		\
+} while (0)
+
+/* What needs the kernel: it skips in standalone mode too. */
+#define CTX_KERNEL_ONLY() do {						\
+	CTX_ANY_MODE();							\
+	if (!variant->kernel)						\
+		SKIP(return, "kernel mode only");			\
 } while (0)
 
 /* Both at once: err then cause, as one number (state << 16 | cause). */
@@ -110,50 +121,63 @@ TEST(ctx_bad_arguments)
 }
 
 /*
- * Standalone contexts are not implemented yet: GOSYNC_STANDALONE is
- * -EOPNOTSUPP in every mode, and so is every make and from_fd without
- * the module (the standalone variant makes sure there is none for this
- * process: the harness runs each test in a process of its own).  With
- * a module that makes contexts, a standalone object is another kind.
+ * What needs the kernel: GOSYNC_CTX_CANCEL_ON_EXIT and names are
+ * -EOPNOTSUPP standalone; a child is in its parent's mode (a standalone
+ * flag under a kernel parent is -EINVAL); a waitgroup wait bounded by a
+ * standalone context, or a kernel channel's by one, is -EOPNOTSUPP.
+ * Without the module (the standalone variant makes sure there is none
+ * for this process: the harness runs each test in a process of its
+ * own), a kernel-mode make is -EOPNOTSUPP and a standalone one works;
+ * an fd that is no context is -EINVAL in every mode.
  */
-TEST_F(ctx, standalone_not_implemented)
+TEST_F(ctx, what_needs_the_kernel)
 {
-	struct gosync_ctx *c = NULL;
+	struct gosync_ctx *c = NULL, *s;
 	struct gosync_wg *wg;
+	int64_t v = 0;
 	int memfd;
 
+	CTX_ANY_MODE();
 	if (!variant->kernel) {
 		ASSERT_EQ(0, setenv("GOSYNC_DEVICE", "/nonexistent", 1));
 	}
-	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_make(&c, NULL, GOSYNC_STANDALONE));
-	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_make(&c, self->root,
-					       GOSYNC_STANDALONE |
+	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_make(&c, NULL, GOSYNC_STANDALONE |
 					       GOSYNC_CTX_CANCEL_ON_EXIT));
-	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_with_deadline(&c, NULL, test_ms(50),
-							GOSYNC_STANDALONE));
+	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_open(&c, "/ctx-test-sa", O_RDWR |
+					       O_CREAT, 0600,
+					       GOSYNC_STANDALONE));
+	ASSERT_EQ(0, gosync_ctx_with_deadline(&s, NULL, test_ms(5000),
+					      GOSYNC_STANDALONE));
+	EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_make(&c, s,
+					       GOSYNC_CTX_CANCEL_ON_EXIT));
 	ASSERT_EQ(0, gosync_wg_make(&wg, GOSYNC_STANDALONE));
+	EXPECT_EQ(-EOPNOTSUPP, gosync_wg_wait_ctx(wg, s));
 	memfd = memfd_create("ctx-test", MFD_CLOEXEC);
 	ASSERT_LE(0, memfd);
-	if (self->root) {
-		EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, gosync_wg_fd(wg), 0));
-		EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, memfd,
-						      GOSYNC_STANDALONE));
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, gosync_wg_fd(wg), 0));
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, memfd, GOSYNC_STANDALONE));
+	if (variant->kernel) {
+		struct gosync_chan *kch;
+
+		EXPECT_EQ(-EINVAL, gosync_ctx_make(&c, self->root,
+						   GOSYNC_STANDALONE));
+		ASSERT_EQ(0, gosync_chan_make(&kch, sizeof(v), 1, 0));
+		EXPECT_EQ(-EOPNOTSUPP, gosync_chan_recv_ctx(kch, &v, s));
+		EXPECT_EQ(-EOPNOTSUPP, gosync_chan_send_ctx(kch, &v, s));
+		gosync_chan_free(kch);
 	} else {
 		EXPECT_EQ(-EOPNOTSUPP, gosync_ctx_make(&c, NULL, 0));
 		EXPECT_EQ(-EOPNOTSUPP,
 			  gosync_ctx_make(&c, NULL, GOSYNC_CTX_CANCEL_ON_EXIT));
 		EXPECT_EQ(-EOPNOTSUPP,
 			  gosync_ctx_with_deadline(&c, NULL, test_ms(50), 0));
-		EXPECT_EQ(-EOPNOTSUPP,
-			  gosync_ctx_from_fd(&c, gosync_wg_fd(wg), 0));
-		EXPECT_EQ(-EOPNOTSUPP,
-			  gosync_ctx_from_fd(&c, memfd, GOSYNC_STANDALONE));
 	}
 	/* Argument checks come first in every mode. */
 	EXPECT_EQ(-EBADF, gosync_ctx_from_fd(&c, -1, 0));
 	EXPECT_EQ(NULL, c);
 	close(memfd);
 	gosync_wg_free(wg);
+	gosync_ctx_free(s);
 }
 
 /*
@@ -166,7 +190,7 @@ TEST_F(ctx, cancel_tree_first_cause_stays)
 {
 	struct gosync_ctx *child, *grand, *sib;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&child, self->root, 0));
 	ASSERT_EQ(0, gosync_ctx_make(&grand, child, 0));
 	ASSERT_EQ(0, gosync_ctx_make(&sib, self->root, 0));
@@ -212,13 +236,14 @@ TEST_F(ctx, born_done)
 	struct gosync_ctx *child, *late, *later, *dl, *past, *pc;
 	struct gosync_chan *done;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&child, self->root, 0));
 	ASSERT_EQ(0, gosync_ctx_cancel(child, ENOLINK));
 	ASSERT_EQ(0, gosync_ctx_make(&late, child, 0));
 	EXPECT_EQ(-ECANCELED, gosync_ctx_err(late));
 	EXPECT_EQ(ENOLINK, gosync_ctx_cause(late));
-	ASSERT_EQ(0, gosync_ctx_make(&later, late, GOSYNC_CTX_CANCEL_ON_EXIT));
+	ASSERT_EQ(0, gosync_ctx_make(&later, late, variant->kernel ?
+				     GOSYNC_CTX_CANCEL_ON_EXIT : 0));
 	EXPECT_EQ(DONE(ECANCELED, ENOLINK), CTX_STATE(later));
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&dl, child,
 					      gosync_after(10 * SEC), 0));
@@ -260,7 +285,7 @@ TEST_F(ctx, done_channel)
 	unsigned int fl;
 	int64_t t0;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&child, self->root, 0));
 	done = gosync_ctx_done(child);
 	ASSERT_NE(NULL, done);
@@ -269,16 +294,19 @@ TEST_F(ctx, done_channel)
 	EXPECT_EQ(0, gosync_chan_cap(done));
 	fl = gosync_chan_flags(done);
 	EXPECT_TRUE(fl & GOSYNC_RECV_ONLY) TH_LOG("flags %#x", fl);
-	EXPECT_TRUE(fl & GOSYNC_NOMAP) TH_LOG("flags %#x", fl);
+	/* Kernel mode: the module's end; standalone: a private channel. */
+	EXPECT_EQ(variant->kernel, !!(fl & GOSYNC_NOMAP)) TH_LOG("flags %#x", fl);
 	EXPECT_TRUE(fl & GOSYNC_CLOEXEC) TH_LOG("flags %#x", fl);
-	EXPECT_FALSE(fl & GOSYNC_STANDALONE) TH_LOG("flags %#x", fl);
+	EXPECT_EQ(!variant->kernel, !!(fl & GOSYNC_STANDALONE))
+		TH_LOG("flags %#x", fl);
 	EXPECT_EQ(-EBADF, gosync_chan_send(done, NULL, GOSYNC_NONBLOCK));
 	EXPECT_EQ(-EBADF, gosync_chan_close(done));
 
 	EXPECT_EQ(-EAGAIN, gosync_chan_recv(done, NULL, GOSYNC_NONBLOCK));
 	EXPECT_EQ(-ETIMEDOUT, gosync_chan_recv(done, NULL, test_ms(50)));
 	pfd.fd = gosync_ctx_fd(child);
-	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	if (variant->kernel)
+		EXPECT_EQ(0, poll(&pfd, 1, 0));
 
 	EXPECT_EQ(0, gosync_ctx_cancel(child, 0));
 	t0 = gosync_now();
@@ -286,8 +314,10 @@ TEST_F(ctx, done_channel)
 	EXPECT_EQ(0, gosync_chan_recv(done, NULL, GOSYNC_NONBLOCK));
 	EXPECT_EQ(0, gosync_chan_recv(done, NULL, 0));
 	EXPECT_GT(SEC, gosync_now() - t0);
-	EXPECT_EQ(1, poll(&pfd, 1, 0));
-	EXPECT_TRUE(pfd.revents & POLLIN);
+	if (variant->kernel) {
+		EXPECT_EQ(1, poll(&pfd, 1, 0));
+		EXPECT_TRUE(pfd.revents & POLLIN);
+	}
 	EXPECT_EQ(DONE(ECANCELED, ECANCELED), CTX_STATE(child));
 	/* The root's is another channel, still open. */
 	ASSERT_NE(NULL, gosync_ctx_done(self->root));
@@ -321,7 +351,7 @@ TEST_F(ctx, done_made_once_by_racing_threads)
 	pthread_t t[4];
 	int go = 0;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
 	for (int i = 0; i < 4; i++) {
 		r[i] = (struct done_racer){ .ctx = c, .go = &go };
@@ -353,7 +383,7 @@ TEST_F(ctx, deadline_fires_while_asleep)
 	struct gosync_chan *done;
 	int e;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&c, self->root, deadline, 0));
 	EXPECT_EQ(deadline, gosync_ctx_deadline(c));
 	e = gosync_ctx_err(c);
@@ -393,7 +423,7 @@ TEST_F(ctx, deadline_capped_at_parent)
 	int64_t pd = gosync_after(10 * SEC);
 	struct gosync_ctx *p, *later, *earlier, *plain, *forever, *g;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&p, self->root, pd, 0));
 	EXPECT_EQ(pd, gosync_ctx_deadline(p));
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&later, p, pd + 10 * SEC, 0));
@@ -428,7 +458,7 @@ TEST_F(ctx, from_fd_shares_the_context)
 	struct gosync_ctx *c, *h;
 	int fl;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&c, self->root, deadline, 0));
 	ASSERT_EQ(0, gosync_ctx_from_fd(&h, gosync_ctx_fd(c), GOSYNC_CLOEXEC));
 	EXPECT_NE(gosync_ctx_fd(c), gosync_ctx_fd(h));
@@ -460,7 +490,7 @@ TEST_F(ctx, cancel_reaches_another_process)
 	int *ready;
 	pid_t pid;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ready = test_shared(4096);
 	ASSERT_NE(NULL, ready);
 	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
@@ -516,7 +546,7 @@ TEST_F(ctx, tree_across_four_processes)
 	int sv[2], *sh, afd;
 	pid_t p1, p2, p3;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	sh = test_shared(4096);	/* [0..2] ready, [5] A cancelled, [3] B seen live, [4] go */
 	ASSERT_NE(NULL, sh);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
@@ -691,12 +721,12 @@ TEST_F(ctx, select_on_done)
 	struct gosync_ctx *c;
 	pthread_t t;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
 	done = gosync_ctx_done(c);
 	ASSERT_NE(NULL, done);
-	ASSERT_EQ(0, gosync_chan_make(&a, sizeof(va), 1, 0));
-	ASSERT_EQ(0, gosync_chan_make(&b, sizeof(vb), 0, 0));
+	ASSERT_EQ(0, gosync_chan_make(&a, sizeof(va), 1, variant->flags));
+	ASSERT_EQ(0, gosync_chan_make(&b, sizeof(vb), 0, variant->flags));
 	struct gosync_case cases[3] = {
 		{ .ch = a, .op = GOSYNC_RECV, .elem = &va },
 		{ .ch = b, .op = GOSYNC_RECV, .elem = &vb },
@@ -738,7 +768,7 @@ TEST_F(ctx, racing_cancels_one_cause)
 	pthread_t t[4];
 	int go = 0, cause;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
 	ASSERT_EQ(0, gosync_ctx_make(&g, c, 0));
 	for (int i = 0; i < 4; i++) {
@@ -776,7 +806,7 @@ TEST_F(ctx, bad_input)
 	struct gosync_wg *wg;
 	int fds[2], memfd;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	EXPECT_EQ(-EINVAL, gosync_ctx_cancel(self->root, -1));
 	EXPECT_EQ(-EINVAL, gosync_ctx_cancel(self->root, 4096));
 	EXPECT_EQ(-EINVAL, gosync_ctx_cancel(self->root, INT_MIN));
@@ -790,12 +820,12 @@ TEST_F(ctx, bad_input)
 	EXPECT_EQ(DONE(ECANCELED, 1), CTX_STATE(k2));
 	EXPECT_EQ(0, gosync_ctx_err(self->root));
 
-	ASSERT_EQ(0, gosync_chan_make(&ch, 8, 1, 0));
+	ASSERT_EQ(0, gosync_chan_make(&ch, 8, 1, variant->flags));
 	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, gosync_chan_fd(ch), 0));
 	ASSERT_NE(NULL, gosync_ctx_done(k1));
 	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c,
 			gosync_chan_fd(gosync_ctx_done(k1)), 0));
-	ASSERT_EQ(0, gosync_wg_make(&wg, 0));
+	ASSERT_EQ(0, gosync_wg_make(&wg, variant->flags));
 	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, gosync_wg_fd(wg), 0));
 	ASSERT_EQ(0, pipe2(fds, O_CLOEXEC));
 	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, fds[0], 0));
@@ -832,7 +862,7 @@ TEST_F(ctx, values)
 	int st;
 	pid_t pid;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_with_value(&a, self->root, "request-id", "r-1", 3));
 	ASSERT_EQ(0, gosync_ctx_make(&plain, a, 0));
 	ASSERT_EQ(0, gosync_ctx_with_value(&b, plain, "trace", "tt", 2));
@@ -956,13 +986,315 @@ TEST_F(ctx, cloexec_flag)
 {
 	struct gosync_ctx *a, *b;
 
-	CTX_KERNEL_ONLY();
+	CTX_ANY_MODE();
 	ASSERT_EQ(0, gosync_ctx_make(&a, self->root, GOSYNC_CLOEXEC));
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&b, self->root, gosync_after(SEC), 0));
 	EXPECT_EQ(FD_CLOEXEC, fcntl(gosync_ctx_fd(a), F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(0, fcntl(gosync_ctx_fd(b), F_GETFD) & FD_CLOEXEC);
 	gosync_ctx_free(b);
 	gosync_ctx_free(a);
+}
+
+/* ------------------------------------------------ standalone, adversarial -- */
+
+/* The whole tree file, mapped here as a peer that writes anything would. */
+static unsigned char *sa_map_tree(struct __test_metadata *_metadata,
+				  struct gosync_ctx *c, size_t *size)
+{
+	struct stat st;
+	void *p;
+
+	EXPECT_EQ(0, fstat(gosync_ctx_fd(c), &st));
+	*size = st.st_size;
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 gosync_ctx_fd(c), 0);
+	EXPECT_NE(MAP_FAILED, p);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The layout lib/ctx.c writes (struct gosync_ctxs_tree, _node). */
+#define SA_OFF_NODES	4096
+#define SA_NODE_SIZE	40
+#define SA_NODE(base, i) ((base) + SA_OFF_NODES + (size_t)(i) * SA_NODE_SIZE)
+#define SA_TREE_NODES_USED	24	/* after the header's 16, max, values_max */
+#define SA_TREE_VALUES_USED	28
+
+/* This node's index in its tree: its fd's offset. */
+static long sa_index(struct gosync_ctx *c)
+{
+	return (lseek(gosync_ctx_fd(c), 0, SEEK_CUR) - SA_OFF_NODES) /
+	       SA_NODE_SIZE;
+}
+
+/* At the step: the cancel's word is set, its wake not done; die there. */
+static void die_after_cancel_cas(enum gosync_step step)
+{
+	if (step == GOSYNC_STEP_CTX_CANCELLED)
+		raise(SIGKILL);
+}
+
+/*
+ * A canceller SIGKILLed between its CAS and its wake (the model's
+ * DIE_CP): a process asleep in a select on the done channel of a
+ * grandchild still returns, within the 100 ms look, and sees the cause;
+ * a receive on the done channel too.
+ */
+TEST_F(ctx, standalone_canceller_killed_before_its_wake)
+{
+	struct gosync_ctx *a, *g;
+	struct gosync_chan *done;
+	pid_t waiter, killer;
+	int64_t t0;
+	int *ready;
+
+	CTX_ANY_MODE();
+	if (variant->kernel)
+		SKIP(return, "standalone only: the kernel's cancel is one ioctl");
+	ready = test_shared(4096);
+	ASSERT_NE(NULL, ready);
+	ASSERT_EQ(0, gosync_ctx_make(&a, self->root, 0));
+	ASSERT_EQ(0, gosync_ctx_make(&g, a, 0));
+	waiter = fork();
+	ASSERT_LE(0, waiter);
+	if (waiter == 0) {
+		int64_t v;
+		struct gosync_chan *ch;
+
+		if (gosync_chan_make(&ch, sizeof(v), 0, GOSYNC_STANDALONE))
+			_exit(1);
+		__atomic_store_n(ready, 1, __ATOMIC_RELEASE);
+		/* asleep in a select of the never-ready ch and the done one */
+		if (gosync_chan_recv_ctx(ch, &v, g) != -ECANCELED)
+			_exit(2);
+		done = gosync_ctx_done(g);
+		if (!done || gosync_chan_recv(done, NULL, GOSYNC_NONBLOCK) != 0)
+			_exit(3);
+		_exit(gosync_ctx_cause(g) == ENOTCONN ? 0 : 4);
+	}
+	EXPECT_TRUE(test_wait_flag(ready, 5000));
+	EXPECT_TRUE(test_proc_asleep(waiter, 5000));
+	killer = fork();
+	ASSERT_LE(0, killer);
+	if (killer == 0) {
+		gosync_test_set_hook(die_after_cancel_cas);
+		gosync_ctx_cancel(self->root, ENOTCONN);
+		_exit(9);	/* the hook did not run */
+	}
+	t0 = gosync_now();
+	EXPECT_EQ(128 + SIGKILL, test_wait(killer));
+	EXPECT_EQ(0, test_wait(waiter));
+	EXPECT_GT(5 * SEC, gosync_now() - t0);
+	EXPECT_EQ(DONE(ECANCELED, ENOTCONN), CTX_STATE(g));
+	EXPECT_EQ(DONE(ECANCELED, ENOTCONN), CTX_STATE(a));
+	gosync_ctx_free(g);
+	gosync_ctx_free(a);
+	munmap(ready, 4096);
+}
+
+/*
+ * A select asleep on a done channel whose context only has a deadline
+ * (nobody cancels, nobody wakes anyone): it returns at the deadline,
+ * with the context's error, in both modes.
+ */
+TEST_F(ctx, select_wakes_at_the_deadline_alone)
+{
+	struct gosync_ctx *c;
+	struct gosync_chan *ch;
+	int64_t v, t0, dl;
+
+	CTX_ANY_MODE();
+	dl = test_ms(80);
+	ASSERT_EQ(0, gosync_ctx_with_deadline(&c, self->root, dl, 0));
+	ASSERT_EQ(0, gosync_chan_make(&ch, sizeof(v), 0, variant->flags));
+	t0 = gosync_now();
+	EXPECT_EQ(-ETIMEDOUT, gosync_chan_recv_ctx(ch, &v, c));
+	EXPECT_LE(dl, gosync_now());
+	EXPECT_GT(5 * SEC, gosync_now() - t0);
+	EXPECT_EQ(DONE(ETIMEDOUT, ETIMEDOUT), CTX_STATE(c));
+	EXPECT_EQ(0, gosync_ctx_err(self->root));
+	gosync_chan_free(ch);
+	gosync_ctx_free(c);
+}
+
+/*
+ * A peer that writes anything into the tree file: a parent link that
+ * points at itself or forward, garbage state words, value records that
+ * run past the file, a depth past the limit, the claim counters at
+ * their ends, a node that is not ready.  Nothing crashes or loops; err
+ * is one of its three answers; a broken link ends the walk (the node
+ * is a root); making more is -ENOSPC or -E2BIG; a handle on an
+ * unready node or at a bad offset is -EINVAL.
+ */
+TEST_F(ctx, standalone_scribbled_tree)
+{
+	struct gosync_ctx *a, *b, *c, *h;
+	unsigned char *t, *na, *nb;
+	uint64_t garbage = 0xffffffffffffffffULL;
+	char buf[8];
+	size_t size, len;
+	int err, fd;
+
+	CTX_ANY_MODE();
+	if (variant->kernel)
+		SKIP(return, "standalone only: a kernel context's page is read-only");
+	ASSERT_EQ(0, gosync_ctx_with_value(&a, self->root, "k", "va", 2));
+	ASSERT_EQ(0, gosync_ctx_with_value(&b, a, "j", "vb", 2));
+	t = sa_map_tree(_metadata, self->root, &size);
+	ASSERT_NE(NULL, t);
+	na = SA_NODE(t, sa_index(a));
+	nb = SA_NODE(t, sa_index(b));
+
+	/* parent links: itself, forward, out of range: b is a root */
+	for (uint32_t p = sa_index(b) + 1; p < sa_index(b) + 3; p++) {
+		memcpy(nb + 16, &p, 4);
+		EXPECT_EQ(0, gosync_ctx_err(b));
+		len = sizeof(buf);
+		EXPECT_EQ(-ENOENT, gosync_ctx_value(b, "k", buf, &len));
+	}
+	memcpy(nb + 16, &(uint32_t){ 0xffffffff }, 4);
+	EXPECT_EQ(0, gosync_ctx_err(b));
+	/* a root's cancel no longer reaches it; put the link back */
+	memcpy(nb + 16, &(uint32_t){ sa_index(a) + 1 }, 4);
+	len = sizeof(buf);
+	EXPECT_EQ(0, gosync_ctx_value(b, "k", buf, &len));
+	EXPECT_EQ(2, len);
+
+	/* value records past the end, and longer than their node says */
+	memcpy(na + 24, &(uint32_t){ 0xfffffff0 }, 4);
+	len = sizeof(buf);
+	EXPECT_EQ(-ENOENT, gosync_ctx_value(b, "k", buf, &len));
+	memcpy(na + 24, &(uint32_t){ 0 }, 4);
+	memcpy(na + 28, &(uint32_t){ 0xffffffff }, 4);
+	len = sizeof(buf);
+	EXPECT_EQ(-ENOENT, gosync_ctx_value(b, "k", buf, &len));
+
+	/* garbage state in an ancestor: b is done, with a valid answer */
+	memcpy(na, &garbage, 8);
+	err = gosync_ctx_err(b);
+	EXPECT_TRUE(err == -ECANCELED || err == -ETIMEDOUT) TH_LOG("err %d", err);
+	EXPECT_LT(0, gosync_ctx_cause(b));
+	EXPECT_GE(GOSYNC_CTX_CAUSE_MAX, gosync_ctx_cause(b));
+	EXPECT_EQ(err, gosync_ctx_err(b));
+	EXPECT_EQ(0, gosync_ctx_err(self->root));
+
+	/* depth and value chain at their limits: -E2BIG */
+	memcpy(nb + 36, &(uint32_t){ 0xffffffff }, 4);
+	EXPECT_EQ(-E2BIG, gosync_ctx_make(&c, b, 0));
+	memcpy(nb + 36, &(uint32_t){ 2 }, 4);
+	memcpy(nb + 32, &(uint32_t){ 0xffffff00 }, 4);
+	EXPECT_EQ(-E2BIG, gosync_ctx_with_value(&c, b, "x", "y", 1));
+	/* the claim counters at their ends: -ENOSPC, nothing written */
+	memcpy(t + SA_TREE_VALUES_USED, &(uint32_t){ 0xfffffffe }, 4);
+	memcpy(nb + 32, &(uint32_t){ 0 }, 4);
+	EXPECT_EQ(-ENOSPC, gosync_ctx_with_value(&c, self->root, "x", "y", 1));
+	memcpy(t + SA_TREE_NODES_USED, &(uint32_t){ 65536 }, 4);
+	EXPECT_EQ(-ENOSPC, gosync_ctx_make(&c, self->root, 0));
+	memcpy(t + SA_TREE_NODES_USED, &(uint32_t){ 0xffffffff }, 4);
+	EXPECT_EQ(-ENOSPC, gosync_ctx_make(&c, self->root, 0));
+
+	/* a node not ready, an offset between nodes or past them: -EINVAL */
+	memcpy(nb + 20, &(uint32_t){ 0 }, 4);
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&h, gosync_ctx_fd(b), 0));
+	fd = dup(gosync_ctx_fd(self->root));
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(SA_OFF_NODES + 1, lseek(fd, SA_OFF_NODES + 1, SEEK_SET));
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&h, fd, 0));
+	lseek(fd, SA_OFF_NODES + 65536L * SA_NODE_SIZE, SEEK_SET);
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&h, fd, 0));
+	lseek(fd, 0, SEEK_SET);
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&h, fd, 0));
+	/* the root's own offset again: it works */
+	lseek(fd, SA_OFF_NODES, SEEK_SET);
+	EXPECT_EQ(0, gosync_ctx_from_fd(&h, fd, 0));
+	gosync_ctx_free(h);
+	close(fd);
+	/* a broken header: not a tree any more */
+	memcpy(t, &(uint32_t){ 0 }, 4);
+	EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&h, gosync_ctx_fd(a), 0));
+	memcpy(t, &(uint32_t){ GOSYNC_SYNC_MAGIC }, 4);
+	/* a cancel still works for the handles made before */
+	EXPECT_EQ(0, gosync_ctx_cancel(self->root, EPIPE));
+	EXPECT_EQ(DONE(ECANCELED, EPIPE), CTX_STATE(self->root));
+	munmap(t, size);
+	gosync_ctx_free(b);
+	gosync_ctx_free(a);
+}
+
+/*
+ * Threads racing on one standalone tree: 4 threads each make, look at
+ * and free children under one parent while the main thread cancels the
+ * parent; every child made before the cancel returned reports the
+ * parent's cause, none made after is live, and nothing leaks an fd.
+ */
+/* Open fds of this process. */
+static int test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+struct sa_racer {
+	struct gosync_ctx *parent;
+	int *stop;
+	int bad;
+	long made;
+};
+
+static void *sa_race(void *arg)
+{
+	struct sa_racer *r = arg;
+
+	while (!__atomic_load_n(r->stop, __ATOMIC_ACQUIRE)) {
+		struct gosync_ctx *c;
+		bool was_done = gosync_ctx_err(r->parent) != 0;
+
+		if (gosync_ctx_make(&c, r->parent, 0)) {
+			r->bad++;
+			break;
+		}
+		r->made++;
+		if (was_done && gosync_ctx_cause(c) != EPIPE)
+			r->bad++;
+		gosync_ctx_free(c);
+	}
+	return NULL;
+}
+
+TEST_F(ctx, standalone_racing_makes_and_a_cancel)
+{
+	struct sa_racer r[4];
+	struct gosync_ctx *p;
+	pthread_t t[4];
+	int stop = 0, fds_before, fds_after;
+
+	CTX_ANY_MODE();
+	fds_before = test_count_fds();
+	ASSERT_EQ(0, gosync_ctx_make(&p, self->root, 0));
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct sa_racer){ .parent = p, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, sa_race, &r[i]));
+	}
+	test_sleep_ms(30);
+	EXPECT_EQ(0, gosync_ctx_cancel(p, EPIPE));
+	test_sleep_ms(30);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(0, r[i].bad);
+		EXPECT_LT(0, r[i].made);
+	}
+	EXPECT_EQ(DONE(ECANCELED, EPIPE), CTX_STATE(p));
+	EXPECT_EQ(0, gosync_ctx_err(self->root));
+	gosync_ctx_free(p);
+	fds_after = test_count_fds();
+	EXPECT_EQ(fds_before, fds_after);
 }
 
 TEST_HARNESS_MAIN

@@ -18,12 +18,28 @@
 #include "kselftest_harness.h"
 #include "chan_test.h"
 
-/* A root context, or SKIP: contexts need the module. */
+/*
+ * The mode of every object a test makes: the kernel's where the module
+ * makes contexts, else GOSYNC_STANDALONE (the host).
+ */
+static unsigned int test_mode;
+
+/* A root context in the kernel if it can, else standalone. */
 #define NEED_CTX(c) do {						\
 	int __r = gosync_ctx_make((c), NULL, 0);			\
-	if (__r == -EOPNOTSUPP || __r == -ENODEV)			\
-		SKIP(return, "no contexts: no module with GOSYNC_FEAT_CTX"); \
+	test_mode = 0;							\
+	if (__r == -EOPNOTSUPP || __r == -ENODEV) {			\
+		test_mode = GOSYNC_STANDALONE;				\
+		__r = gosync_ctx_make((c), NULL, test_mode);		\
+	}								\
 	ASSERT_EQ(0, __r) TH_LOG("gosync_ctx_make: %s", strerror(-__r)); \
+} while (0)
+
+#define NEED_KERNEL(c) do {						\
+	if (test_mode) {						\
+		gosync_ctx_free(c);					\
+		SKIP(return, "kernel mode only");			\
+	}								\
 } while (0)
 
 static void *cancel_later(void *arg)
@@ -42,10 +58,10 @@ TEST(waits_end_with_the_context)
 	uint64_t v = 7;
 
 	NEED_CTX(&root);
-	ASSERT_EQ(0, gosync_chan_make(&ch, sizeof(v), 1, 0));
-	ASSERT_EQ(0, gosync_chan_make(&full, sizeof(v), 1, 0));
+	ASSERT_EQ(0, gosync_chan_make(&ch, sizeof(v), 1, test_mode));
+	ASSERT_EQ(0, gosync_chan_make(&full, sizeof(v), 1, test_mode));
 	ASSERT_EQ(0, gosync_chan_send(full, &v, GOSYNC_NONBLOCK));
-	ASSERT_EQ(0, gosync_wg_make(&wg, 0));
+	ASSERT_EQ(0, gosync_wg_make(&wg, test_mode));
 	ASSERT_EQ(0, gosync_wg_add(wg, 1));
 	/* ready: the wait is the plain one */
 	EXPECT_EQ(0, gosync_chan_send_ctx(ch, &v, root));
@@ -56,22 +72,31 @@ TEST(waits_end_with_the_context)
 	ASSERT_EQ(0, gosync_ctx_with_deadline(&dl, root, test_ms(50), 0));
 	EXPECT_EQ(-ETIMEDOUT, gosync_chan_recv_ctx(ch, &v, dl));
 	EXPECT_EQ(-ETIMEDOUT, gosync_chan_send_ctx(full, &v, dl));
-	EXPECT_EQ(-ETIMEDOUT, gosync_wg_wait_ctx(wg, dl));
+	if (!test_mode)
+		EXPECT_EQ(-ETIMEDOUT, gosync_wg_wait_ctx(wg, dl));
 	gosync_ctx_free(dl);
 	/* a cancel from another thread, while asleep */
 	ASSERT_EQ(0, pthread_create(&t, NULL, cancel_later, root));
-	EXPECT_EQ(-ECANCELED, gosync_wg_wait_ctx(wg, root));
+	if (test_mode) {	/* standalone: no waitgroup wait with a context */
+		EXPECT_EQ(-ECANCELED, gosync_chan_send_ctx(full, &v, root));
+	} else {
+		EXPECT_EQ(-ECANCELED, gosync_wg_wait_ctx(wg, root));
+	}
 	pthread_join(t, NULL);
 	EXPECT_EQ(EHOSTDOWN, gosync_ctx_cause(root));
 	/* done already: the context's error at once, even with a value there */
 	ASSERT_EQ(0, gosync_chan_send(ch, &v, GOSYNC_NONBLOCK));
 	EXPECT_EQ(-ECANCELED, gosync_chan_recv_ctx(ch, &v, root));
 	/* a waitgroup at zero is not waited for; a done context still wins */
-	ASSERT_EQ(0, gosync_ctx_make(&dl, NULL, 0));
+	ASSERT_EQ(0, gosync_ctx_make(&dl, NULL, test_mode));
 	ASSERT_EQ(0, gosync_wg_done(wg));
-	EXPECT_EQ(0, gosync_wg_wait_ctx(wg, dl));
-	EXPECT_EQ(-ECANCELED, gosync_wg_wait_ctx(wg, root));
-	{
+	if (!test_mode) {
+		EXPECT_EQ(0, gosync_wg_wait_ctx(wg, dl));
+		EXPECT_EQ(-ECANCELED, gosync_wg_wait_ctx(wg, root));
+	} else {
+		EXPECT_EQ(-EOPNOTSUPP, gosync_wg_wait_ctx(wg, dl));
+	}
+	if (!test_mode) {
 		struct gosync_chan *sch;
 		struct gosync_wg *swg;
 
@@ -106,8 +131,9 @@ TEST(select_and_epoll_see_done)
 	int ep, i;
 
 	NEED_CTX(&c);
+	NEED_KERNEL(c);
 	for (i = 0; i < 100; i++) {
-		ASSERT_EQ(0, gosync_chan_make(&chans[i], 8, i % 3, 0));
+		ASSERT_EQ(0, gosync_chan_make(&chans[i], 8, i % 3, test_mode));
 		cases[i] = (struct gosync_case){ .ch = chans[i], .op = GOSYNC_RECV,
 						 .elem = &bufs[i], .fd = -1 };
 	}
@@ -155,7 +181,12 @@ TEST(wait_with_nothing_started)
 	gosync_group_free(g);
 	EXPECT_EQ(-EINVAL, gosync_group_make(NULL, c, 0));
 	EXPECT_EQ(-EINVAL, gosync_group_make(&g, c, GOSYNC_NOMAP));
-	EXPECT_EQ(-EOPNOTSUPP, gosync_group_make(&g, c, GOSYNC_STANDALONE));
+	/* A group's context is in its parent's mode. */
+	if (!test_mode)
+		EXPECT_EQ(-EINVAL, gosync_group_make(&g, c, GOSYNC_STANDALONE));
+	ASSERT_EQ(0, gosync_group_make(&g, NULL, GOSYNC_STANDALONE));
+	EXPECT_EQ(0, gosync_group_wait(g));
+	gosync_group_free(g);
 	EXPECT_EQ(-EINVAL, gosync_group_go(NULL, ok_task, NULL));
 	EXPECT_EQ(-EINVAL, gosync_group_wait(NULL));
 	EXPECT_EQ(NULL, gosync_group_ctx(NULL));
@@ -207,7 +238,7 @@ static void first_error_wins(struct __test_metadata *_metadata, bool fork)
 	NEED_CTX(&c);
 	b.saw_cancel = test_shared(sizeof(int));
 	ASSERT_NE(NULL, b.saw_cancel);
-	ASSERT_EQ(0, gosync_chan_make(&b.never, 8, 0, 0));
+	ASSERT_EQ(0, gosync_chan_make(&b.never, 8, 0, test_mode));
 	ASSERT_EQ(0, gosync_group_make(&g, c, 0));
 	for (int i = 0; i < 3; i++)
 		ASSERT_EQ(0, start(g, blocked_task, &b));
@@ -308,7 +339,7 @@ TEST(limit_is_never_passed)
 	 * Two tasks that wait for a gate fill the limit: try_go is -EAGAIN,
 	 * the limit cannot change while they run.
 	 */
-	ASSERT_EQ(0, gosync_chan_make(&gate.never, 8, 0, 0));
+	ASSERT_EQ(0, gosync_chan_make(&gate.never, 8, 0, test_mode));
 	gate.saw_cancel = &gate_saw;
 	ASSERT_EQ(0, gosync_group_go(g, gated_task, &gate));
 	ASSERT_EQ(0, gosync_group_fork(g, gated_task, &gate));
@@ -364,7 +395,7 @@ TEST(forked_task_killed_fails_the_group)
 	NEED_CTX(&c);
 	b.saw_cancel = test_shared(sizeof(int));
 	ASSERT_NE(NULL, b.saw_cancel);
-	ASSERT_EQ(0, gosync_chan_make(&b.never, 8, 0, 0));
+	ASSERT_EQ(0, gosync_chan_make(&b.never, 8, 0, test_mode));
 	ASSERT_EQ(0, gosync_group_make(&g, c, 0));
 	ASSERT_EQ(0, gosync_group_go(g, blocked_task, &b));
 	ASSERT_EQ(0, gosync_group_fork(g, blocked_task, &b));
@@ -410,8 +441,9 @@ TEST(cancel_on_exit_tells_forked_tasks)
 	pid_t waiter;
 
 	NEED_CTX(&c);
-	ASSERT_EQ(0, gosync_chan_make(&a.never, 8, 0, 0));
-	ASSERT_EQ(0, gosync_chan_make(&a.report, 8, 4, 0));
+	NEED_KERNEL(c);
+	ASSERT_EQ(0, gosync_chan_make(&a.never, 8, 0, test_mode));
+	ASSERT_EQ(0, gosync_chan_make(&a.report, 8, 4, test_mode));
 	waiter = fork();
 	ASSERT_LE(0, waiter);
 	if (waiter == 0) {

@@ -231,9 +231,11 @@ unsigned int gosync_chan_flags(const struct gosync_chan *ch);
 /* ----------------------------------------------------------- contexts -- */
 
 /*
- * Go's context.Context across processes (kernel mode, a module with
- * GOSYNC_FEAT_CTX; standalone contexts are not implemented yet: every
- * make and from_fd is -EOPNOTSUPP there).  A context is done once: when
+ * Go's context.Context across processes: in kernel mode (a module with
+ * GOSYNC_FEAT_CTX) or standalone (GOSYNC_STANDALONE: a tree of contexts
+ * in a memfd, whose deadlines are looked at rather than timed, and which
+ * has no GOSYNC_CTX_CANCEL_ON_EXIT or names: gosync_ctx_make(3)).  A
+ * child is in its parent's mode.  A context is done once: when
  * cancelled (gosync_ctx_cancel), when its deadline passes (a kernel
  * timer), when its parent is done, or (GOSYNC_CTX_CANCEL_ON_EXIT, the
  * uapi's bit) when every thread of the process that made it is gone.
@@ -243,7 +245,7 @@ unsigned int gosync_chan_flags(const struct gosync_chan *ch);
  *
  * @flags of gosync_ctx_make() and gosync_ctx_with_deadline():
  * GOSYNC_CTX_CANCEL_ON_EXIT, GOSYNC_CLOEXEC (the context's fd), or 0
- * (GOSYNC_STANDALONE: -EOPNOTSUPP); of gosync_ctx_from_fd() and
+ * (GOSYNC_STANDALONE: a standalone root); of gosync_ctx_from_fd() and
  * gosync_ctx_open(): GOSYNC_CLOEXEC (of the fd it duplicates or opens),
  * GOSYNC_STANDALONE (from_fd: changes nothing, the fd says what it is;
  * open: -EOPNOTSUPP), or 0.
@@ -289,8 +291,8 @@ void gosync_ctx_free(struct gosync_ctx *ctx);
 /* Waits bounded by a context (no deadline of their own: the context's
  * is its timer): as gosync_chan_send(), gosync_chan_recv() and
  * gosync_wg_wait(), or the context's error when it is done first (a
- * context done already wins at once).  Kernel objects only: a standalone
- * channel or waitgroup is -EOPNOTSUPP. */
+ * context done already wins at once).  The channel in the context's
+ * mode (else -EOPNOTSUPP); waitgroups: kernel mode only. */
 int  gosync_chan_send_ctx(struct gosync_chan *ch, const void *elem,
 			  struct gosync_ctx *ctx);
 int  gosync_chan_recv_ctx(struct gosync_chan *ch, void *elem,
