@@ -818,6 +818,8 @@ int gosync_ctx_value(const struct gosync_ctx *ctx, const char *key, void *buf,
 		}
 		off += (size + 3) & ~(size_t)3;
 	}
+	if (!found)
+		return -ENOENT;
 	return gosync_ctx_value_out(found, flen, buf, len);
 }
 
