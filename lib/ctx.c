@@ -79,9 +79,10 @@ _Static_assert(!(GOSYNC_CTX_CANCEL_ON_EXIT &
  * @hdr:	GOSYNC_SYNC_MAGIC (last), GOSYNC_KIND_CTX, STANDALONE
  * @nodes_max:	nodes in the file (fixed)
  * @values_max:	bytes of value records in the file (fixed)
- * @nodes_used:	nodes claimed (CAS; a node is never reused)
- * @values_used: record bytes claimed (CAS)
+ * @nodes_used:	fresh nodes handed out (CAS); past them, nodes are reused
+ * @values_used: bytes of long value records handed out (CAS; not reused)
  * @wait:	the wait words of every done channel of the tree
+ * @scan:	where the next search for a node to reuse starts
  *
  * Any process with an fd may write all of it: every word is loaded once,
  * checked and bounded before use.
@@ -93,6 +94,7 @@ struct gosync_ctxs_tree {
 	uint32_t nodes_used;
 	uint32_t values_used;
 	struct gosync_wait wait;
+	uint32_t scan;
 };
 
 /*
@@ -101,13 +103,20 @@ struct gosync_ctxs_tree {
  *		set once, by a CAS (resolve or cancel)
  * @deadline:	absolute CLOCK_MONOTONIC ns or GOSYNC_FOREVER; at most
  *		the parent's
- * @parent:	the parent's index + 1, 0 for a root; always below the
- *		node's own index + 1
+ * @parent:	the parent's index + 1, 0 for a root
  * @ready:	GOSYNC_CTXS_READY, stored (release) once the rest is written
- * @value_off:	its own value record's offset in the records (@value_len)
+ * @value_off:	its own value record's offset in the records, or
+ *		GOSYNC_CTXS_INLINE: in @record (@value_len)
  * @value_len:	its bytes (0: none)
  * @chain_len:	record bytes of the node and its ancestors
  * @depth:	0 for a root
+ * @record:	a value record that fits here (the usual small ones)
+ *
+ * A node is in use while an open file description of the tree's file
+ * holds a read lock (F_OFD_SETLK) on its byte: a handle's description
+ * holds its own node's and every ancestor's, so no node a live handle
+ * can walk to is made anew; the kernel drops the locks with the
+ * description's last fd, in whatever process (models/ctxslot.pml).
  */
 struct gosync_ctxs_node {
 	uint64_t state;
@@ -118,8 +127,10 @@ struct gosync_ctxs_node {
 	uint32_t value_len;
 	uint32_t chain_len;
 	uint32_t depth;
+	unsigned char record[88];
 };
 
+#define GOSYNC_CTXS_INLINE	0xffffffffU
 #define GOSYNC_CTXS_OFF_NODES	4096
 #define GOSYNC_CTXS_NODES	65536
 #define GOSYNC_CTXS_VALUES	(4U << 20)
@@ -137,6 +148,9 @@ struct gosync_ctxs_node {
 #define GOSYNC_CTXS_TIME(s)	((s) >> 14)
 
 _Static_assert(GOSYNC_CTX_CAUSE_MAX < (1 << 12), "a cause fits in 12 bits");
+_Static_assert(sizeof(struct gosync_ctxs_node) == 128, "nodes of 128 bytes");
+_Static_assert(sizeof(struct gosync_ctxs_tree) <= GOSYNC_CTXS_OFF_NODES,
+	       "the header before the nodes");
 _Static_assert(GOSYNC_CTXS_SIZE <= GOSYNC_STANDALONE_MAX_BYTES,
 	       "a tree is a standalone object");
 
@@ -185,13 +199,37 @@ static unsigned char *gosync_ctxs_values(const struct gosync_ctx *ctx)
 	return (unsigned char *)(gosync_ctxs_nodes(ctx) + ctx->nodes_max);
 }
 
-/* Node @i's parent index, or -1 (a root, or a link a peer broke). */
+/*
+ * Node @i's parent index, or -1 (a root, or a link a peer broke: out of
+ * range, to itself, to a node not ready).  A cycle a peer made ends at
+ * GOSYNC_CTXS_DEPTH_MAX steps.
+ */
 static int64_t gosync_ctxs_parent(const struct gosync_ctx *ctx, uint32_t i)
 {
 	uint32_t p = __atomic_load_n(&gosync_ctxs_nodes(ctx)[i].parent,
 				     __ATOMIC_RELAXED);
 
-	return p && p - 1 < i ? (int64_t)p - 1 : -1;
+	if (!p || p - 1 >= ctx->nodes_max || p - 1 == i)
+		return -1;
+	/* Acquire: pairs with the maker's release of ready. */
+	if (__atomic_load_n(&gosync_ctxs_nodes(ctx)[p - 1].ready,
+			    __ATOMIC_ACQUIRE) != GOSYNC_CTXS_READY)
+		return -1;	/* a link a peer moved to a free node */
+	return (int64_t)p - 1;
+}
+
+/* F_OFD_SETLK @type (F_RDLCK, F_WRLCK) on node @i's byte: 0 or -errno. */
+static int gosync_ctxs_lock(int fd, uint32_t i, short type)
+{
+	struct flock l = {
+		.l_type = type,
+		.l_whence = SEEK_SET,
+		.l_start = GOSYNC_CTXS_OFF_NODES +
+			   (off_t)i * (off_t)sizeof(struct gosync_ctxs_node),
+		.l_len = 1,
+	};
+
+	return fcntl(fd, F_OFD_SETLK, &l) < 0 ? -errno : 0;
 }
 
 /*
@@ -885,6 +923,14 @@ static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own)
 	ctx->deadline = __atomic_load_n(&n->deadline, __ATOMIC_RELAXED);
 	if (ctx->deadline < 0)
 		goto fail;
+	/*
+	 * The description holds its node's read lock already (made so); an
+	 * fd someone moved to another node takes that one's here (shared:
+	 * it only keeps the node in use).
+	 */
+	ret = gosync_ctxs_lock(own, ctx->node, F_RDLCK);
+	if (ret)
+		goto fail;
 	*ctxp = ctx;
 	return 0;
 fail:
@@ -907,6 +953,63 @@ static int64_t gosync_ctxs_claim(uint32_t *used, uint32_t n, uint32_t max)
 			return cur;
 	}
 	return -ENOSPC;
+}
+
+/*
+ * A node for the new description @fd, write-locked by it: a fresh one
+ * from the counter, or, once all were handed out, any that no
+ * description holds (models/ctxslot.pml).  Its index, or -ENOSPC (every
+ * node in use), or another -errno of F_OFD_SETLK.
+ */
+static int64_t gosync_ctxs_claim_node(const struct gosync_ctx *parent, int fd)
+{
+	struct gosync_ctxs_tree *t = parent->tree;
+	uint32_t start;
+	int64_t i;
+	int ret;
+
+	/* Fresh ones: a scan may take one first (then the lock fails). */
+	for (uint32_t k = 0; k < parent->nodes_max; k++) {
+		i = gosync_ctxs_claim(&t->nodes_used, 1, parent->nodes_max);
+		if (i < 0)
+			break;
+		ret = gosync_ctxs_lock(fd, (uint32_t)i, F_WRLCK);
+		if (!ret)
+			return i;
+		if (ret != -EAGAIN && ret != -EACCES)
+			return ret;
+	}
+	start = __atomic_fetch_add(&t->scan, 1, __ATOMIC_RELAXED);
+	for (uint32_t k = 0; k < parent->nodes_max; k++) {
+		i = (start + k) % parent->nodes_max;
+		ret = gosync_ctxs_lock(fd, (uint32_t)i, F_WRLCK);
+		if (!ret) {
+			__atomic_store_n(&t->scan, (uint32_t)i + 1,
+					 __ATOMIC_RELAXED);
+			return i;
+		}
+		if (ret != -EAGAIN && ret != -EACCES)
+			return ret;
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Read locks of the new description @fd on every ancestor of its node
+ * (from @p up), then its own node's (the write lock becomes one).
+ */
+static int gosync_ctxs_lock_chain(const struct gosync_ctx *parent, int fd,
+				  int64_t p, uint32_t node)
+{
+	int ret;
+
+	for (int d = 0; p >= 0 && d < GOSYNC_CTXS_DEPTH_MAX; d++) {
+		ret = gosync_ctxs_lock(fd, (uint32_t)p, F_RDLCK);
+		if (ret)
+			return ret;
+		p = gosync_ctxs_parent(parent, (uint32_t)p);
+	}
+	return gosync_ctxs_lock(fd, node, F_RDLCK);
 }
 
 /* A fresh tree file's header and root node (@req's deadline, no value). */
@@ -985,6 +1088,8 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 		ret = gosync_shm_size(fd, GOSYNC_CTXS_SIZE);
 		if (!ret)
 			ret = gosync_ctxs_init(fd, req->deadline_ns);
+		if (!ret)
+			ret = gosync_ctxs_lock(fd, 0, F_RDLCK);
 		if (!ret && lseek(fd, GOSYNC_CTXS_OFF_NODES, SEEK_SET) < 0)
 			ret = -errno;
 		if (ret) {
@@ -1005,23 +1110,30 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 	fd = gosync_ctxs_reopen(parent, flags);
 	if (fd < 0)
 		return fd;
-	idx = gosync_ctxs_claim(&parent->tree->nodes_used, 1, parent->nodes_max);
+	/* The node is ours alone while @fd holds its write lock. */
+	idx = gosync_ctxs_claim_node(parent, fd);
 	if (idx < 0) {
 		close(fd);
 		return (int)idx;
 	}
+	n = &gosync_ctxs_nodes(parent)[idx];
+	__atomic_store_n(&n->ready, 0, __ATOMIC_RELAXED);
 	if (rec) {
 		struct gosync_ctx_value r = { .key_len = (uint16_t)req->key_len,
 					      .val_len = (uint16_t)req->val_len };
-		unsigned char *v;
+		unsigned char *v = n->record;
 
-		off = gosync_ctxs_claim(&parent->tree->values_used,
-					(uint32_t)rec, parent->values_max);
-		if (off < 0) {
-			close(fd);
-			return (int)off;
+		off = GOSYNC_CTXS_INLINE;
+		if (rec > sizeof(n->record)) {
+			/* A long one: the records' space, never reused. */
+			off = gosync_ctxs_claim(&parent->tree->values_used,
+						(uint32_t)rec, parent->values_max);
+			if (off < 0) {
+				close(fd);	/* the node's lock goes too */
+				return (int)off;
+			}
+			v = gosync_ctxs_values(parent) + off;
 		}
-		v = gosync_ctxs_values(parent) + off;
 		memcpy(v, &r, sizeof(r));
 		memcpy(v + sizeof(r), (const void *)(uintptr_t)req->key,
 		       req->key_len);
@@ -1029,7 +1141,6 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 			memcpy(v + sizeof(r) + req->key_len,
 			       (const void *)(uintptr_t)req->val, req->val_len);
 	}
-	n = &gosync_ctxs_nodes(parent)[idx];
 	__atomic_store_n(&n->state, 0, __ATOMIC_RELAXED);
 	n->deadline = req->deadline_ns < parent->deadline ? req->deadline_ns :
 							    parent->deadline;
@@ -1040,6 +1151,11 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 	n->depth = depth + 1;
 	/* Ready last (release): whoever finds it ready sees the node. */
 	__atomic_store_n(&n->ready, GOSYNC_CTXS_READY, __ATOMIC_RELEASE);
+	ret = gosync_ctxs_lock_chain(parent, fd, parent->node, (uint32_t)idx);
+	if (ret) {
+		close(fd);	/* every lock of it goes: the node is free */
+		return ret;
+	}
 	return gosync_ctxs_open_node(ctxp, fd, (uint32_t)idx);
 }
 
@@ -1055,17 +1171,26 @@ static int gosync_ctxs_value(const struct gosync_ctx *ctx, const char *key,
 		const struct gosync_ctxs_node *n = &gosync_ctxs_nodes(ctx)[i];
 		uint32_t off = __atomic_load_n(&n->value_off, __ATOMIC_RELAXED);
 		uint32_t size = __atomic_load_n(&n->value_len, __ATOMIC_RELAXED);
+		const unsigned char *v = n->record;
 		struct gosync_ctx_value r;
 
-		if (size < sizeof(r) || off > ctx->values_max ||
-		    size > ctx->values_max - off)
+		if (off == GOSYNC_CTXS_INLINE) {
+			if (size > sizeof(n->record))
+				continue;
+		} else if (off > ctx->values_max ||
+			   size > ctx->values_max - off) {
 			continue;
-		memcpy(&r, values + off, sizeof(r));
+		} else {
+			v = values + off;
+		}
+		if (size < sizeof(r))
+			continue;
+		memcpy(&r, v, sizeof(r));
 		if (sizeof(r) + (size_t)r.key_len + r.val_len > size ||
-		    r.key_len != klen || memcmp(values + off + sizeof(r), key, klen))
+		    r.key_len != klen || memcmp(v + sizeof(r), key, klen))
 			continue;
-		return gosync_ctx_value_out(values + off + sizeof(r) + klen,
-					    r.val_len, buf, len);
+		return gosync_ctx_value_out(v + sizeof(r) + klen, r.val_len,
+					    buf, len);
 	}
 	return -ENOENT;
 }

@@ -1014,7 +1014,7 @@ static unsigned char *sa_map_tree(struct __test_metadata *_metadata,
 
 /* The layout lib/ctx.c writes (struct gosync_ctxs_tree, _node). */
 #define SA_OFF_NODES	4096
-#define SA_NODE_SIZE	40
+#define SA_NODE_SIZE	128
 #define SA_NODE(base, i) ((base) + SA_OFF_NODES + (size_t)(i) * SA_NODE_SIZE)
 #define SA_TREE_NODES_USED	24	/* after the header's 16, max, values_max */
 #define SA_TREE_VALUES_USED	28
@@ -1183,14 +1183,30 @@ TEST_F(ctx, standalone_scribbled_tree)
 	memcpy(nb + 36, &(uint32_t){ 2 }, 4);
 	memcpy(nb + 32, &(uint32_t){ 0xffffff00 }, 4);
 	EXPECT_EQ(-E2BIG, gosync_ctx_with_value(&c, b, "x", "y", 1));
-	/* the claim counters at their ends: -ENOSPC, nothing written */
+	/*
+	 * The claim counters at their ends: a long value record has no
+	 * room (-ENOSPC, the node it took free again), a short one is in
+	 * its node; fresh nodes used up, nodes are reused.
+	 */
 	memcpy(t + SA_TREE_VALUES_USED, &(uint32_t){ 0xfffffffe }, 4);
 	memcpy(nb + 32, &(uint32_t){ 0 }, 4);
-	EXPECT_EQ(-ENOSPC, gosync_ctx_with_value(&c, self->root, "x", "y", 1));
+	{
+		static char longval[200];
+
+		EXPECT_EQ(-ENOSPC, gosync_ctx_with_value(&c, self->root, "x",
+							 longval,
+							 sizeof(longval)));
+	}
+	ASSERT_EQ(0, gosync_ctx_with_value(&c, self->root, "x", "y", 1));
+	len = sizeof(buf);
+	EXPECT_EQ(0, gosync_ctx_value(c, "x", buf, &len));
+	gosync_ctx_free(c);
 	memcpy(t + SA_TREE_NODES_USED, &(uint32_t){ 65536 }, 4);
-	EXPECT_EQ(-ENOSPC, gosync_ctx_make(&c, self->root, 0));
+	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
+	gosync_ctx_free(c);
 	memcpy(t + SA_TREE_NODES_USED, &(uint32_t){ 0xffffffff }, 4);
-	EXPECT_EQ(-ENOSPC, gosync_ctx_make(&c, self->root, 0));
+	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
+	gosync_ctx_free(c);
 
 	/* a node not ready, an offset between nodes or past them: -EINVAL */
 	memcpy(nb + 20, &(uint32_t){ 0 }, 4);
@@ -1218,6 +1234,126 @@ TEST_F(ctx, standalone_scribbled_tree)
 	munmap(t, size);
 	gosync_ctx_free(b);
 	gosync_ctx_free(a);
+}
+
+/* F_OFD_GETLK: does a description other than @fd's hold node @i? */
+static bool sa_node_held(int fd, long i)
+{
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			   .l_start = SA_OFF_NODES + i * SA_NODE_SIZE,
+			   .l_len = 1 };
+
+	return !fcntl(fd, F_OFD_GETLK, &l) && l.l_type != F_UNLCK;
+}
+
+/*
+ * Nodes are reused, and only when nothing can reach them: not while a
+ * handle, a raw copy of a freed handle's fd, a child (whose chain walks
+ * through it) or a forked process's inherited handle holds one; at once
+ * after its holder was SIGKILLed.  With every node held, -ENOSPC; more
+ * children than the tree has nodes, made and freed one after another,
+ * all succeed.
+ */
+TEST_F(ctx, standalone_nodes_reused_only_when_unreachable)
+{
+	struct gosync_ctx *a, *b, *c, *g;
+	long ia, ib, ig;
+	int raw, probe, *sh;
+	pid_t pid;
+
+	CTX_ANY_MODE();
+	if (variant->kernel)
+		SKIP(return, "standalone only: kernel contexts are kernel objects");
+	sh = test_shared(4096);
+	ASSERT_NE(NULL, sh);
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d",
+			 gosync_ctx_fd(self->root));
+		probe = open(path, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, probe);
+	}
+	ASSERT_EQ(0, gosync_ctx_make(&a, self->root, 0));
+	ASSERT_EQ(0, gosync_ctx_make(&b, self->root, 0));
+	ASSERT_EQ(0, gosync_ctx_make(&g, a, 0));
+	ia = sa_index(a);
+	ib = sa_index(b);
+	ig = sa_index(g);
+	EXPECT_TRUE(sa_node_held(probe, ia));
+	EXPECT_TRUE(sa_node_held(probe, 0));
+
+	/* a raw fd of a freed handle keeps b's node; a's child keeps a's */
+	raw = dup(gosync_ctx_fd(b));
+	ASSERT_LE(0, raw);
+	gosync_ctx_free(b);
+	gosync_ctx_free(a);
+	EXPECT_TRUE(sa_node_held(probe, ib));
+	EXPECT_TRUE(sa_node_held(probe, ia));
+	close(raw);
+	EXPECT_FALSE(sa_node_held(probe, ib));
+	EXPECT_TRUE(sa_node_held(probe, ia));
+	gosync_ctx_free(g);
+	EXPECT_FALSE(sa_node_held(probe, ia));
+	EXPECT_FALSE(sa_node_held(probe, ig));
+
+	/* a forked process's inherited handle holds; its death frees */
+	ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
+	ia = sa_index(c);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		__atomic_store_n(sh, 1, __ATOMIC_RELEASE);
+		pause();
+		_exit(0);
+	}
+	EXPECT_TRUE(test_wait_flag(sh, 5000));
+	gosync_ctx_free(c);
+	EXPECT_TRUE(sa_node_held(probe, ia));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, test_wait(pid));
+	EXPECT_FALSE(sa_node_held(probe, ia));
+
+	/* every node held (one lock over them all): -ENOSPC */
+	{
+		struct flock l = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
+				   .l_start = SA_OFF_NODES,
+				   .l_len = 65536L * SA_NODE_SIZE };
+		int all = dup(probe);
+
+		ASSERT_LE(0, all);
+		close(probe);
+		{
+			char path[64];
+
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", all);
+			probe = open(path, O_RDWR | O_CLOEXEC);
+		}
+		ASSERT_EQ(0, fcntl(all, F_OFD_SETLK, &l));
+		EXPECT_EQ(-ENOSPC, gosync_ctx_make(&c, self->root, 0));
+		close(all);
+	}
+	/*
+	 * More children than nodes, one after another: all made.  The
+	 * fresh ones are mostly used up first (a peer's write, as any of
+	 * them could make), so the loop is short and crosses the end.
+	 */
+	{
+		size_t size;
+		unsigned char *t = sa_map_tree(_metadata, self->root, &size);
+
+		ASSERT_NE(NULL, t);
+		memcpy(t + SA_TREE_NODES_USED, &(uint32_t){ 65536 - 50 }, 4);
+		munmap(t, size);
+	}
+	for (long k = 0; k < 500; k++) {
+		int r = gosync_ctx_make(&c, self->root, 0);
+
+		ASSERT_EQ(0, r) TH_LOG("child %ld: %s", k, strerror(-r));
+		gosync_ctx_free(c);
+	}
+	close(probe);
+	munmap(sh, 4096);
 }
 
 /*
