@@ -11,7 +11,10 @@
  * every other worker, blocked in a wait bounded by the context, returns
  * at once, and gosync_group_wait() reports the failure.  Then a second
  * run with no bad part shows the deadline doing the cancelling.
- * Kernel mode only (a context is the module's).
+ * With the module the contexts are its (a deadline is a kernel timer);
+ * without it everything is standalone: the contexts are a tree in a
+ * memfd that the workers look at, and a deadline is seen by whoever
+ * waits (gosync_ctx_make(3)).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +39,7 @@ struct line {
 };
 
 static int worker_id;
+static unsigned int mode;	/* 0 (kernel) or GOSYNC_STANDALONE */
 
 static int say(struct job *j, int part, int what, int err)
 {
@@ -73,7 +77,7 @@ static int work(struct gosync_ctx *ctx, void *arg)
 	int32_t part;
 	int ret;
 
-	if (gosync_chan_make(&never, 0, 0, 0))
+	if (gosync_chan_make(&never, 0, 0, mode))
 		return -ENOMEM;
 	for (;;) {
 		ret = gosync_chan_recv_ctx(j->parts, &part, ctx);
@@ -114,9 +118,10 @@ static int run(struct gosync_ctx *root, int bad, int64_t timeout_ns, int *result
 		return ret;
 	if (gosync_ctx_value(req, "request-id", id, &len) == 0)
 		id[len] = 0;
-	ret = gosync_chan_make(&j.parts, sizeof(int32_t), PARTS, 0);
+	ret = gosync_chan_make(&j.parts, sizeof(int32_t), PARTS, mode);
 	if (!ret)
-		ret = gosync_chan_make(&j.log, sizeof(struct line), 4 * PARTS, 0);
+		ret = gosync_chan_make(&j.log, sizeof(struct line), 4 * PARTS,
+				       mode);
 	if (!ret)
 		ret = gosync_group_make(&g, req, 0);
 	if (ret)
@@ -160,14 +165,16 @@ int main(void)
 	int ret = gosync_ctx_make(&root, NULL, 0), first = 0, second = 0;
 
 	if (ret == -EOPNOTSUPP) {
-		printf("fan-out: needs the gosync module (contexts are kernel mode only)\n");
-		return 0;
+		/* no module (or one without contexts): all standalone */
+		mode = GOSYNC_STANDALONE;
+		ret = gosync_ctx_make(&root, NULL, mode);
 	}
 	if (ret) {
 		fprintf(stderr, "fan-out: %s\n", strerror(-ret));
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);	/* forked workers print nothing */
+	printf("fan-out: %s mode\n", mode ? "standalone" : "kernel");
 	/* 1: part 5 fails, the rest are cancelled; 2: the deadline ends it */
 	ret = run(root, 5, 10000000000LL, &first);
 	if (!ret)
