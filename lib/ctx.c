@@ -110,13 +110,18 @@ struct gosync_ctxs_tree {
  * @value_len:	its bytes (0: none)
  * @chain_len:	record bytes of the node and its ancestors
  * @depth:	0 for a root
+ * @children:	nodes attached under it (their @parent is this one's)
  * @record:	a value record that fits here (the usual small ones)
  *
  * A node is in use while an open file description of the tree's file
- * holds a read lock (F_OFD_SETLK) on its byte: a handle's description
- * holds its own node's and every ancestor's, so no node a live handle
- * can walk to is made anew; the kernel drops the locks with the
- * description's last fd, in whatever process (models/ctxslot.pml).
+ * holds a read lock (F_OFD_SETLK) on its byte (a handle's description
+ * holds its own node's; the kernel drops it with the description's last
+ * reference, in whatever process), or while a node is attached under it
+ * (@children: a walk from a live node goes through its ancestors).  A
+ * claim owns a node under its write lock with @children 0, detaches it
+ * from its old parent (a CAS on @parent: only the winner decrements that
+ * parent's @children), then counts itself in its new parent's before it
+ * links to it (models/ctxslot.pml).
  */
 struct gosync_ctxs_node {
 	uint64_t state;
@@ -127,7 +132,8 @@ struct gosync_ctxs_node {
 	uint32_t value_len;
 	uint32_t chain_len;
 	uint32_t depth;
-	unsigned char record[88];
+	uint32_t children;
+	unsigned char record[84];
 };
 
 #define GOSYNC_CTXS_INLINE	0xffffffffU
@@ -863,7 +869,10 @@ int gosync_ctx_value(const struct gosync_ctx *ctx, const char *key, void *buf,
 
 /* ------------------------------------------------ standalone making -- */
 
-/* The tree's file: a sealed tmpfs file of our size, with our header. */
+/*
+ * The tree's file: a sealed tmpfs file of our size, with our header (a
+ * library with another node layout has another size: not a tree here).
+ */
 static bool gosync_ctxs_is_tree(int fd)
 {
 	struct gosync_ctxs_tree hdr;
@@ -915,6 +924,16 @@ static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own)
 	ctx->values_max = GOSYNC_CTXS_VALUES;
 	ctx->node = (uint32_t)((off - GOSYNC_CTXS_OFF_NODES) / nsize);
 	n = &gosync_ctxs_nodes(ctx)[ctx->node];
+	/*
+	 * The description holds its node's read lock already (made so); an
+	 * fd someone moved to another node takes that one's here, first, so
+	 * that what is checked below stays (a held node is not made anew;
+	 * its ancestors are held by their children counts).
+	 */
+	ret = gosync_ctxs_lock(own, ctx->node, F_RDLCK);
+	if (ret)
+		goto fail;
+	ret = -EINVAL;
 	/* magic, ready: acquire, pair with their creators' releases. */
 	if (__atomic_load_n(&ctx->tree->hdr.magic, __ATOMIC_ACQUIRE) !=
 	    GOSYNC_SYNC_MAGIC || ctx->tree->hdr.abi_version != GOSYNC_ABI_VERSION ||
@@ -922,14 +941,6 @@ static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own)
 		goto fail;
 	ctx->deadline = __atomic_load_n(&n->deadline, __ATOMIC_RELAXED);
 	if (ctx->deadline < 0)
-		goto fail;
-	/*
-	 * The description holds its node's read lock already (made so); an
-	 * fd someone moved to another node takes that one's here (shared:
-	 * it only keeps the node in use).
-	 */
-	ret = gosync_ctxs_lock(own, ctx->node, F_RDLCK);
-	if (ret)
 		goto fail;
 	*ctxp = ctx;
 	return 0;
@@ -955,61 +966,108 @@ static int64_t gosync_ctxs_claim(uint32_t *used, uint32_t n, uint32_t max)
 	return -ENOSPC;
 }
 
+/* How many nodes a claim tries past the fresh ones, from the cursor on. */
+#define GOSYNC_CTXS_SCAN	4096
+
 /*
- * A node for the new description @fd, write-locked by it: a fresh one
- * from the counter, or, once all were handed out, any that no
- * description holds (models/ctxslot.pml).  Its index, or -ENOSPC (every
- * node in use), or another -errno of F_OFD_SETLK.
+ * Node @i for @fd if its write lock is ours and nothing hangs under it:
+ * 0, -EAGAIN (in use: try another), or another -errno of F_OFD_SETLK.
+ */
+static int gosync_ctxs_take(const struct gosync_ctx *parent, int fd, uint32_t i)
+{
+	struct gosync_ctxs_node *n = &gosync_ctxs_nodes(parent)[i];
+	int ret = gosync_ctxs_lock(fd, i, F_WRLCK);
+
+	if (ret == -EACCES)
+		ret = -EAGAIN;
+	if (ret)
+		return ret;
+	/* Nobody can attach under it now: only a holder makes children. */
+	if (__atomic_load_n(&n->children, __ATOMIC_ACQUIRE)) {
+		gosync_ctxs_lock(fd, i, F_UNLCK);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/*
+ * A node for the new description @fd, write-locked by it and free: a
+ * fresh one from the counter, or, once all were handed out, one no
+ * description holds and none hangs under, from the cursor on, at most
+ * GOSYNC_CTXS_SCAN tries (models/ctxslot.pml).  Its index, or -ENOSPC
+ * (none found: the tree is full, or nearly and the next call looks
+ * further on), or another -errno of F_OFD_SETLK.
  */
 static int64_t gosync_ctxs_claim_node(const struct gosync_ctx *parent, int fd)
 {
 	struct gosync_ctxs_tree *t = parent->tree;
+	struct gosync_ctxs_node *nodes = gosync_ctxs_nodes(parent);
 	uint32_t start;
 	int64_t i;
 	int ret;
 
-	/* Fresh ones: a scan may take one first (then the lock fails). */
+	/* Fresh ones: a scan may take one first (then its lock fails). */
 	for (uint32_t k = 0; k < parent->nodes_max; k++) {
 		i = gosync_ctxs_claim(&t->nodes_used, 1, parent->nodes_max);
 		if (i < 0)
 			break;
-		ret = gosync_ctxs_lock(fd, (uint32_t)i, F_WRLCK);
+		ret = gosync_ctxs_take(parent, fd, (uint32_t)i);
 		if (!ret)
 			return i;
-		if (ret != -EAGAIN && ret != -EACCES)
+		if (ret != -EAGAIN)
 			return ret;
 	}
 	start = __atomic_fetch_add(&t->scan, 1, __ATOMIC_RELAXED);
-	for (uint32_t k = 0; k < parent->nodes_max; k++) {
+	for (uint32_t k = 0; k < GOSYNC_CTXS_SCAN && k < parent->nodes_max; k++) {
 		i = (start + k) % parent->nodes_max;
-		ret = gosync_ctxs_lock(fd, (uint32_t)i, F_WRLCK);
+		/* An ancestor of someone: not worth a system call. */
+		if (__atomic_load_n(&nodes[i].children, __ATOMIC_RELAXED))
+			continue;
+		ret = gosync_ctxs_take(parent, fd, (uint32_t)i);
 		if (!ret) {
 			__atomic_store_n(&t->scan, (uint32_t)i + 1,
 					 __ATOMIC_RELAXED);
 			return i;
 		}
-		if (ret != -EAGAIN && ret != -EACCES)
+		if (ret != -EAGAIN)
 			return ret;
 	}
+	__atomic_store_n(&t->scan, start + GOSYNC_CTXS_SCAN, __ATOMIC_RELAXED);
 	return -ENOSPC;
 }
 
-/*
- * Read locks of the new description @fd on every ancestor of its node
- * (from @p up), then its own node's (the write lock becomes one).
- */
-static int gosync_ctxs_lock_chain(const struct gosync_ctx *parent, int fd,
-				  int64_t p, uint32_t node)
+/* One count less under node @q (never below 0, whatever a peer wrote). */
+static void gosync_ctxs_uncount(const struct gosync_ctx *ctx, uint32_t q)
 {
-	int ret;
+	uint32_t *c = &gosync_ctxs_nodes(ctx)[q].children;
+	uint32_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
 
-	for (int d = 0; p >= 0 && d < GOSYNC_CTXS_DEPTH_MAX; d++) {
-		ret = gosync_ctxs_lock(fd, (uint32_t)p, F_RDLCK);
-		if (ret)
-			return ret;
-		p = gosync_ctxs_parent(parent, (uint32_t)p);
-	}
-	return gosync_ctxs_lock(fd, node, F_RDLCK);
+	while (v && !__atomic_compare_exchange_n(c, &v, v - 1, false,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_RELAXED))
+		;	/* bounded by the other holders' count changes */
+}
+
+/*
+ * Node @i (ours, write-locked) leaves its old parent and hangs under
+ * @p: detach by a CAS on the link (only its winner uncounts: a claimant
+ * killed after its CAS leaves nothing to do twice), then count in
+ * under @p before linking to it (killed in between: @p is counted once
+ * too often and never reused, the safe side).
+ */
+static void gosync_ctxs_attach(const struct gosync_ctx *parent, uint32_t i,
+			       uint32_t p)
+{
+	struct gosync_ctxs_node *nodes = gosync_ctxs_nodes(parent);
+	uint32_t old = __atomic_load_n(&nodes[i].parent, __ATOMIC_RELAXED);
+
+	if (old && __atomic_compare_exchange_n(&nodes[i].parent, &old, 0, false,
+					       __ATOMIC_SEQ_CST,
+					       __ATOMIC_RELAXED) &&
+	    old - 1 < parent->nodes_max && old - 1 != i)
+		gosync_ctxs_uncount(parent, old - 1);
+	__atomic_fetch_add(&nodes[p].children, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&nodes[i].parent, p + 1, __ATOMIC_SEQ_CST);
 }
 
 /* A fresh tree file's header and root node (@req's deadline, no value). */
@@ -1144,16 +1202,17 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 	__atomic_store_n(&n->state, 0, __ATOMIC_RELAXED);
 	n->deadline = req->deadline_ns < parent->deadline ? req->deadline_ns :
 							    parent->deadline;
-	n->parent = parent->node + 1;
+	gosync_ctxs_attach(parent, (uint32_t)idx, parent->node);
 	n->value_off = (uint32_t)off;
 	n->value_len = (uint32_t)rec;
 	n->chain_len = chain + (uint32_t)rec;
 	n->depth = depth + 1;
 	/* Ready last (release): whoever finds it ready sees the node. */
 	__atomic_store_n(&n->ready, GOSYNC_CTXS_READY, __ATOMIC_RELEASE);
-	ret = gosync_ctxs_lock_chain(parent, fd, parent->node, (uint32_t)idx);
+	/* The write lock becomes the handle's read lock. */
+	ret = gosync_ctxs_lock(fd, (uint32_t)idx, F_RDLCK);
 	if (ret) {
-		close(fd);	/* every lock of it goes: the node is free */
+		close(fd);	/* its lock goes: the node is free */
 		return ret;
 	}
 	return gosync_ctxs_open_node(ctxp, fd, (uint32_t)idx);

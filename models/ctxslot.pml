@@ -1,46 +1,45 @@
 /*
  * ctxslot.pml - standalone context trees reuse their nodes (lib/ctx.c,
- * gosync_ctxs_claim_node): a node is in use while some open file
- * description of the tree's file holds a read lock (F_OFD_SETLK) on its
- * byte.  A handle's description holds one on its node and on every
- * ancestor's, so a node is never made anew while a handle (in any
- * process, through any dup, fork or SCM_RIGHTS copy of its fd) could
- * still walk to it; the kernel drops a description's locks when its last
- * fd closes, killed processes' included.
+ * gosync_ctxs_claim_node, gosync_ctxs_attach): a node is in use while
+ * an open file description of the tree's file holds a read lock
+ * (F_OFD_SETLK) on its byte (a handle's description holds its own
+ * node's: fork, dup and SCM_RIGHTS share it, and the kernel drops it
+ * with the description's last reference, a killed process's too), or
+ * while a node is attached under it (its children count: a walk from a
+ * live node goes through its ancestors).
  *
- *   claim(D)   a fresh index from the counter (CAS), or, when they are
- *              all handed out, any index: then F_OFD_SETLK F_WRLCK on it
- *              with the new description D; it fails while any other
- *              description holds a lock there (try the next); held: the
- *              node is D's alone: write it, then lock the ancestors
- *              (F_RDLCK, shared with their holders), then downgrade to
- *              F_RDLCK.
- *   free(D)    the last close of D: every lock of D goes at once.
+ *   claim(D)   F_OFD_SETLK F_WRLCK on a node with the new description D
+ *              (a fresh index, or any: the lock fails while any other
+ *              description holds one there); held, and its children
+ *              count 0: the node is D's; else unlock, try the next.
+ *   detach     the node's old parent link: CAS(link, Q + 1, 0); only the
+ *              CAS's winner decrements Q's children count.
+ *   attach     increment P's children count, then link the node to P
+ *              (a death between the two leaves P counted once too
+ *              often: P is never reused, the safe side); write the
+ *              node; downgrade the lock to F_RDLCK.
+ *   free(D)    the last reference to D: its lock goes.
  *
- * Descriptions are the model's processes' handles: each of two makers
- * holds a handle on the root (node 0), makes a child (or a grandchild
- * under its own child), walks the child's chain, and frees; with two
- * nodes besides the root a claim must often reuse one.  The kernel's
- * lock table is one atomic step per F_OFD_SETLK.
+ * Two makers, each with a handle on the root (node 0), make a child and
+ * a grandchild under it (or a second child), free handles in any order,
+ * and may be killed at any step (their locks go; what they wrote stays).
+ * Nodes 1..3 are reused.  The kernel's lock table is one atomic step per
+ * F_OFD_SETLK.
  *
- * Properties: a node written by a claim is locked by no other
- * description (no two live handles on one node); every node on a live
- * handle's chain is the one it was when the handle was made (its
- * generation unchanged).
+ * Properties: a node is written only by the description that holds its
+ * write lock, with no other lock on it; every node on a live handle's
+ * chain is the one it was when the handle was made (its generation
+ * unchanged); no children count goes below 0.
  */
 
-#define NN	3		/* nodes: 0 is the root */
-#define NMAKERS	2
-#define ROOTD	0		/* the root's description */
-
-/* lock table: rd[n] readers (a bitmask of descriptions), wr[n] writer+1 */
-byte rd[NN];
-byte wr[NN];
-byte used = 1;			/* the claim counter (the root is node 0) */
-byte gen[NN];			/* bumped by every claim of the node */
-byte parent[NN];		/* index + 1, 0 for the root */
-
+#define NN	4		/* nodes: 0 is the root */
 #define BIT(d)	(1 << (d))
+
+byte rd[NN];			/* readers: a bitmask of descriptions */
+byte wr[NN];			/* writer + 1 */
+byte gen[NN];			/* bumped by every claim of the node */
+byte link[NN];			/* the parent's index + 1, 0: none */
+byte kids[NN];			/* children counts */
 
 inline trywr(n, d, ok)
 {
@@ -52,20 +51,12 @@ inline trywr(n, d, ok)
 	}
 }
 
-inline rdlock(n, d)
+inline downgrade(n, d)
 {
-	atomic {
-		/* shared with readers; a writer (a claim) excludes: wait */
-		(wr[n] == 0 || wr[n] == d + 1);
-		if
-		:: wr[n] == d + 1 -> wr[n] = 0	/* downgrade */
-		:: else -> skip
-		fi;
-		rd[n] = rd[n] | BIT(d)
-	}
+	atomic { wr[n] = 0; rd[n] = rd[n] | BIT(d) }
 }
 
-inline release_all(d, k)
+inline release(d, k)
 {
 	atomic {
 		k = 0;
@@ -81,114 +72,135 @@ inline release_all(d, k)
 	}
 }
 
-/* maker m: description 1 + m, its child's (and grandchild's) 3 + 2m, 4 + 2m */
+#ifdef DIE
+#define MAYBE_DIE	if :: goto dead :: skip fi
+#else
+#define MAYBE_DIE	skip
+#endif
+
+/*
+ * Maker m: the root's handle is description m; its children's are
+ * 2 + 2m (round 0) and 3 + 2m (round 1).
+ */
 proctype maker(byte m)
 {
-	byte d, p, n, i, k, g0, g1, a;
-	bool ok;
-	byte chain_n[2], chain_g[2];
-	byte round = 0;
+	byte d, p, n, k, q, round = 0;
+	bool ok, held0 = false, held1 = false;
+	byte cn[2], cg[2], cp, cpg;	/* round 1's chain as made */
 
 	p = 0;
 	do
 	:: round < 2 ->
-		d = 3 + 2 * m + round;	/* the new child's description */
-		/* claim: fresh index, else any */
+		d = 2 + 2 * m + round;
+		/* claim: any node but the root, each once, in any order */
 		n = 255;
-		atomic {
+		k = 1;
+		do
+		:: k < NN && n == 255 ->
+			trywr(k, d, ok);
 			if
-			:: used < NN -> n = used; used++
-			:: else -> skip
-			fi
-		}
-		if
-		:: n != 255 ->
-#ifndef MUT_FRESH_NO_LOCK
-			trywr(n, d, ok);
-			if
-			:: !ok -> n = 255
-			:: else -> skip
-			fi
+			:: ok && kids[k] == 0 -> n = k
+			:: ok && kids[k] != 0 ->
+#ifdef MUT_NO_KIDS_CHECK
+				n = k
 #else
-			ok = true
+				atomic { wr[k] = 0 }	/* an ancestor: not free */
 #endif
-		:: else -> skip
-		fi;
-		if
-		:: n == 255 ->
-			/* scan every index (the root's too) for one nobody holds */
-			k = 0;
-			do
-			:: k < NN && n == 255 ->
-				trywr(k, d, ok);
-				if
-				:: ok -> n = k
-				:: else -> skip
-				fi;
-				k++
-			:: else -> break
-			od
-		:: else -> skip
-		fi;
+			:: else -> skip
+			fi;
+			k++
+		:: else -> break
+		od;
 		if
 		:: n == 255 -> goto next	/* ENOSPC */
 		:: else -> skip
 		fi;
-		/* write the node: no other description may hold it */
+		MAYBE_DIE;
 		atomic {
-			assert((rd[n] & ~BIT(d)) == 0);
-			gen[n]++;
-			parent[n] = p + 1
+			assert((rd[n] & ~BIT(d)) == 0 && wr[n] == d + 1);
+			gen[n]++
 		}
-		/* the ancestors (the parent, and its parent) */
-#ifndef MUT_NO_ANCESTOR_LOCKS
-		a = p;
-		do
-		:: rdlock(a, d);
-			if
-			:: parent[a] == 0 -> break
-			:: else -> a = parent[a] - 1
-			fi
-		od;
-#endif
-		rdlock(n, d);
-		/* the handle's chain as made: node and generation */
-		chain_n[0] = n; chain_g[0] = gen[n];
-		chain_n[1] = p; chain_g[1] = gen[p];
-		/* a grandchild's parent handle may be freed now (Go lets it) */
+		/* detach from the old parent */
+		q = link[n];
+#ifdef MUT_DETACH_NO_CAS
 		if
-		:: round == 1 && p != 0 -> release_all(d - 1, k)
-		:: skip
+		:: q != 0 -> atomic { assert(kids[q - 1] > 0); kids[q - 1]-- }; MAYBE_DIE; link[n] = 0
+		:: else -> skip
 		fi;
-		/* use: walk the chain, with anything in between */
-		for (i : 0 .. 1) {
-			assert(gen[chain_n[i]] == chain_g[i])
-		}
-		/* the next round makes a grandchild under this child, or not */
+#else
+		if
+		:: q != 0 ->
+			atomic {
+				if
+				:: link[n] == q -> link[n] = 0; ok = true
+				:: else -> ok = false
+				fi
+			};
+			MAYBE_DIE;
+			if
+			:: ok -> atomic { assert(kids[q - 1] > 0); kids[q - 1]-- }
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi;
+#endif
+		MAYBE_DIE;
+		/* attach under p */
+#ifdef MUT_LINK_FIRST
+		link[n] = p + 1;
+		MAYBE_DIE;
+		kids[p]++;
+#else
+		kids[p]++;
+		MAYBE_DIE;
+		link[n] = p + 1;
+#endif
+		MAYBE_DIE;
+		downgrade(n, d);
+		if
+		:: round == 0 -> held0 = true
+		:: else -> held1 = true
+		fi;
+		if
+		:: round == 1 ->
+			cn[0] = n; cg[0] = gen[n]; cp = p; cpg = gen[p]
+		:: else -> skip
+		fi;
+		/* round 0's child: the next round's parent, or freed at once */
 		if
 		:: round == 0 -> p = n
-		:: round == 0 -> release_all(d, k); p = 0
+		:: round == 0 -> release(d, k); held0 = false; p = 0
 		:: else -> skip
 		fi;
+		/* a grandchild's parent handle may be freed now (Go lets it) */
 		if
-		:: round == 1 -> for (i : 0 .. 1) {
-				assert(gen[chain_n[i]] == chain_g[i])
-			}
+		:: round == 1 && held0 -> release(d - 1, k); held0 = false
+		:: skip
+		fi;
+		/* use round 1's handle: its chain is what it was */
+		if
+		:: round == 1 ->
+			assert(gen[cn[0]] == cg[0]);
+			assert(cp == 0 || gen[cp] == cpg)
 		:: else -> skip
-		fi
+		fi;
 next:
 		round++
 	:: else -> break
 	od;
-	/* every handle freed */
-	release_all(3 + 2 * m, k);
-	release_all(4 + 2 * m, k)
+	/* the handles freed, in any order with the others' steps */
+	if
+	:: held1 -> assert(gen[cn[0]] == cg[0] && (cp == 0 || gen[cp] == cpg))
+	:: else -> skip
+	fi;
+dead:
+	release(2 + 2 * m, k);
+	release(3 + 2 * m, k)
 }
 
 init {
-	/* the root, held by description 0 and by each maker's own (1, 2) */
 	atomic {
-		rd[0] = BIT(ROOTD) | BIT(1) | BIT(2);
+		rd[0] = BIT(0) | BIT(1);
 		gen[0] = 1;
 		run maker(0);
 		run maker(1)
