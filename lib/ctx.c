@@ -625,6 +625,7 @@ int gosync_wg_wait_ctx(struct gosync_wg *wg, struct gosync_ctx *ctx)
 
 /* Standalone trees (below). */
 static bool gosync_ctxs_is_tree(int fd);
+static int gosync_ctxs_adopt_copy(struct gosync_ctx **ctxp, int own);
 static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own);
 static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 			      struct gosync_ctx *parent,
@@ -704,7 +705,7 @@ static int gosync_ctx_adopt(struct gosync_ctx **ctxp, int own)
 	ret = ioctl(own, GOSYNC_CTX_IOC_INFO, &info) < 0 ? -errno : 0;
 	/* Not the module's: a standalone tree's file, if it is one. */
 	if (ret == -ENOTTY && gosync_ctxs_is_tree(own))
-		return gosync_ctxs_adopt(ctxp, own);
+		return gosync_ctxs_adopt_copy(ctxp, own);
 	/* Another kind, or no gosync object: not a context, in any mode. */
 	if (ret == -ENOTTY)
 		ret = -EINVAL;
@@ -925,10 +926,10 @@ static int gosync_ctxs_adopt(struct gosync_ctx **ctxp, int own)
 	ctx->node = (uint32_t)((off - GOSYNC_CTXS_OFF_NODES) / nsize);
 	n = &gosync_ctxs_nodes(ctx)[ctx->node];
 	/*
-	 * The description holds its node's read lock already (made so); an
-	 * fd someone moved to another node takes that one's here, first, so
-	 * that what is checked below stays (a held node is not made anew;
-	 * its ancestors are held by their children counts).
+	 * The description is the handle's own (made, or from_fd's copy):
+	 * its node's read lock first, so that what is checked below stays
+	 * (a held node is not made anew; its ancestors are held by their
+	 * children counts).
 	 */
 	ret = gosync_ctxs_lock(own, ctx->node, F_RDLCK);
 	if (ret)
@@ -949,6 +950,30 @@ fail:
 	return ret;
 }
 
+/*
+ * from_fd: a description of the handle's own (the file opened again,
+ * at @own's offset), so that its one lock is the handle's and goes with
+ * it, whatever becomes of the caller's.  @own is closed.
+ */
+static int gosync_ctxs_adopt_copy(struct gosync_ctx **ctxp, int own)
+{
+	char path[32];
+	off_t off = lseek(own, 0, SEEK_CUR);
+	int fdfl = fcntl(own, F_GETFD), fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", own);
+	fd = open(path, O_RDWR | (fdfl > 0 && fdfl & FD_CLOEXEC ? O_CLOEXEC : 0));
+	ret = fd < 0 ? -errno : 0;
+	close(own);
+	if (ret)
+		return ret;
+	if (off < 0 || lseek(fd, off, SEEK_SET) < 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	return gosync_ctxs_adopt(ctxp, fd);
+}
+
 /* Claim @n of the counter @used, at most @max: the first, or -ENOSPC. */
 static int64_t gosync_ctxs_claim(uint32_t *used, uint32_t n, uint32_t max)
 {
@@ -965,9 +990,6 @@ static int64_t gosync_ctxs_claim(uint32_t *used, uint32_t n, uint32_t max)
 	}
 	return -ENOSPC;
 }
-
-/* How many nodes a claim tries past the fresh ones, from the cursor on. */
-#define GOSYNC_CTXS_SCAN	4096
 
 /*
  * Node @i for @fd if its write lock is ours and nothing hangs under it:
@@ -993,10 +1015,9 @@ static int gosync_ctxs_take(const struct gosync_ctx *parent, int fd, uint32_t i)
 /*
  * A node for the new description @fd, write-locked by it and free: a
  * fresh one from the counter, or, once all were handed out, one no
- * description holds and none hangs under, from the cursor on, at most
- * GOSYNC_CTXS_SCAN tries (models/ctxslot.pml).  Its index, or -ENOSPC
- * (none found: the tree is full, or nearly and the next call looks
- * further on), or another -errno of F_OFD_SETLK.
+ * description holds and none hangs under, from the cursor on, over the
+ * whole tree if need be (models/ctxslot.pml).  Its index, or -ENOSPC
+ * (every node in use), or another -errno of F_OFD_SETLK.
  */
 static int64_t gosync_ctxs_claim_node(const struct gosync_ctx *parent, int fd)
 {
@@ -1018,7 +1039,7 @@ static int64_t gosync_ctxs_claim_node(const struct gosync_ctx *parent, int fd)
 			return ret;
 	}
 	start = __atomic_fetch_add(&t->scan, 1, __ATOMIC_RELAXED);
-	for (uint32_t k = 0; k < GOSYNC_CTXS_SCAN && k < parent->nodes_max; k++) {
+	for (uint32_t k = 0; k < parent->nodes_max; k++) {
 		i = (start + k) % parent->nodes_max;
 		/* An ancestor of someone: not worth a system call. */
 		if (__atomic_load_n(&nodes[i].children, __ATOMIC_RELAXED))
@@ -1032,7 +1053,6 @@ static int64_t gosync_ctxs_claim_node(const struct gosync_ctx *parent, int fd)
 		if (ret != -EAGAIN)
 			return ret;
 	}
-	__atomic_store_n(&t->scan, start + GOSYNC_CTXS_SCAN, __ATOMIC_RELAXED);
 	return -ENOSPC;
 }
 

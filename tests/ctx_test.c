@@ -1336,6 +1336,47 @@ TEST_F(ctx, standalone_nodes_reused_only_when_unreachable)
 	EXPECT_EQ(128 + SIGKILL, test_wait(pid));
 	EXPECT_FALSE(sa_node_held(probe, ia));
 
+	/*
+	 * A long run of held nodes (5000, past any bound a scan might
+	 * have) with free ones after it: a make finds one, and a failed
+	 * from_fd leaves no lock behind on the caller's fd.
+	 */
+	{
+		struct flock l = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
+				   .l_start = SA_OFF_NODES,
+				   .l_len = 5000L * SA_NODE_SIZE };
+		size_t size;
+		unsigned char *t = sa_map_tree(_metadata, self->root, &size);
+		int run, moved;
+
+		ASSERT_NE(NULL, t);
+		run = dup(probe);
+		ASSERT_LE(0, run);
+		close(probe);
+		{
+			char path[64];
+
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", run);
+			probe = open(path, O_RDWR | O_CLOEXEC);
+			ASSERT_LE(0, probe);
+		}
+		memcpy(t + SA_TREE_NODES_USED, &(uint32_t){ 65536 }, 4);
+		memcpy(t + 48, &(uint32_t){ 0 }, 4);	/* the scan cursor */
+		ASSERT_EQ(0, fcntl(run, F_OFD_SETLK, &l));
+		ASSERT_EQ(0, gosync_ctx_make(&c, self->root, 0));
+		EXPECT_LE(5000, sa_index(c));
+		gosync_ctx_free(c);
+		close(run);
+		/* an fd moved to a node not ready: -EINVAL, and no lock left */
+		moved = dup(gosync_ctx_fd(self->root));
+		ASSERT_LE(0, moved);
+		lseek(moved, SA_OFF_NODES + 60000L * SA_NODE_SIZE, SEEK_SET);
+		EXPECT_EQ(-EINVAL, gosync_ctx_from_fd(&c, moved, 0));
+		EXPECT_FALSE(sa_node_held(probe, 60000));
+		close(moved);
+		munmap(t, size);
+	}
+
 	/* every node held (one lock over them all): -ENOSPC */
 	{
 		struct flock l = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
