@@ -951,22 +951,35 @@ fail:
 }
 
 /*
+ * The tree's file opened anew through @fd (a description of its own, at
+ * offset 0): through /proc, so without /proc no child can be made and
+ * no fd adopted (-ENOENT).  An fd, or -errno.
+ */
+static int gosync_ctxs_reopen(int fd, unsigned int flags)
+{
+	char path[32];
+	int nfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, O_RDWR | (flags & GOSYNC_CLOEXEC ? O_CLOEXEC : 0));
+	return nfd < 0 ? -errno : nfd;
+}
+
+/*
  * from_fd: a description of the handle's own (the file opened again,
  * at @own's offset), so that its one lock is the handle's and goes with
  * it, whatever becomes of the caller's.  @own is closed.
  */
 static int gosync_ctxs_adopt_copy(struct gosync_ctx **ctxp, int own)
 {
-	char path[32];
 	off_t off = lseek(own, 0, SEEK_CUR);
-	int fdfl = fcntl(own, F_GETFD), fd, ret;
+	int fdfl = fcntl(own, F_GETFD);
+	int fd = gosync_ctxs_reopen(own, fdfl > 0 && fdfl & FD_CLOEXEC ?
+					 GOSYNC_CLOEXEC : 0);
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", own);
-	fd = open(path, O_RDWR | (fdfl > 0 && fdfl & FD_CLOEXEC ? O_CLOEXEC : 0));
-	ret = fd < 0 ? -errno : 0;
 	close(own);
-	if (ret)
-		return ret;
+	if (fd < 0)
+		return fd;
 	if (off < 0 || lseek(fd, off, SEEK_SET) < 0) {
 		close(fd);
 		return -EINVAL;
@@ -1117,21 +1130,6 @@ static int gosync_ctxs_init(int fd, int64_t deadline)
 }
 
 /* A handle on node @idx of the tree @parent is in: its own fd and offset. */
-/*
- * The tree's file opened anew (its own file offset): through /proc, so
- * without /proc no child can be made (-ENOENT).  An fd, or -errno.
- */
-static int gosync_ctxs_reopen(const struct gosync_ctx *parent,
-			      unsigned int flags)
-{
-	char path[32];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", parent->fd);
-	fd = open(path, O_RDWR | (flags & GOSYNC_CLOEXEC ? O_CLOEXEC : 0));
-	return fd < 0 ? -errno : fd;
-}
-
 /* A handle on node @idx, through @fd (the tree's file, owned: closed on failure). */
 static int gosync_ctxs_open_node(struct gosync_ctx **ctxp, int fd, uint32_t idx)
 {
@@ -1185,7 +1183,7 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 	    chain > GOSYNC_CTX_VALUES_MAX || rec > GOSYNC_CTX_VALUES_MAX - chain)
 		return -E2BIG;
 	/* The fd first: a call that fails for want of one claims nothing. */
-	fd = gosync_ctxs_reopen(parent, flags);
+	fd = gosync_ctxs_reopen(parent->fd, flags);
 	if (fd < 0)
 		return fd;
 	/* The node is ours alone while @fd holds its write lock. */
