@@ -19,6 +19,20 @@
 #include "chan_test.h"
 
 /*
+ * A forked task is the child of a process with threads (the group's):
+ * under TSan such a child can hang in TSan's own allocator, whose lock
+ * another thread held at the fork, or report the parent's unjoined
+ * threads as leaked at its _exit and exit 66 (seen on a loaded host).
+ * TSan does not support fork in a multithreaded program: the tests
+ * that fork run in the plain and ASan builds, and in the guest.
+ */
+#ifdef __SANITIZE_THREAD__
+#define NO_TSAN_FORK() SKIP(return, "TSan: fork with threads running")
+#else
+#define NO_TSAN_FORK() do { } while (0)
+#endif
+
+/*
  * The mode of every object a test makes: the kernel's where the module
  * makes contexts, else GOSYNC_STANDALONE (the host).
  */
@@ -263,6 +277,7 @@ TEST(first_error_wins_threads)
 
 TEST(first_error_wins_forked)
 {
+	NO_TSAN_FORK();
 	first_error_wins(_metadata, true);
 }
 
@@ -330,6 +345,8 @@ TEST(limit_is_never_passed)
 	struct blocker gate;
 	int gate_saw = 0;
 
+	NO_TSAN_FORK();
+
 	NEED_CTX(&c);
 	ASSERT_NE(NULL, k);
 	ASSERT_EQ(0, gosync_group_make(&g, c, 0));
@@ -391,6 +408,8 @@ TEST(forked_task_killed_fails_the_group)
 	struct blocker b;
 	uint64_t v;
 	int64_t t0;
+
+	NO_TSAN_FORK();
 
 	NEED_CTX(&c);
 	b.saw_cancel = test_shared(sizeof(int));
