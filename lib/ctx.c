@@ -224,14 +224,20 @@ static int64_t gosync_ctxs_parent(const struct gosync_ctx *ctx, uint32_t i)
 	return (int64_t)p - 1;
 }
 
+/* Node @i's byte offset in the tree's file: its lock's, and its handles' fd offset. */
+static off_t gosync_ctxs_node_off(uint32_t i)
+{
+	return GOSYNC_CTXS_OFF_NODES +
+	       (off_t)i * (off_t)sizeof(struct gosync_ctxs_node);
+}
+
 /* F_OFD_SETLK @type (F_RDLCK, F_WRLCK) on node @i's byte: 0 or -errno. */
 static int gosync_ctxs_lock(int fd, uint32_t i, short type)
 {
 	struct flock l = {
 		.l_type = type,
 		.l_whence = SEEK_SET,
-		.l_start = GOSYNC_CTXS_OFF_NODES +
-			   (off_t)i * (off_t)sizeof(struct gosync_ctxs_node),
+		.l_start = gosync_ctxs_node_off(i),
 		.l_len = 1,
 	};
 
@@ -261,8 +267,10 @@ static uint64_t gosync_ctxs_resolve(const struct gosync_ctx *ctx)
 	 * [CTXS-C] The clock before the ancestors' words (the vDSO's read
 	 * is ordered: rdtsc_ordered): a cancel that returned before a
 	 * deadline is seen, and wins, by any look that finds it passed.
+	 * No deadline here, none above (a child's is capped at its
+	 * parent's): no clock, and none passed (-1).
 	 */
-	now = gosync_now();
+	now = ctx->deadline != GOSYNC_FOREVER ? gosync_now() : -1;
 	chain[d++] = ctx->node;
 	while (d < GOSYNC_CTXS_DEPTH_MAX) {
 		i = gosync_ctxs_parent(ctx, (uint32_t)i);
@@ -1129,13 +1137,10 @@ static int gosync_ctxs_init(int fd, int64_t deadline)
 	return 0;
 }
 
-/* A handle on node @idx of the tree @parent is in: its own fd and offset. */
 /* A handle on node @idx, through @fd (the tree's file, owned: closed on failure). */
 static int gosync_ctxs_open_node(struct gosync_ctx **ctxp, int fd, uint32_t idx)
 {
-	if (lseek(fd, GOSYNC_CTXS_OFF_NODES +
-		  (off_t)idx * (off_t)sizeof(struct gosync_ctxs_node),
-		  SEEK_SET) < 0) {
+	if (lseek(fd, gosync_ctxs_node_off(idx), SEEK_SET) < 0) {
 		int ret = -errno;
 
 		close(fd);
@@ -1166,13 +1171,11 @@ static int gosync_ctxs_create(struct gosync_ctx **ctxp,
 			ret = gosync_ctxs_init(fd, req->deadline_ns);
 		if (!ret)
 			ret = gosync_ctxs_lock(fd, 0, F_RDLCK);
-		if (!ret && lseek(fd, GOSYNC_CTXS_OFF_NODES, SEEK_SET) < 0)
-			ret = -errno;
 		if (ret) {
 			close(fd);
 			return ret;
 		}
-		return gosync_ctxs_adopt(ctxp, fd);
+		return gosync_ctxs_open_node(ctxp, fd, 0);
 	}
 	rec = (rec + 3) & ~(size_t)3;
 	pn = &gosync_ctxs_nodes(parent)[parent->node];
