@@ -3946,6 +3946,39 @@ void kids_reap(struct wctx *w, int kill_all)
 	}
 }
 
+/*
+ * fork(2) with every lock of the worker taken (w->mm as a writer, then
+ * the rings', then w->tbl), so no other thread holds one the child may
+ * need: a child forked while another thread held w->tbl waited on it for
+ * ever (a fuzz run's "hung ... in op #5 (autoclose)").  In the child,
+ * which is one thread, the locks are made anew: glibc's rwlock knows its
+ * writer by tid, which the child's thread does not share, so an unlock
+ * there would count as a reader's and leave w->mm held for good.
+ */
+static pid_t fork_quiet(struct wctx *w)
+{
+	pid_t pid;
+	int i;
+
+	pthread_rwlock_wrlock(&w->mm);
+	for (i = 0; i < NRINGS; i++)
+		pthread_mutex_lock(&w->rings[i].lock);
+	pthread_mutex_lock(&w->tbl);
+	pid = fork();
+	if (pid == 0) {
+		pthread_rwlock_init(&w->mm, NULL);
+		pthread_mutex_init(&w->tbl, NULL);
+		for (i = 0; i < NRINGS; i++)
+			pthread_mutex_init(&w->rings[i].lock, NULL);
+		return 0;
+	}
+	pthread_mutex_unlock(&w->tbl);
+	for (i = 0; i < NRINGS; i++)
+		pthread_mutex_unlock(&w->rings[i].lock);
+	pthread_rwlock_unlock(&w->mm);
+	return pid;
+}
+
 /* The forked child: run the next few ops alone, then exit (or exec). */
 static void __attribute__((noreturn))
 child_run(struct tctx *t, int idx, int k, int how, pid_t parent)
@@ -3958,16 +3991,6 @@ child_run(struct tctx *t, int idx, int k, int how, pid_t parent)
 	if (getppid() != parent)
 		_exit(0);
 	w->in_child = 1;
-	/*
-	 * The parent's thread held every lock across fork(2).  glibc's
-	 * rwlock knows its writer by tid, which the child's thread does not
-	 * share: an unlock here would count as a reader's and leave w->mm
-	 * held for good.  The child is one thread: make the locks anew.
-	 */
-	pthread_rwlock_init(&w->mm, NULL);
-	pthread_mutex_init(&w->tbl, NULL);
-	for (i = 0; i < NRINGS; i++)
-		pthread_mutex_init(&w->rings[i].lock, NULL);
 	for (i = 0; i < NRINGS; i++)
 		ring_exit_locked(w, &w->rings[i]);
 	memset(w->kids, 0, sizeof(w->kids));
@@ -4016,18 +4039,9 @@ static int op_fork(struct tctx *t, const struct op *op)
 			slot = i;
 	if (slot < 0)
 		return EAGAIN;
-	/* nobody holds a lock the child would need */
-	pthread_rwlock_wrlock(&w->mm);
-	for (i = 0; i < NRINGS; i++)
-		pthread_mutex_lock(&w->rings[i].lock);
-	pthread_mutex_lock(&w->tbl);
-	pid = fork();
+	pid = fork_quiet(w);
 	if (pid == 0)
-		child_run(t, idx, k, how, parent);	/* makes the locks anew */
-	pthread_mutex_unlock(&w->tbl);
-	for (i = 0; i < NRINGS; i++)
-		pthread_mutex_unlock(&w->rings[i].lock);
-	pthread_rwlock_unlock(&w->mm);
+		child_run(t, idx, k, how, parent);
 	t->cur = me;
 	if (pid < 0)
 		return errno;
@@ -5161,23 +5175,14 @@ static int op_fs_mount(struct tctx *t, const struct op *op)
 	struct wctx *w = t->w;
 	pid_t pid, parent = getpid();
 	int64_t end;
-	int st, i;
+	int st;
 
 	if (w->in_child || (!w->replay && now_ns() - w->last_mount < 2000000000LL))
 		return 0;
 	w->last_mount = now_ns();
-	/* as op_fork: nobody holds a lock the child could want */
-	pthread_rwlock_wrlock(&w->mm);
-	for (i = 0; i < NRINGS; i++)
-		pthread_mutex_lock(&w->rings[i].lock);
-	pthread_mutex_lock(&w->tbl);
-	pid = fork();
+	pid = fork_quiet(w);
 	if (pid == 0)
 		fs_mount_child(t, op, parent);
-	pthread_mutex_unlock(&w->tbl);
-	for (i = 0; i < NRINGS; i++)
-		pthread_mutex_unlock(&w->rings[i].lock);
-	pthread_rwlock_unlock(&w->mm);
 	if (pid < 0)
 		return errno;
 	end = now_ns() + 3000000000LL;
@@ -5221,7 +5226,7 @@ static long xfer1(int fd, unsigned long cmd, void *buf, uint32_t count)
  * a mapping, a killed child's copy, a name's open file), not before, and
  * not at all without the flag; receivers drain what was sent, then see
  * it closed (a receive returns 0).  Run in a child of one thread, forked
- * under the mm lock as a writer: no other thread of ours can copy an end
+ * by fork_quiet() (w->mm held as a writer): no other thread of ours can copy an end
  * (a fork, a dup(2) or F_DUPFD of a number it picked, an SCM_RIGHTS
  * message) while the check runs, which would rightly keep it open.
  */
@@ -5360,8 +5365,7 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 
 	if (w->in_child)
 		return 0;
-	pthread_rwlock_wrlock(&w->mm);
-	pid = fork();
+	pid = fork_quiet(w);
 	if (pid == 0) {
 		/*
 		 * Dies with the worker; and if the worker died before the
@@ -5374,7 +5378,6 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 		autoclose_body(t, op);
 		_exit(0);
 	}
-	pthread_rwlock_unlock(&w->mm);
 	if (pid < 0)
 		return errno;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
