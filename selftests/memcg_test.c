@@ -145,8 +145,13 @@ static void run_maker(struct __test_metadata *_metadata, int dev, bool named)
 	pid_t pid = fork();
 
 	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(maker(dev, named));
+	if (!pid) {
+		int ret = maker(dev, named);
+
+		/* Its numbers are what a failure is read by: _exit drops stdio. */
+		fflush(stdout);
+		_exit(ret);
+	}
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
