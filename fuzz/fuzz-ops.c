@@ -5226,9 +5226,10 @@ static long xfer1(int fd, unsigned long cmd, void *buf, uint32_t count)
  * a mapping, a killed child's copy, a name's open file), not before, and
  * not at all without the flag; receivers drain what was sent, then see
  * it closed (a receive returns 0).  Run in a child of one thread, forked
- * by fork_quiet() (w->mm held as a writer): no other thread of ours can copy an end
- * (a fork, a dup(2) or F_DUPFD of a number it picked, an SCM_RIGHTS
- * message) while the check runs, which would rightly keep it open.
+ * by fork_quiet() (w->mm held as a writer): no other thread of ours can
+ * copy an end (a fork, a dup(2) or F_DUPFD of a number it picked, an
+ * SCM_RIGHTS message) while the check runs, which would rightly keep it
+ * open.
  */
 static void autoclose_body(struct tctx *t, const struct op *op)
 {
