@@ -254,8 +254,14 @@ lint: module $(LINUX_SRC)/.extracted
 # by a receiver as fast as it fills) may copy each element in 60 us on
 # the checking kernels, 20 us on the plain one.
 FUZZ_check	:= GOSYNC_FUZZ_TIME=120
-FUZZ_debug	:= GOSYNC_FUZZ_TIME=300 GOSYNC_TRINITY=60 GOSYNC_FUZZ_ARGS=--bound=10 GOSYNC_FUZZ_UNIT=60
+FUZZ_debug	:= GOSYNC_FUZZ_TIME=150 GOSYNC_TRINITY=40 GOSYNC_FUZZ_ARGS=--bound=10 GOSYNC_FUZZ_UNIT=60
 FUZZ_kcsan	:= GOSYNC_FUZZ_TIME=150 GOSYNC_FUZZ_UNIT=60
+# The checking tiers leave out the Python tests (the plain tier runs them
+# in kernel mode; they reach the module through the same calls as the C
+# selftests, at ten times the time), and give their slower guests longer.
+EXCLUDE_checking := --exclude python_test
+VM_TIMEOUT_debug	:= 2700
+VM_TIMEOUT_kcsan	:= 1800
 
 check: all $(LINUX_SRC)/.extracted
 	@scripts/check --fuzz "$(FUZZ_check)"
@@ -269,6 +275,7 @@ check-debug check-kcsan: lib selftests fuzz
 	scripts/kmod-tree "$(B)/kmod/$$rel" && \
 	$(MAKE) --no-print-directory -C "$$kdir" M="$(abspath $(B))/kmod/$$rel" W=1 modules && \
 	scripts/check --kdir "$$kdir" --guest-only --out $(B)/$@ \
+		--timeout $(VM_TIMEOUT_$(@:check-%=%)) $(EXCLUDE_checking) \
 		--fuzz "$(FUZZ_$(@:check-%=%))"
 
 run: all
