@@ -69,11 +69,11 @@ SAN_tsan	:= -fsanitize=thread
 # 'make check' has printed its last line.
 .SECONDARY:
 
-.PHONY: FORCE all deps module lib cli selftests tests examples check check-debug \
+.PHONY: FORCE all deps module lib cli selftests tests examples python check check-debug \
 	check-kcsan run \
 	lint bench bench-guest install modules_install dkms-install uninstall clean
 
-all: module lib cli selftests tests examples fuzz
+all: module lib cli selftests tests examples fuzz python
 
 deps:
 	@scripts/deps build vm lint
@@ -240,6 +240,58 @@ $(B)/examples/%: examples/%.c $(B)/lib/libgosync.a
 # ------------------------------------------------------------------ fuzz --
 include fuzz/fuzz.mk
 
+# ---------------------------------------------------------------- python --
+# The Python package (python/, for Debian's /usr/bin/python3): its
+# extension is cffi's API-mode C (python/gosync_build.py writes it),
+# compiled here and linked with the static archive, so an installed
+# package needs no libgosync.so.  Built in $(B)/python (PYTHONPATH).
+# Its tests (pytest) run as build/tests/plain/python_test on the host
+# (standalone mode) and as build/selftests/python_test in the guest
+# (kernel mode and standalone).
+PYTHON		:= /usr/bin/python3
+PY_CONF		= $(shell $(PYTHON) -c 'import sysconfig as s; print(s.$(1))' 2>/dev/null)
+PY_EXT		:= $(call PY_CONF,get_config_var("EXT_SUFFIX"))
+PY_INC		:= $(call PY_CONF,get_paths()["include"])
+PY_VER		:= $(call PY_CONF,get_python_version())
+PYTHONDIR	?= $(LIBDIR)/python$(PY_VER)/dist-packages
+PY_PKG		:= $(B)/python/gosync
+PY_FILES	:= $(patsubst python/gosync/%,$(PY_PKG)/%,$(wildcard python/gosync/*.py))
+PY_MOD		:= $(PY_PKG)/_gosync$(PY_EXT)
+PY_TESTS	:= $(B)/tests/plain/python_test $(B)/selftests/python_test
+
+python: $(PY_MOD) $(PY_FILES) $(PY_TESTS)
+
+$(PY_PKG)/_gosync.c: python/gosync_build.py | deps
+	@mkdir -p $(@D)
+	$(PYTHON) python/gosync_build.py $@ > /dev/null
+
+# cffi's generated code is not ours to keep -Wextra clean: -Wall -Werror
+# only.
+$(PY_MOD): $(PY_PKG)/_gosync.c $(B)/lib/libgosync.a
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Iuapi -Ilib/include \
+		-I$(PY_INC) -fPIC -shared -pthread $(CFLAGS) -o $@ $< \
+		$(B)/lib/libgosync.a
+
+$(PY_PKG)/%.py: python/gosync/%.py
+	@mkdir -p $(@D)
+	cp $< $@
+
+# The C peer of the cross-language tests (interop/peer.c).
+PEER		:= $(B)/interop/peer
+$(PEER): interop/peer.c $(B)/lib/libgosync.a
+	@mkdir -p $(@D)
+	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a $(LDLIBS)
+
+# The test programs: python/tests/run with the modes of their side.
+$(B)/tests/plain/python_test: MODES := standalone
+$(B)/selftests/python_test: MODES := kernel,standalone
+$(PY_TESTS): python/tests/run | $(PY_MOD) $(PY_FILES) $(PEER)
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec %s --modes %s --pkg %s --peer %s "$$@"\n' \
+		"$(abspath python/tests/run)" "$(MODES)" "$(abspath $(B)/python)" \
+		"$(abspath $(PEER))" > $@
+	chmod +x $@
+
 # ----------------------------------------------------------------- tests --
 lint: module $(LINUX_SRC)/.extracted
 	@scripts/lint
@@ -314,9 +366,11 @@ bench-guest: all $(BENCH_BINS)
 # An alias man page is a relative symlink to a page in its own directory
 # (Debian policy, and 'man -l' resolves it from anywhere, unlike '.so'): it
 # is installed as that same link, never as a copy of its target.
-install: lib cli
+install: lib cli python
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux \
-		$(DESTDIR)$(BINDIR)
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(PYTHONDIR)/gosync
+	install -m 0644 $(PY_FILES) $(DESTDIR)$(PYTHONDIR)/gosync/
+	install -m 0644 $(PY_MOD) $(DESTDIR)$(PYTHONDIR)/gosync/
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(B)/lib/libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libgosync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libgosync.so.$(SOVERSION)
@@ -368,6 +422,7 @@ uninstall:
 	      $(DESTDIR)$(UNITDIR)/local-fs.target.wants/run-gosync.mount \
 	      $(DESTDIR)$(UNITDIR)/run-gosync.mount $(DESTDIR)$(MODLOADDIR)/gosync.conf
 	rmdir $(DESTDIR)$(UNITDIR)/local-fs.target.wants 2>/dev/null || true
+	rm -rf $(DESTDIR)$(PYTHONDIR)/gosync
 	for d in man/man*; do \
 		for f in $$d/*.$${d#man/man}; do rm -f $(DESTDIR)$(MANDIR)/$${f#man/}; done; \
 	done
