@@ -349,18 +349,23 @@ $(B)/bench/gobench: bench/go/gobench.go bench/go/go.mod
 	cd bench/go && GOCACHE=$(abspath $(B))/go-cache GOFLAGS=-mod=mod \
 		GOTOOLCHAIN=local go build -o $(abspath $@) .
 
-bench: lib $(BENCH_BINS)
+bench: lib python $(BENCH_BINS)
 	@scripts/deps bench
 	GOSYNC_BENCH_MODE=standalone bench/run --out bench/results/host \
 		--reps 5 --readme README.md
+	GOSYNC_BENCH_MODE=standalone bench/run --set lang \
+		--out bench/results/host-lang --reps 5 --readme README.md
 
 # In the guest (kernel mode, emulated: ratios only), a tenth of the work.
 bench-guest: all $(BENCH_BINS)
 	@scripts/deps bench
 	@mkdir -p bench/results/guest
-	scripts/gosync-vm --rw $(CURDIR)/bench/results/guest -- \
-		bench/run --out $(CURDIR)/bench/results/guest --scale 0.1
+	@mkdir -p bench/results/guest-lang
+	scripts/gosync-vm --rw $(CURDIR)/bench/results -- sh -c \
+		'bench/run --out $(CURDIR)/bench/results/guest --scale 0.1 && \
+		 bench/run --set lang --out $(CURDIR)/bench/results/guest-lang --scale 0.1'
 	bench/run --out bench/results/guest --readme README.md --readme-only
+	bench/run --out bench/results/guest-lang --readme README.md --readme-only
 
 # --------------------------------------------------------------- install --
 # An alias man page is a relative symlink to a page in its own directory

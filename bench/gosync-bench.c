@@ -26,6 +26,12 @@
  *   wg-wake IMPL N                last Done in one process -> Wait returns in another
  *   mutex-uncontended IMPL N      lock+unlock
  *   mutex-contended IMPL [P] N    P processes (2) x lock, ++counter, unlock
+ *   sink KIND FD ELEM N           the C end of another language's stream
+ *                                 (bench/py): take N elements of ELEM bytes
+ *                                 from the inherited FD, a gosync channel
+ *                                 (KIND gosync, in batches) or a pipe or
+ *                                 socket (KIND fd, in large reads); timed by
+ *                                 the sending side
  *
  * gosync runs in kernel mode when /dev/gosync exists, else standalone
  * (GOSYNC_BENCH_MODE=standalone|kernel forces one).  GOSYNC_BENCH_PIN=1
@@ -1600,6 +1606,52 @@ static void bench_mutex(const char *impl, long n, int procs)
 	       (ctxsw_total() - c0) / n);
 }
 
+static void bench_sink(const char *kind, int fd, size_t elem, long n)
+{
+	enum { SINK_BATCH = 256 };
+	size_t size = elem ? elem * SINK_BATCH : 1;
+	char *buf = malloc(size);
+	long got = 0;
+	int r;
+
+	if (!buf)
+		die("malloc", ENOMEM);
+	if (!strcmp(kind, "gosync")) {
+		struct gosync_chan *ch;
+
+		r = gosync_chan_from_fd(&ch, fd, 0);
+		if (r)
+			die("gosync_chan_from_fd", r);
+		while (got < n) {
+			r = gosync_chan_recv_n(ch, buf, n - got < SINK_BATCH ? n - got : SINK_BATCH,
+					       GOSYNC_FOREVER);
+			if (r == -EINTR)
+				continue;
+			if (r <= 0)
+				die("gosync_chan_recv_n", r ? r : -EPIPE);
+			got += r;
+		}
+		gosync_chan_free(ch);
+	} else if (!strcmp(kind, "fd")) {
+		unsigned long long want = (unsigned long long)elem * n, have = 0;
+
+		while (have < want) {
+			ssize_t k = read(fd, buf, want - have < size ? want - have : size);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				die("read", k ? errno : EPIPE);
+			have += k;
+		}
+		got = n;
+	} else {
+		die(kind, EINVAL);
+	}
+	free(buf);
+	report("sink", kind, got, "elems", 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("GOSYNC_BENCH_MODE");
@@ -1652,6 +1704,8 @@ int main(int argc, char **argv)
 		bench_wg_wake(argv[2], atol(argv[3]));
 	else if (!strcmp(argv[1], "mutex-uncontended"))
 		bench_mutex(argv[2], atol(argv[3]), 1);
+	else if (!strcmp(argv[1], "sink") && argc == 6)
+		bench_sink(argv[2], atoi(argv[3]), atol(argv[4]), atol(argv[5]));
 	else if (!strcmp(argv[1], "mutex-contended"))
 		bench_mutex(argv[2], atol(argv[argc == 5 ? 4 : 3]),
 			    argc == 5 ? atoi(argv[3]) : 2);

@@ -186,8 +186,10 @@ int gosync_py_group_go(struct gosync_group *g, void *arg, int try_only);
 int gosync_py_once_do(struct gosync_once *once, void *arg);
 /* The calls that move an element or take a lock, with their result also
  * stored at *res, where Python finds it when a signal handler's exception
- * (Ctrl-C) is raised as the call returns, before its value is seen. */
-int gosync_py_send(struct gosync_chan *ch, const void *elem,
+ * (Ctrl-C) is raised as the call returns, before its value is seen; res
+ * may be NULL.  gosync_py_send takes a char pointer: a bytes object is
+ * passed as it is, with no copy. */
+int gosync_py_send(struct gosync_chan *ch, const char *elem,
                    int64_t deadline_ns, int *res);
 int gosync_py_send_sync(struct gosync_chan *ch, const void *elem,
                         int64_t deadline_ns, int *res);
@@ -237,9 +239,13 @@ int gosync_py_once_do(struct gosync_once *once, void *arg)
 #define GOSYNC_PY_RES(name, decl, call)				\
 int gosync_py_##name decl						\
 {									\
-	return *res = call;						\
+	int r = call;							\
+									\
+	if (res)							\
+		*res = r;						\
+	return r;							\
 }
-GOSYNC_PY_RES(send, (struct gosync_chan *ch, const void *elem, int64_t d,
+GOSYNC_PY_RES(send, (struct gosync_chan *ch, const char *elem, int64_t d,
 		     int *res), gosync_chan_send(ch, elem, d))
 GOSYNC_PY_RES(send_sync, (struct gosync_chan *ch, const void *elem, int64_t d,
 			  int *res), gosync_chan_send_sync(ch, elem, d))

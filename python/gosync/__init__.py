@@ -51,6 +51,11 @@ RECV = "recv"
 FDREADY = "fd"
 
 _FOREVER_NS = (1 << 63) - 1
+_EINTR = -_errno.EINTR
+_FOREVER = lib.GOSYNC_FOREVER
+_MAIN = threading.main_thread().ident
+_get_ident = threading.get_ident
+_RES = []            # the main thread's result stores, for reuse
 
 
 def version():
@@ -109,10 +114,10 @@ def _check(r, what=None):
 def _retry(fn, *args):
     """Call fn until it is not -EINTR.  Between two calls the interpreter
     runs the pending signal handlers: one that raises ends the wait."""
-    while True:
+    r = fn(*args)
+    while r == _EINTR:
         r = fn(*args)
-        if r != -_errno.EINTR:
-            return r
+    return r
 
 
 def _flags(standalone=False, cloexec=True):
@@ -134,7 +139,11 @@ _handles = weakref.WeakSet()
 
 class _Handle:
     """A library handle that may be freed while other threads use it: the
-    last user of a freed handle frees it.  An owned handle (a context's
+    last user of a freed handle frees it.  Each call using the handle has
+    an entry in _in while it does (list.append and list.pop are atomic
+    under the GIL, so the common path takes no lock): a freer sets _freed
+    first and releases only when _in is empty, and a user that appended
+    after that sees _freed and backs out.  An owned handle (a context's
     done channel, a group's context) belongs to its owner: while it is in
     use its owner is too, it is freed with its owner, and its own free()
     does nothing."""
@@ -142,10 +151,11 @@ class _Handle:
     _free_fn = None
 
     def __init__(self, h, owner=None):
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()    # the release, once
         self._h = h
-        self._users = 0
+        self._in = []
         self._freed = False
+        self._released = False
         self._owner = owner
         if owner is not None:
             self._free_fn = None
@@ -155,24 +165,29 @@ class _Handle:
         owner = self._owner
         if owner is not None:
             owner._get()
-        with self._lock:
-            if self._freed:
-                if owner is not None:
-                    owner._put()
-                raise ValueError("%s: the handle was freed"
-                                 % type(self).__name__)
-            self._users += 1
-            h = self._h
-        return h
+        self._in.append(None)
+        if self._freed:
+            self._in.pop()
+            self._maybe_release()
+            if owner is not None:
+                owner._put()
+            raise ValueError("%s: the handle was freed"
+                             % type(self).__name__)
+        return self._h
 
     def _put(self):
-        with self._lock:
-            self._users -= 1
-            last = self._freed and self._users == 0
-        if last:
-            self._release()
+        self._in.pop()
+        if self._freed:
+            self._maybe_release()
         if self._owner is not None:
             self._owner._put()
+
+    def _maybe_release(self):
+        with self._lock:
+            if self._released or self._in:
+                return
+            self._released = True
+        self._release()
 
     def _release(self):
         h, self._h = self._h, ffi.NULL
@@ -181,10 +196,14 @@ class _Handle:
             fn(h)
 
     def _call(self, fn, *args):
-        """fn(handle, *args), retried on -EINTR."""
+        """fn(handle, *args), retried on -EINTR (between two calls the
+        interpreter runs the pending signal handlers)."""
         h = self._get()
         try:
-            return _retry(fn, h, *args)
+            r = fn(h, *args)
+            while r == _EINTR:
+                r = fn(h, *args)
+            return r
         finally:
             self._put()
 
@@ -192,15 +211,10 @@ class _Handle:
         """Free the handle (and close its fd); the object lives on in the
         other handles and processes that have it.  Idempotent; the last
         call using the handle in another thread frees it."""
-        if self._owner is not None:
+        if self._owner is not None or self._freed:
             return
-        with self._lock:
-            if self._freed:
-                return
-            self._freed = True
-            last = self._users == 0
-        if last:
-            self._release()
+        self._freed = True
+        self._maybe_release()
 
     @property
     def freed(self):
@@ -229,9 +243,19 @@ class _Using:
 
 def _after_fork_in_child():
     # A lock another thread held at the fork stays held in the child for
-    # ever: the child starts with every handle's lock free.
+    # ever: the child starts with every handle's lock free.  The thread
+    # that forked is the child's main thread.
+    global _MAIN
+    _MAIN = threading.get_ident()
     for hd in list(_handles):
         hd._lock = threading.Lock()
+
+
+def _res():
+    """Where a call's result is stored for an exception raised as it
+    returns: only the main thread runs signal handlers, so only it needs
+    one (NULL elsewhere: the wrappers store nothing)."""
+    return ffi.new("int *", _EINTR) if _get_ident() == _MAIN else ffi.NULL
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -419,29 +443,65 @@ class Chan(_Handle):
         until timeout.  With ctx (a Context), the wait also ends when it is
         done: OSError(ECANCELED) or TimeoutError (its deadline).
         BrokenPipeError: the channel is closed."""
-        elem = self._elem(data)
-        res = ffi.new("int *", -_errno.EINTR)
+        es = self._es
+        if ctx is None and type(data) is bytes and len(data) == es and es:
+            # The common case, inlined: bytes as they are; a result store
+            # in the main thread only (the one that runs signal handlers).
+            d = _FOREVER if timeout is None else _deadline(timeout)
+            res = ffi.NULL
+            if _get_ident() == _MAIN:
+                res = _RES.pop() if _RES else ffi.new("int *")
+                res[0] = _EINTR
+            self._in.append(None)
+            try:
+                if self._freed:
+                    raise ValueError("Chan: the handle was freed")
+                h = self._h
+                r = lib.gosync_py_send(h, data, d, res)
+                while r == _EINTR:
+                    r = lib.gosync_py_send(h, data, d, res)
+            except BaseException as e:
+                e.sent = 1 if res and res[0] == 0 else 0
+                raise
+            finally:
+                self._in.pop()
+                if self._freed:
+                    self._maybe_release()
+            if res:
+                _RES.append(res)
+            if r:
+                _raise(r, "send")
+            return
+        self._send(data, timeout, ctx)
+
+    def _send(self, data, timeout, ctx):
+        # bytes of the right size go to the library as they are
+        elem = data if type(data) is bytes and len(data) == self._es and \
+            self._es else self._elem(data)
+        res = _res()
         try:
             if ctx is not None:
                 r = self._ctx_op(lib.gosync_py_send_ctx, lib.gosync_py_send,
                                  elem, ctx, timeout, "send", res)
             else:
-                r = self._call(lib.gosync_py_send, elem, _deadline(timeout),
+                r = self._call(lib.gosync_py_send, elem, _FOREVER
+                               if timeout is None else _deadline(timeout),
                                res)
         except BaseException as e:
-            e.sent = 1 if res[0] == 0 else 0
+            e.sent = 1 if res and res[0] == 0 else 0
             raise
-        _check(r, "send")
+        if r:
+            _raise(r, "send")
 
     def send_sync(self, data, timeout=None):
         """Send one element and return only once a receiver took it (the
         element is withdrawn if none did by the timeout)."""
-        res = ffi.new("int *", -_errno.EINTR)
+        res = _res()
         try:
             r = self._call(lib.gosync_py_send_sync, self._elem(data),
                            _deadline(timeout), res)
         except BaseException as e:
-            e.sent = 1 if res[0] == 0 else 0
+            e.sent = 1 if res and res[0] == 0 else 0
             raise
         _check(r, "send_sync")
 
@@ -469,7 +529,9 @@ class Chan(_Handle):
             return 0
         base = ffi.from_buffer(buf) if es else ffi.NULL
         deadline = _deadline(timeout)
-        res = ffi.new("int *", 0)
+        res = _res()
+        if res:
+            res[0] = 0
         sent = 0
         try:
             while sent < n:
@@ -482,9 +544,10 @@ class Chan(_Handle):
                         return sent
                     _raise(r, "send_many")
                 sent += r
-                res[0] = 0       # counted (no signal check in between)
+                if res:
+                    res[0] = 0   # counted (no signal check in between)
         except BaseException as e:
-            e.sent = sent + max(res[0], 0)
+            e.sent = sent + (max(res[0], 0) if res else 0)
             raise
         return sent
 
@@ -497,23 +560,62 @@ class Chan(_Handle):
             v = self._unstash()
             if v is not None:
                 return v
+        es = self._es
+        if ctx is None and es:
+            # The common case, inlined (as send's).
+            d = _FOREVER if timeout is None else _deadline(timeout)
+            buf = ffi.new("char[]", es)
+            res = ffi.NULL
+            if _get_ident() == _MAIN:
+                res = _RES.pop() if _RES else ffi.new("int *")
+                res[0] = _EINTR
+            self._in.append(None)
+            try:
+                if self._freed:
+                    raise ValueError("Chan: the handle was freed")
+                h = self._h
+                r = lib.gosync_py_recv(h, buf, d, res)
+                while r == _EINTR:
+                    r = lib.gosync_py_recv(h, buf, d, res)
+            except BaseException:
+                if res and res[0] == 1:     # came as the exception did
+                    self._keep(ffi.unpack(buf, es))
+                raise
+            finally:
+                self._in.pop()
+                if self._freed:
+                    self._maybe_release()
+            if res:
+                _RES.append(res)
+            if r == 1:
+                return ffi.unpack(buf, es)
+            if r:
+                _raise(r, "recv")
+            return None
+        return self._recv(timeout, ctx)
+
+    def _recv(self, timeout, ctx):
         buf = ffi.new("char[]", self._es or 1)
-        res = ffi.new("int *", -_errno.EINTR)
+        res = _res()
         try:
             if ctx is not None:
                 r = self._ctx_op(lib.gosync_py_recv_ctx, lib.gosync_py_recv,
                                  buf, ctx, timeout, "recv", res)
             else:
-                r = self._call(lib.gosync_py_recv, buf, _deadline(timeout),
+                r = self._call(lib.gosync_py_recv, buf, _FOREVER
+                               if timeout is None else _deadline(timeout),
                                res)
         except BaseException:
             # A handler's exception raised as the element came: keep it
             # for the next receive.
-            if res[0] == 1:
-                self._keep(ffi.buffer(buf, self._es)[:])
+            if res and res[0] == 1:
+                self._keep(ffi.unpack(buf, self._es))
             raise
-        _check(r, "recv")
-        return ffi.buffer(buf, self._es)[:] if r else None
+        if r == 1:
+            return ffi.unpack(buf, self._es)
+        if r:
+            _raise(r, "recv")
+        return None
 
     # The library's bound on one batch: MAX_RW_COUNT bytes.
     _MAX_BATCH_BYTES = 0x7ffff000
@@ -532,12 +634,12 @@ class Chan(_Handle):
             if v is not None:
                 return [v]
         buf = ffi.new("char[]", max(es * n, 1))
-        res = ffi.new("int *", -_errno.EINTR)
+        res = _res()
         try:
             r = _check(self._call(lib.gosync_py_recv_n, buf, n,
                                   _deadline(timeout), res), "recv_many")
         except BaseException:
-            for i in range(max(res[0], 0)):         # keep what came
+            for i in range(max(res[0], 0) if res else 0):   # keep what came
                 self._keep(ffi.buffer(buf, es * n)[i * es:(i + 1) * es])
             raise
         if es == 0:
@@ -798,13 +900,13 @@ def select(cases, timeout=None):
                 e = ffi.new("char[]", obj.elem_size or 1)
             keep.append(e)
             c.elem = e
-        res = ffi.new("int *", -_errno.EINTR)
+        res = _res()
         try:
             r = _retry(lib.gosync_py_select, cs, n, _deadline(timeout), res)
         except BaseException as e:
             # A handler's exception raised as a case fired: a received
             # element is kept by its channel, a send is reported.
-            k = res[0]
+            k = res[0] if res else -1
             if 0 <= k < n and cs[k].op == lib.GOSYNC_RECV and cs[k].ok == 1:
                 ch = cases[k][0]
                 ch._keep(ffi.buffer(cs[k].elem, ch.elem_size)[:])
@@ -934,11 +1036,11 @@ def _lock_result(r, what):
 def _locking(obj, fn, timeout, undo):
     """A lock call; if a signal handler's exception is raised as it takes
     the lock, the lock is given back (the caller never saw it taken)."""
-    res = ffi.new("int *", -_errno.EINTR)
+    res = _res()
     try:
         return obj._call(fn, _deadline(timeout), res)
     except BaseException:
-        if res[0] in (0, -_errno.EOWNERDEAD):
+        if res and res[0] in (0, -_errno.EOWNERDEAD):
             with _Using(obj) as h:
                 undo(h)
         raise

@@ -247,7 +247,7 @@ def test_handle_counts_survive_misuse(mode):
             ch.recv(timeout=0.01, ctx=ctx)
     ch.send(b"12345678", timeout=0, ctx=ctx)       # tries once: room
     assert ch.recv(timeout=0, ctx=ctx) == b"12345678"
-    assert ctx._users == 0
+    assert not ctx._in
     got = []
     t = threading.Thread(target=lambda: got.append(ch.recv(ctx=ctx)))
     t.start()
@@ -261,7 +261,7 @@ def test_handle_counts_survive_misuse(mode):
     ch.send(b"87654321")
     t.join(30)
     assert got == [b"87654321"]
-    assert ctx._h == gosync.ffi.NULL and ctx._users == 0
+    assert ctx._h == gosync.ffi.NULL and not ctx._in
 
 
 def test_done_is_one_object_and_survives_with(mode):
