@@ -165,9 +165,10 @@ class _Handle:
         owner = self._owner
         if owner is not None:
             owner._get()
-        self._in.append(None)
+        tid = _get_ident()
+        self._in.append(tid)
         if self._freed:
-            self._in.pop()
+            self._in.remove(tid)
             self._maybe_release()
             if owner is not None:
                 owner._put()
@@ -176,7 +177,7 @@ class _Handle:
         return self._h
 
     def _put(self):
-        self._in.pop()
+        self._in.remove(_get_ident())
         if self._freed:
             self._maybe_release()
         if self._owner is not None:
@@ -205,7 +206,13 @@ class _Handle:
                 r = fn(h, *args)
             return r
         finally:
-            self._put()
+            # _put inlined: a second raising signal handler would run at
+            # its entry, before the count was given back.
+            self._in.remove(_get_ident())
+            if self._freed:
+                self._maybe_release()
+            if self._owner is not None:
+                self._owner._put()
 
     def free(self):
         """Free the handle (and close its fd); the object lives on in the
@@ -246,9 +253,11 @@ def _after_fork_in_child():
     # ever: the child starts with every handle's lock free.  The thread
     # that forked is the child's main thread.
     global _MAIN
-    _MAIN = threading.get_ident()
+    _MAIN = me = threading.get_ident()
     for hd in list(_handles):
         hd._lock = threading.Lock()
+        # calls other threads had under way do not exist here
+        hd._in = [t for t in hd._in if t == me]
 
 
 def _res():
@@ -431,6 +440,14 @@ class Chan(_Handle):
                 return self._call(plain, elem, _deadline(timeout), res)
             if timeout is None:
                 return self._call(fn, elem, c, res)
+            # What can be done at once is done, even if the timeout is
+            # too short for a context of its own to be born live.
+            e = lib.gosync_ctx_err(c)
+            if e:
+                _raise(e, what)
+            r = self._call(plain, elem, lib.GOSYNC_NONBLOCK, res)
+            if r != -_errno.EAGAIN:
+                return r
         sub = ctx.with_timeout(timeout)
         try:
             with _Using(sub) as c:      # its deadline: ETIMEDOUT
@@ -449,10 +466,11 @@ class Chan(_Handle):
             # in the main thread only (the one that runs signal handlers).
             d = _FOREVER if timeout is None else _deadline(timeout)
             res = ffi.NULL
-            if _get_ident() == _MAIN:
+            tid = _get_ident()
+            if tid == _MAIN:
                 res = _RES.pop() if _RES else ffi.new("int *")
                 res[0] = _EINTR
-            self._in.append(None)
+            self._in.append(tid)
             try:
                 if self._freed:
                     raise ValueError("Chan: the handle was freed")
@@ -464,7 +482,7 @@ class Chan(_Handle):
                 e.sent = 1 if res and res[0] == 0 else 0
                 raise
             finally:
-                self._in.pop()
+                self._in.remove(tid)
                 if self._freed:
                     self._maybe_release()
             if res:
@@ -556,7 +574,7 @@ class Chan(_Handle):
         """Receive one element: bytes of elem_size, or None once the
         channel is closed and every element sent before the close was
         received (Go's ok == false).  ctx as for send()."""
-        if self._stash:
+        if self._stash and (ctx is None or ctx.err() == 0):
             v = self._unstash()
             if v is not None:
                 return v
@@ -566,10 +584,11 @@ class Chan(_Handle):
             d = _FOREVER if timeout is None else _deadline(timeout)
             buf = ffi.new("char[]", es)
             res = ffi.NULL
-            if _get_ident() == _MAIN:
+            tid = _get_ident()
+            if tid == _MAIN:
                 res = _RES.pop() if _RES else ffi.new("int *")
                 res[0] = _EINTR
-            self._in.append(None)
+            self._in.append(tid)
             try:
                 if self._freed:
                     raise ValueError("Chan: the handle was freed")
@@ -582,7 +601,7 @@ class Chan(_Handle):
                     self._keep(ffi.unpack(buf, es))
                 raise
             finally:
-                self._in.pop()
+                self._in.remove(tid)
                 if self._freed:
                     self._maybe_release()
             if res:
@@ -726,6 +745,7 @@ class Chan(_Handle):
         fut = loop.create_future()
         lk = threading.Lock()
         state = {"cancelled": False}
+        _deadline(timeout)                       # NaN: ValueError here
         end = None if timeout is None else now() + float(timeout)
 
         def settle(ok, v):
@@ -740,6 +760,13 @@ class Chan(_Handle):
                 return False
 
         def work():
+            # The handle is held throughout: it cannot be released before
+            # an element this thread took is kept.
+            try:
+                self._get()
+            except ValueError as e:
+                report(False, e)
+                return
             try:
                 while True:
                     with lk:
@@ -762,21 +789,33 @@ class Chan(_Handle):
                     return
             except BaseException as e:
                 report(False, e)
+            finally:
+                self._put()
         t = threading.Thread(target=work, daemon=True,
                              name="gosync-async-wait")
         t.start()
+        done = False
         try:
-            return await fut
+            v = await fut
+            done = True
+            return v
         except asyncio.CancelledError:
-            with lk:
-                state["cancelled"] = True
-                if "delivered" in state:     # taken, not yet handed over
-                    keep(state.pop("delivered"))
+            self._stop_thread(lk, state, keep)
             # Let the thread end (within a slice) before the caller hears
             # of the cancel, so an element it took is in the stash, not on
             # its way there.
             await loop.run_in_executor(None, t.join)
             raise
+        finally:
+            if not done:        # also a loop closed under a pending wait
+                self._stop_thread(lk, state, keep)
+
+    @staticmethod
+    def _stop_thread(lk, state, keep):
+        with lk:
+            state["cancelled"] = True
+            if "delivered" in state:     # taken, not yet handed over
+                keep(state.pop("delivered"))
 
     def _keep(self, v):
         if v is not None:
@@ -784,17 +823,24 @@ class Chan(_Handle):
                 self._stash.append(v)
 
     def _unstash(self):
+        if self._freed:
+            return None
         with self._lock:
             return self._stash.popleft() if self._stash else None
 
     def _release(self):
-        # Elements a cancelled receive took go back into the channel.
+        # Elements a cancelled receive took go back into the channel if
+        # they can without waiting (behind what is there; on a full,
+        # closed or unbuffered channel with no receiver waiting, or a
+        # receive-only end, they are dropped with the handle).
+        with self._lock:
+            kept = list(self._stash)
+            self._stash.clear()
         h = self._h
-        while self._stash and h != ffi.NULL:
-            if lib.gosync_chan_send(h, ffi.from_buffer(self._stash[0]),
-                                    lib.GOSYNC_NONBLOCK) != 0:
+        for v in kept:
+            if h == ffi.NULL or lib.gosync_chan_send(
+                    h, ffi.from_buffer(v), lib.GOSYNC_NONBLOCK) != 0:
                 break
-            self._stash.popleft()
         super()._release()
 
     async def recv_async(self, timeout=None):
@@ -1026,8 +1072,10 @@ class OwnerDeadError(OSError):
     unlock."""
 
 
-def _lock_result(r, what):
-    if r == -_errno.EOWNERDEAD:
+def _lock_result(r, what, holds=True):
+    """OwnerDeadError where EOWNERDEAD means the caller holds the lock;
+    a plain OSError where it does not (a read lock)."""
+    if r == -_errno.EOWNERDEAD and holds:
         raise OwnerDeadError(_errno.EOWNERDEAD,
                              "%s: %s" % (what, os.strerror(_errno.EOWNERDEAD)))
     return _check(r, what)
@@ -1035,14 +1083,19 @@ def _lock_result(r, what):
 
 def _locking(obj, fn, timeout, undo):
     """A lock call; if a signal handler's exception is raised as it takes
-    the lock, the lock is given back (the caller never saw it taken)."""
+    the lock, the lock is given back (the caller never saw it taken) --
+    but one taken over from a dead holder stays held (giving it back
+    unrepaired would make it unusable for everyone): the exception's
+    ``lock_held`` says so."""
     res = _res()
     try:
         return obj._call(fn, _deadline(timeout), res)
-    except BaseException:
-        if res and res[0] in (0, -_errno.EOWNERDEAD):
+    except BaseException as e:
+        if res and res[0] == 0:
             with _Using(obj) as h:
                 undo(h)
+        e.lock_held = bool(res) and res[0] == -_errno.EOWNERDEAD and \
+            undo is not lib.gosync_rwmutex_runlock
         raise
 
 
@@ -1076,7 +1129,7 @@ class Mutex(_Sync):
 
     # threading.Lock's names
     def acquire(self, blocking=True, timeout=-1):
-        if not blocking:
+        if not blocking or timeout is _NONBLOCK:
             return self.trylock()
         try:
             self.lock(None if timeout < 0 else timeout)
@@ -1125,7 +1178,8 @@ class RWMutex(_Sync):
 
     def rlock(self, timeout=None):
         _lock_result(_locking(self, lib.gosync_py_rwmutex_rlock, timeout,
-                              lib.gosync_rwmutex_runlock), "RWMutex.rlock")
+                              lib.gosync_rwmutex_runlock), "RWMutex.rlock",
+                     holds=False)
 
     def runlock(self):
         _check(self._call(lib.gosync_rwmutex_runlock), "RWMutex.runlock")
@@ -1141,7 +1195,7 @@ class RWMutex(_Sync):
         r = self._call(lib.gosync_rwmutex_tryrlock)
         if r == -_errno.EBUSY:
             return False
-        _lock_result(r, "RWMutex.tryrlock")
+        _lock_result(r, "RWMutex.tryrlock", holds=False)
         return True
 
     def consistent(self):
@@ -1346,12 +1400,13 @@ class Context(_Handle):
                 return ch
         with _Using(self) as h:
             c = lib.gosync_ctx_done(h)
-        if c == ffi.NULL:
-            raise OSError(_errno.ENOMEM, "Context.done: no channel")
+            if c == ffi.NULL:
+                raise OSError(_errno.ENOMEM, "Context.done: no channel")
+            fresh = Chan(0, _handle=c, _owner=self)
         with self._lock:
             ch = self._done() if self._done is not None else None
             if ch is None:          # the library returns the same one
-                ch = Chan(0, _handle=c, _owner=self)
+                ch = fresh
                 self._done = weakref.ref(ch)
         return ch
 
@@ -1390,34 +1445,26 @@ def _task_code(fn, ctx, args):
     return 0, None
 
 
-def _forked(ctx, fn, args):
-    """Group.fork's task: a thread of the group that forks (as os.fork
-    does: CPython's own fork hooks) and waits for the child, whose exit
-    status is the task's errno; a death by a signal is EOWNERDEAD."""
+def _fork_waiter(ctx, slot):
+    """Group.fork's task: a thread of the group that waits for the child
+    the caller forked (slot: [pid or -errno, threading.Event]); its exit
+    status is the task's errno, a death by a signal EOWNERDEAD."""
+    slot[1].wait()
+    pid = slot[0]
+    if pid < 0:
+        return 0                # the fork failed: the caller was told
+    _, st = os.waitpid(pid, 0)
+    if os.WIFEXITED(st):
+        return -os.WEXITSTATUS(st)
+    return -_errno.EOWNERDEAD
+
+
+def _flush():
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
         except Exception:
             pass
-    pid = os.fork()
-    if pid == 0:
-        code = _errno.EIO
-        try:
-            c, e = _task_code(fn, ctx, args)
-            if e is not None and not isinstance(e, OSError):
-                traceback.print_exception(e)
-            code = -c if -255 <= c < 0 else (_errno.EINVAL if c else 0)
-        finally:
-            for f in (sys.stdout, sys.stderr):
-                try:
-                    f.flush()
-                except Exception:
-                    pass
-            os._exit(code)
-    _, st = os.waitpid(pid, 0)
-    if os.WIFEXITED(st):
-        return -os.WEXITSTATUS(st)
-    return -_errno.EOWNERDEAD
 
 
 class Group(_Handle):
@@ -1446,8 +1493,8 @@ class Group(_Handle):
         super().__init__(p[0])
         self._ctx = None                 # a weak reference to .ctx
         self._tasks = {}                 # handle -> box, while running
-        self._first = None               # (code, exception) of the first
-        self._tlock = threading.Lock()   # failure this process saw
+        self._failures = []              # (code, exception), in order
+        self._tlock = threading.Lock()
 
     @property
     def ctx(self):
@@ -1495,31 +1542,76 @@ class Group(_Handle):
         return self._start(fn, args, try_only=True)
 
     def fork(self, fn, *args):
-        """Run fn(ctx, *args) in a forked child process (waiting at the
-        limit); the child ends with os._exit, its result as its status."""
-        self._start(_forked, (fn, args))
+        """Run fn(ctx, *args) in a child process forked here and now, once
+        there is room below the limit (os.fork: CPython's fork hooks run);
+        the child ends with os._exit, its result as its exit status (0, or
+        the errno), and a thread of the group waits for it."""
+        slot = [-_errno.ECHILD, threading.Event()]
+        self._start(_fork_waiter, (slot,))      # counted in: room is ours
+        pid = -_errno.EINTR
+        try:
+            _flush()
+            try:
+                pid = os.fork()
+            except OSError as e:
+                pid = -(e.errno or _errno.EAGAIN)
+                raise
+            if pid == 0:
+                code = _errno.EIO
+                try:
+                    c, e = _task_code(fn, self.ctx, args)
+                    if e is not None and not isinstance(e, OSError):
+                        traceback.print_exception(e)
+                    code = -c if -255 <= c < 0 else \
+                        (_errno.EINVAL if c else 0)
+                finally:
+                    _flush()
+                    os._exit(code)
+        finally:
+            # the waiter learns the child's pid, or that there is none
+            slot[0] = pid
+            slot[1].set()
+
+    def _wait(self):
+        # Not retried on EINTR: that is a task's result here (the wait
+        # itself is not interrupted by signals).
+        with _Using(self) as h:
+            return lib.gosync_group_wait(h)
 
     def wait(self):
-        """Wait until every task has ended; raise the first error."""
-        r = self._call(lib.gosync_group_wait)
+        """Wait until every task has ended; raise the first error (a
+        signal does not end this wait)."""
+        r = self._wait()
         if r == 0:
             return
         with self._tlock:
-            first = self._first
-        if first is not None and first[0] == r and first[1] is not None:
-            raise first[1]
+            exc = next((e for c, e in self._failures if c == r), None)
+        if exc is not None:
+            raise exc
         _raise(r, "Group.wait")
 
     def free(self):
         """Wait for the tasks, then free the group and its context.  In a
-        forked child, only forgets the parent's group."""
+        forked child, only forgets the parent's group.  Not from a task
+        of the group (it would wait for itself)."""
         if self._freed:
             return
         if os.getpid() == self._pid:
-            self._call(lib.gosync_group_wait)
+            self._wait()
         else:
             self._free_fn = None
         super().free()
+
+    def __del__(self):
+        # The last reference may be dropped in one of the group's own
+        # task threads, which free() would wait for: free it elsewhere.
+        if self._freed or os.getpid() != getattr(self, "_pid", None):
+            return
+        try:
+            threading.Thread(target=self.free, daemon=True,
+                             name="gosync-group-free").start()
+        except Exception:
+            pass
 
     def __enter__(self):
         return self
@@ -1541,8 +1633,7 @@ def gosync_py_task(ctx, arg):
         code, exc = _task_code(fn, group.ctx, args)
         if code:
             with group._tlock:
-                if group._first is None:
-                    group._first = (code, exc)
+                group._failures.append((code, exc))
     finally:
         with group._tlock:
             group._tasks.pop(arg, None)

@@ -155,3 +155,12 @@ def test_async_no_wait_tries_once(mode):
         with pytest.raises(BlockingIOError):
             await ch.recv_async(timeout=gosync.NONBLOCK)
     asyncio.run(main())
+
+
+def test_async_nan_timeout(mode):
+    ch = gosync.Chan(1, 1, standalone=is_sa(mode))
+
+    async def main():
+        with pytest.raises(ValueError):
+            await ch.recv_async(timeout=float("nan"))
+    asyncio.run(main())

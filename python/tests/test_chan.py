@@ -388,3 +388,19 @@ def test_kept_elements_come_first_and_are_not_lost(mode):
     ch._keep(b"d")
     ch.free()
     assert other.recv(timeout=0) == b"d"
+
+
+def test_fork_leaves_other_threads_calls_behind(mode):
+    """A child forked while another thread waits on a handle can free it:
+    the waiting thread does not exist there."""
+    ch = gosync.Chan(8, 1, standalone=is_sa(mode))
+    t = threading.Thread(target=ch.recv, args=(30,))
+    t.start()
+    time.sleep(0.1)
+
+    def child():
+        ch.free()
+        assert ch._h == gosync.ffi.NULL, "still held by a thread not here"
+    reap_ok(fork_run(child))
+    ch.send(b"unblock!")
+    t.join()

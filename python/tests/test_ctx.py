@@ -326,3 +326,50 @@ def test_group_free_waits_for_its_tasks(kernel):
         g.go(task)
         g.go(task)
     assert out == [0, 0]
+
+
+def test_group_fork_copies_the_caller_at_the_call(kernel):
+    g = gosync.Group()
+    state = [1]
+    for _ in range(5):
+        g.fork(lambda ctx: 0 if state[0] == 1 else -errno.EINVAL)
+    state[0] = 2                 # after fork() returned: not in the child
+    g.wait()
+
+
+def test_group_task_result_eintr_is_an_error_not_a_retry(kernel):
+    g = gosync.Group()
+    g.go(lambda ctx: -errno.EINTR)
+    with pytest.raises(InterruptedError):
+        g.wait()
+    g.free()
+
+
+def test_group_dropped_by_its_own_task(kernel):
+    """The last reference to a group dropped in its own task thread: its
+    free must not wait there for that very thread (it would never end)."""
+    def threads():
+        return len(os.listdir("/proc/self/task"))
+    before = threads()
+
+    def start():
+        g = gosync.Group()
+        g.go(lambda ctx: time.sleep(0.2) or 0)
+    start()                      # no wait: the task holds the last ref
+    end = time.monotonic() + 20
+    while threads() > before and time.monotonic() < end:
+        time.sleep(0.05)
+    assert threads() == before, "a task thread never ended"
+
+
+def test_tiny_timeout_with_a_context_still_tries(mode):
+    ch = gosync.Chan(1, 1, standalone=is_sa(mode))
+    ctx = gosync.Context(standalone=is_sa(mode))
+    ch.send(b"t")
+    assert ch.recv(timeout=1e-9, ctx=ctx) == b"t"
+    ch._keep(b"k")
+    ctx.cancel()
+    with pytest.raises(OSError) as e:
+        ch.recv(ctx=ctx)             # a done context wins over the stash
+    assert e.value.errno == errno.ECANCELED
+    assert ch.recv(timeout=0) == b"k"
