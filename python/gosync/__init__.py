@@ -258,6 +258,8 @@ def _after_fork_in_child():
         hd._lock = threading.Lock()
         # calls other threads had under way do not exist here
         hd._in = [t for t in hd._in if t == me]
+        if hd._freed and not hd._in:     # freed while they used it
+            hd._maybe_release()
 
 
 def _res():
@@ -432,6 +434,7 @@ class Chan(_Handle):
     def _ctx_op(self, fn, plain, elem, ctx, timeout, what, res):
         """fn(ch, elem, ctx, res) bounded by ctx and timeout as well.  A
         timeout that only tries looks at the context, then tries once."""
+        _deadline(timeout)                  # NaN: ValueError, first
         with _Using(ctx) as c:
             if _no_wait(timeout):
                 e = lib.gosync_ctx_err(c)
@@ -441,13 +444,16 @@ class Chan(_Handle):
             if timeout is None:
                 return self._call(fn, elem, c, res)
             # What can be done at once is done, even if the timeout is
-            # too short for a context of its own to be born live.
+            # too short for a context of its own to be born live (not on
+            # an unbuffered channel, where a NONBLOCK send may wait for
+            # its receiver to take the element, outside the timeout).
             e = lib.gosync_ctx_err(c)
             if e:
                 _raise(e, what)
-            r = self._call(plain, elem, lib.GOSYNC_NONBLOCK, res)
-            if r != -_errno.EAGAIN:
-                return r
+            if self.cap != 0:
+                r = self._call(plain, elem, lib.GOSYNC_NONBLOCK, res)
+                if r != -_errno.EAGAIN:
+                    return r
         sub = ctx.with_timeout(timeout)
         try:
             with _Using(sub) as c:      # its deadline: ETIMEDOUT
@@ -614,6 +620,10 @@ class Chan(_Handle):
         return self._recv(timeout, ctx)
 
     def _recv(self, timeout, ctx):
+        with _Using(self):      # held until a kept element is kept
+            return self._recv_held(timeout, ctx)
+
+    def _recv_held(self, timeout, ctx):
         buf = ffi.new("char[]", self._es or 1)
         res = _res()
         try:
@@ -654,13 +664,14 @@ class Chan(_Handle):
                 return [v]
         buf = ffi.new("char[]", max(es * n, 1))
         res = _res()
-        try:
-            r = _check(self._call(lib.gosync_py_recv_n, buf, n,
-                                  _deadline(timeout), res), "recv_many")
-        except BaseException:
-            for i in range(max(res[0], 0) if res else 0):   # keep what came
-                self._keep(ffi.buffer(buf, es * n)[i * es:(i + 1) * es])
-            raise
+        with _Using(self):      # held until what came is kept
+            try:
+                r = _check(self._call(lib.gosync_py_recv_n, buf, n,
+                                      _deadline(timeout), res), "recv_many")
+            except BaseException:
+                for i in range(max(res[0], 0) if res else 0):
+                    self._keep(ffi.buffer(buf, es * n)[i * es:(i + 1) * es])
+                raise
         if es == 0:
             return [b""] * r
         raw = ffi.buffer(buf, es * r)[:]
@@ -1475,7 +1486,8 @@ class Group(_Handle):
     else counts as EIO) or by returning a negative errno; wait() raises
     the first failing task's own exception, or OSError.  A forked task
     killed by a signal fails the group at once with EOWNERDEAD.  free()
-    (and with, and the garbage collector) waits for the tasks first."""
+    (and with, and the garbage collector) waits for the tasks first (a
+    group dropped in a task's own thread: in a thread of its own)."""
 
     _free_fn = lib.gosync_group_free
 
@@ -1547,9 +1559,9 @@ class Group(_Handle):
         the child ends with os._exit, its result as its exit status (0, or
         the errno), and a thread of the group waits for it."""
         slot = [-_errno.ECHILD, threading.Event()]
-        self._start(_fork_waiter, (slot,))      # counted in: room is ours
         pid = -_errno.EINTR
         try:
+            self._start(_fork_waiter, (slot,))  # counted in: room is ours
             _flush()
             try:
                 pid = os.fork()
@@ -1565,8 +1577,10 @@ class Group(_Handle):
                     code = -c if -255 <= c < 0 else \
                         (_errno.EINVAL if c else 0)
                 finally:
-                    _flush()
-                    os._exit(code)
+                    try:
+                        _flush()
+                    finally:
+                        os._exit(code)
         finally:
             # the waiter learns the child's pid, or that there is none
             slot[0] = pid
@@ -1580,7 +1594,8 @@ class Group(_Handle):
 
     def wait(self):
         """Wait until every task has ended; raise the first error (a
-        signal does not end this wait)."""
+        signal does not end this wait; a task's exception is raised again
+        by every later wait)."""
         r = self._wait()
         if r == 0:
             return
@@ -1603,13 +1618,18 @@ class Group(_Handle):
         super().free()
 
     def __del__(self):
-        # The last reference may be dropped in one of the group's own
-        # task threads, which free() would wait for: free it elsewhere.
-        if self._freed or os.getpid() != getattr(self, "_pid", None):
+        # Freed where it is dropped -- unless that is a task thread (of
+        # this group, maybe), which free() could be waiting for: then by
+        # a thread of its own.
+        if getattr(self, "_freed", True) or \
+                os.getpid() != getattr(self, "_pid", None):
             return
         try:
-            threading.Thread(target=self.free, daemon=True,
-                             name="gosync-group-free").start()
+            if getattr(_task_thread, "flag", False):
+                threading.Thread(target=self.free, daemon=True,
+                                 name="gosync-group-free").start()
+            else:
+                self.free()
         except Exception:
             pass
 
@@ -1620,12 +1640,16 @@ class Group(_Handle):
         self.free()
 
 
+_task_thread = threading.local()    # .flag: a group task's thread
+
+
 def _task_failed(exc, val, tb):
     return -_errno.EIO
 
 
 @ffi.def_extern(onerror=_task_failed)
 def gosync_py_task(ctx, arg):
+    _task_thread.flag = True
     box = ffi.from_handle(arg)
     fn, args, group = box
     code = -_errno.EIO
@@ -1633,7 +1657,8 @@ def gosync_py_task(ctx, arg):
         code, exc = _task_code(fn, group.ctx, args)
         if code:
             with group._tlock:
-                group._failures.append((code, exc))
+                if len(group._failures) < 64:
+                    group._failures.append((code, exc))
     finally:
         with group._tlock:
             group._tasks.pop(arg, None)

@@ -404,3 +404,19 @@ def test_fork_leaves_other_threads_calls_behind(mode):
     reap_ok(fork_run(child))
     ch.send(b"unblock!")
     t.join()
+
+
+def test_fork_releases_a_handle_freed_while_in_use(mode):
+    ch = gosync.Chan(8, 1, standalone=is_sa(mode))
+    t = threading.Thread(target=ch.recv, args=(30,))
+    t.start()
+    time.sleep(0.1)
+    other = gosync.Chan.from_fd(ch.fileno())
+    ch.free()                    # deferred: the thread waits with it
+
+    def child():
+        assert ch._h == gosync.ffi.NULL, "the child kept a freed handle"
+    reap_ok(fork_run(child))
+    other.send(b"unblock!")
+    t.join()
+    assert ch._h == gosync.ffi.NULL
