@@ -859,6 +859,7 @@ class Chan(_Handle):
         waits).  TimeoutError when timeout passes."""
         if _no_wait(timeout):
             return self.recv(timeout)
+        _deadline(timeout)                       # NaN: ValueError
         if self.standalone:
             return await self._in_thread(lambda t: self.recv(timeout=t),
                                          timeout, self._keep)
@@ -881,6 +882,7 @@ class Chan(_Handle):
         cancelled as it completes may still have been delivered (as with
         any write); one that raised TimeoutError was not."""
         self._elem(data)
+        _deadline(timeout)                       # NaN: ValueError
         if _no_wait(timeout):
             return self.send(data, timeout)
         if self.standalone or self.cap == 0:
@@ -1486,8 +1488,9 @@ class Group(_Handle):
     else counts as EIO) or by returning a negative errno; wait() raises
     the first failing task's own exception, or OSError.  A forked task
     killed by a signal fails the group at once with EOWNERDEAD.  free()
-    (and with, and the garbage collector) waits for the tasks first (a
-    group dropped in a task's own thread: in a thread of its own)."""
+    (and with) waits for the tasks first; a running task holds its group,
+    so one dropped without wait() or free() is freed once its tasks have
+    ended (by a thread of its own when the last was a task's)."""
 
     _free_fn = lib.gosync_group_free
 

@@ -163,4 +163,7 @@ def test_async_nan_timeout(mode):
     async def main():
         with pytest.raises(ValueError):
             await ch.recv_async(timeout=float("nan"))
+        with pytest.raises(ValueError):
+            await ch.send_async(b"x", timeout=float("nan"))
+        assert len(ch) == 0
     asyncio.run(main())

@@ -375,16 +375,6 @@ def test_tiny_timeout_with_a_context_still_tries(mode):
     assert ch.recv(timeout=0) == b"k"
 
 
-def test_group_dropped_elsewhere_waits_for_its_tasks(kernel):
-    out = []
-
-    def start():
-        g = gosync.Group()
-        g.go(lambda ctx: time.sleep(0.2) or out.append(1) or 0)
-    start()                      # dropped here: its free waits
-    assert out == [1]
-
-
 def test_nan_timeout_with_a_context(mode):
     ch = gosync.Chan(1, 4, standalone=is_sa(mode))
     ctx = gosync.Context(standalone=is_sa(mode))
