@@ -1268,7 +1268,8 @@ class Cond(_Sync):
 
     def wait(self, mutex, timeout=None):
         """Unlock mutex, wait for a signal, lock it again (also when the
-        wait fails: then the error is raised with the mutex held)."""
+        wait fails: then the error is raised with the mutex held -- but
+        for ENOTRECOVERABLE, where it could not be taken again)."""
         m = mutex._get()
         try:
             _lock_result(self._call(lib.gosync_cond_wait, m,
@@ -1391,12 +1392,17 @@ class Context(_Handle):
 
     def err(self):
         """0 while live, then errno.ECANCELED or errno.ETIMEDOUT (no
-        system call)."""
-        return -self._call(lib.gosync_ctx_err)
+        system call; OSError if it cannot be read: a forked child whose
+        page could not be mapped again, and the kernel refused too)."""
+        r = self._call(lib.gosync_ctx_err)
+        if r not in (0, -_errno.ECANCELED, -_errno.ETIMEDOUT):
+            _raise(r, "Context.err")
+        return -r
 
     def cause(self):
-        """0 while live, then the errno it was cancelled with."""
-        return self._call(lib.gosync_ctx_cause)
+        """0 while live, then the errno it was cancelled with (OSError as
+        for err())."""
+        return _check(self._call(lib.gosync_ctx_cause), "Context.cause")
 
     def deadline(self):
         """Its deadline in seconds on the now() clock, or None."""
