@@ -310,7 +310,8 @@ FUZZ_debug	:= GOSYNC_FUZZ_TIME=150 GOSYNC_TRINITY=40 GOSYNC_FUZZ_ARGS=--bound=10
 FUZZ_kcsan	:= GOSYNC_FUZZ_TIME=150 GOSYNC_FUZZ_UNIT=60
 # The checking tiers leave out the Python tests (the plain tier runs them
 # in kernel mode; they reach the module through the same calls as the C
-# selftests, at ten times the time), and give their slower guests longer.
+# selftests, and would add 3.5 min to the debug tier, whose CI budget is
+# the tightest), and give their slower guests longer.
 EXCLUDE_checking := --exclude python_test
 VM_TIMEOUT_debug	:= 2700
 VM_TIMEOUT_kcsan	:= 1800
