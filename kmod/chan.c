@@ -894,7 +894,8 @@ static long gosync_chan_ioctl(struct file *file, unsigned int cmd,
 
 static s64 gosync_file_deadline(struct kiocb *iocb)
 {
-	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+	/* fcntl(F_SETFL) may change f_flags meanwhile: one marked look. */
+	return (READ_ONCE(iocb->ki_filp->f_flags) & O_NONBLOCK) ||
 	       (iocb->ki_flags & IOCB_NOWAIT) ? GOSYNC_DEADLINE_NONBLOCK :
 						GOSYNC_DEADLINE_FOREVER;
 }

@@ -383,6 +383,36 @@ TEST_F(ioc, read_write_whole_elements)
 	EXPECT_EQ(0, read(self->ch, out, ELEM));
 }
 
+/*
+ * read(2) and write(2) while another process flips O_NONBLOCK on the same
+ * open file: each call is either blocking or not, and here never has to
+ * wait, so each moves its element.  (The module reads f_flags once, marked:
+ * the KCSAN kernel reported the plain read racing fcntl's store.)
+ */
+TEST_F(ioc, read_write_racing_fcntl_setfl)
+{
+	uint64_t v = 0, got;
+	pid_t kid = fork();
+	int st;
+
+	ASSERT_LE(0, kid);
+	if (kid == 0) {
+		for (int i = 0; i < 20000; i++) {
+			fcntl(self->ch, F_SETFL, O_NONBLOCK);
+			fcntl(self->ch, F_SETFL, 0);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < 20000; i++) {
+		v = i;
+		ASSERT_EQ(ELEM, write(self->ch, &v, ELEM));
+		ASSERT_EQ(ELEM, read(self->ch, &got, ELEM));
+		ASSERT_EQ(v, got);
+	}
+	ASSERT_EQ(kid, waitpid(kid, &st, 0));
+	EXPECT_EQ(0, st);
+}
+
 /* read(2) is restarted under SA_RESTART, and ends with EINTR without it. */
 static void on_usr1(int sig)
 {
