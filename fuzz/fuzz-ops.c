@@ -5242,7 +5242,7 @@ static void autoclose_body(struct tctx *t, const struct op *op)
 	struct layout lay;
 	void *map = MAP_FAILED;
 	pid_t kid = -1;
-	char name[16];
+	char name[32];
 	long n;
 
 	cc.flags = GOSYNC_CHAN_CLOEXEC | (v == 2 ? 0 : GOSYNC_CHAN_AUTOCLOSE);
@@ -5251,7 +5251,14 @@ static void autoclose_body(struct tctx *t, const struct op *op)
 
 		if (g_fsroot < 0)
 			goto out;
-		snprintf(name, sizeof(name), "ac%d", w->idx);
+		/*
+		 * This child's own name: two threads of a worker may run
+		 * autoclose at once, and a name of the worker's alone let one
+		 * child's unlink and create slip between the other's create
+		 * and reopen, so that its r was an end of the other's
+		 * channel, whose O_RDWR end was still open.
+		 */
+		snprintf(name, sizeof(name), "ac%d-%d", w->idx, (int)getpid());
 		unlinkat(g_fsroot, name, 0);
 		memset(&req, 0, sizeof(req));
 		req.name = (uintptr_t)name;
@@ -5376,6 +5383,7 @@ static int op_autoclose(struct tctx *t, const struct op *op)
 		if (getppid() != parent)
 			_exit(0);
 		w->in_child = 1;
+		t->tid = gettid();	/* for reports */
 		autoclose_body(t, op);
 		_exit(0);
 	}
