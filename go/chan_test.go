@@ -73,7 +73,7 @@ func TestABISizes(t *testing.T) {
 // Every shape the module accepts has the layout the rule gives (the
 // adoption checks it; a mismatch would be EINVAL), in both modes.
 func TestLayoutGrid(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		for _, e := range []int{0, 1, 7, 8, 9, 4096, 65535} {
 			for _, c := range []int{0, 1, 2, 3, 16, 1000} {
 				ch := mustMake(t, e, c, f)
@@ -93,7 +93,7 @@ func TestLayoutGrid(t *testing.T) {
 }
 
 func TestStreamManyToMany(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		for _, capacity := range []int{0, 1, 16} {
 			for _, elem := range []int{8, 0} {
 				streamCheck(t, mustMake(t, elem, capacity, f), 4, 4, 2000)
@@ -175,7 +175,7 @@ func streamCheck(t *testing.T, c *Chan, np, nc, n int) {
 }
 
 func TestCloseSemantics(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		c := mustMake(t, 8, 4, f)
 		for i := 0; i < 3; i++ {
 			if err := c.Send(bg, u64(uint64(i))); err != nil {
@@ -217,7 +217,7 @@ func TestCloseSemantics(t *testing.T) {
 }
 
 func TestCloseWakesBlocked(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		for _, capacity := range []int{0, 2} {
 			c := mustMake(t, 8, capacity, f)
 			errs := make(chan error, 8)
@@ -269,7 +269,7 @@ func errString(err error) string {
 }
 
 func TestTryOps(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		c := mustMake(t, 8, 1, f)
 		if _, _, err := c.TryRecv(); err != ErrWouldBlock {
 			t.Fatalf("empty: %v", err)
@@ -309,7 +309,7 @@ func TestTryOps(t *testing.T) {
 }
 
 func TestDeadlineAndCancel(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		for _, capacity := range []int{0, 1} {
 			c := mustMake(t, 8, capacity, f)
 			start := time.Now()
@@ -366,7 +366,7 @@ func TestDeadlineAndCancel(t *testing.T) {
 // Waiting goroutines park on the netpoller (kernel mode, buffered): many
 // of them hold few threads.
 func TestParkedGoroutinesHoldNoThreads(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		if f&Standalone != 0 {
 			t.Skip("standalone waits block a thread on a futex (documented)")
 		}
@@ -417,7 +417,7 @@ func threads(t *testing.T) int {
 }
 
 func TestFromFD(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		c := mustMake(t, 8, 4, f)
 		d, err := FromFD(c.Fd())
 		if err != nil {
@@ -467,7 +467,7 @@ func memfdPlain(t *testing.T) (int, error) {
 
 // Words a peer scribbled: EIO, never a hang or a crash.
 func TestScribbledRing(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		c := mustMake(t, 8, 4, f)
 		c.Send(bg, u64(1))
 		w := c.r.word(0)
@@ -491,7 +491,7 @@ func TestScribbledRing(t *testing.T) {
 // A peer that makes every CAS fail: operations end (EBUSY is waited out,
 // not spun on for ever), and work once it stops.
 func TestCASStorm(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		c := mustMake(t, 8, 4, f)
 		stop := make(chan struct{})
 		done := make(chan struct{})
@@ -528,7 +528,7 @@ func TestCASStorm(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		if f&Standalone != 0 {
 			t.Setenv("GOSYNC_SHM_DIR", shmTestDir(t))
 		}
@@ -615,7 +615,7 @@ func shmTestDir(t *testing.T) string {
 }
 
 func TestDirectionalEnds(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		c := mustMake(t, 8, 4, f)
 		if f&Standalone != 0 {
 			if _, err := c.SendEnd(); err != syscall.EOPNOTSUPP {
@@ -658,7 +658,7 @@ func TestWithCPeer(t *testing.T) {
 	if peer == "" {
 		t.Skip("GOSYNC_PEER is not set (build/interop/peer)")
 	}
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		for _, capacity := range []int{0, 16} {
 			c := mustMake(t, 8, capacity, f)
 			// The os.File owns a duplicate: its finalizer closes that.

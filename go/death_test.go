@@ -49,7 +49,7 @@ func TestHelperDiesAtStep(t *testing.T) {
 // owner id is in them), and nobody hangs (kernel mode; standalone rings
 // have no one to release a dead process's claim, as in C).
 func TestKilledAtEveryStep(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		if f&Standalone != 0 {
 			t.Skip("a standalone ring cannot release a dead claim (documented)")
 		}

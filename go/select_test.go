@@ -12,7 +12,7 @@ import (
 )
 
 func TestSelectBasics(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		a := mustMake(t, 8, 2, f)
 		b := mustMake(t, 8, 2, f)
 		if i, _, _, err := TrySelect(RecvCase(a), RecvCase(b)); i != -1 || err != ErrWouldBlock {
@@ -93,7 +93,7 @@ func TestSelectMixedModesRefused(t *testing.T) {
 // element; a select's receive case counts as a waiting receiver for a
 // TrySend; a blocked select is woken by another goroutine's send.
 func TestSelectUnbuffered(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		u := mustMake(t, 8, 0, f)
 		other := mustMake(t, 8, 1, f)
 		if i, _, _, err := TrySelect(SendCase(u, u64(1))); i != -1 || err != ErrWouldBlock {
@@ -143,7 +143,7 @@ func TestSelectUnbuffered(t *testing.T) {
 // Two selects exchanging over unbuffered channels, many times: each
 // element arrives once, and neither hangs.
 func TestSelectPingPong(t *testing.T) {
-	forModesLead(t, func(t *testing.T, f Flags) {
+	forModes(t, func(t *testing.T, f Flags) {
 		a := mustMake(t, 8, 0, f)
 		b := mustMake(t, 8, 0, f)
 		const n = 300
