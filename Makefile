@@ -4,6 +4,8 @@
 #
 #   make              build gosync.ko, libgosync, the gosync tool, selftests,
 #                     host tests, examples
+#   make go           the Go package (go/): vet, its race-built test binary,
+#                     the Go peer, benchmark peer and examples
 #   make run          build, boot the guest, load the module, run the demos
 #   make check        host tests + lint, then every selftest in the guest
 #   make check-debug  the selftests, the fuzzer (coverage-guided, KCOV) and
@@ -69,11 +71,11 @@ SAN_tsan	:= -fsanitize=thread
 # 'make check' has printed its last line.
 .SECONDARY:
 
-.PHONY: FORCE all deps module lib cli selftests tests examples python check check-debug \
-	check-kcsan run \
+.PHONY: FORCE all deps module lib cli selftests tests examples python go check \
+	check-debug check-kcsan run \
 	lint bench bench-guest install modules_install dkms-install uninstall clean
 
-all: module lib cli selftests tests examples fuzz python
+all: module lib cli selftests tests examples fuzz python go
 
 deps:
 	@scripts/deps build vm lint
@@ -276,8 +278,10 @@ $(PY_PKG)/%.py: python/gosync/%.py
 	@mkdir -p $(@D)
 	cp $< $@
 
-# The C peer of the cross-language tests (interop/peer.c).
+# The C peer of the cross-language tests (interop/peer.c); the Go one
+# (go/cmd/peer) is built with the Go package, below.
 PEER		:= $(B)/interop/peer
+GO_PEER		:= $(B)/go/peer
 $(PEER): interop/peer.c $(B)/lib/libgosync.a
 	@mkdir -p $(@D)
 	$(CC) $(GOSYNC_CFLAGS) $(CFLAGS) -o $@ $< $(B)/lib/libgosync.a $(LDLIBS)
@@ -285,10 +289,71 @@ $(PEER): interop/peer.c $(B)/lib/libgosync.a
 # The test programs: python/tests/run with the modes of their side.
 $(B)/tests/plain/python_test: MODES := standalone
 $(B)/selftests/python_test: MODES := kernel,standalone
-$(PY_TESTS): python/tests/run | $(PY_MOD) $(PY_FILES) $(PEER)
+$(PY_TESTS): python/tests/run | $(PY_MOD) $(PY_FILES) $(PEER) $(GO_PEER)
 	@mkdir -p $(@D)
-	printf '#!/bin/sh\nexec %s --modes %s --pkg %s --peer %s "$$@"\n' \
+	printf '#!/bin/sh\nexec %s --modes %s --pkg %s --peer %s --go-peer %s "$$@"\n' \
 		"$(abspath python/tests/run)" "$(MODES)" "$(abspath $(B)/python)" \
+		"$(abspath $(PEER))" "$(abspath $(GO_PEER))" > $@
+	chmod +x $@
+
+# -------------------------------------------------------------------- go --
+# The Go package (go/: module gosync, the standard library only, no cgo;
+# Debian's golang-go).  go vet over the module, then its tests as one
+# race-built binary ($(B)/go/gosync.test), run as
+# build/tests/plain/go_test on the host (standalone mode) and as
+# build/selftests/go_test in the guest (kernel mode and standalone), as
+# the Python package's are; and its programs: the Go peer of the
+# cross-language tests (go/cmd/peer), the Go producer of bench/run's lang
+# set (go/cmd/langbench) and the examples (go/examples/*).  Go's cache and
+# GOPATH live in the build tree (HOME may be unset in the guest); no
+# network (GOPROXY=off: the module has no dependency).
+GO		:= go
+GO_DIR		:= $(abspath $(B))/go
+GO_PKG_SRCS	:= go/go.mod $(filter-out %_test.go,$(wildcard go/*.go))
+GO_TEST_SRCS	:= $(wildcard go/*_test.go)
+GO_CMDS		:= peer langbench
+GO_EXAMPLES	:= squares producer
+GO_BINS		:= $(B)/go/gosync.test $(addprefix $(B)/go/,$(GO_CMDS) $(GO_EXAMPLES))
+GO_TESTS	:= $(B)/tests/plain/go_test $(B)/selftests/go_test
+GO_ALL_SRCS	:= $(GO_PKG_SRCS) $(GO_TEST_SRCS) \
+		   $(wildcard $(GO_CMDS:%=go/cmd/%/*.go) $(GO_EXAMPLES:%=go/examples/%/*.go))
+
+go: $(GO_BINS) $(GO_TESTS)
+
+$(B)/go/vet.stamp $(GO_BINS): export GOCACHE := $(GO_DIR)/cache
+$(B)/go/vet.stamp $(GO_BINS): export GOPATH := $(GO_DIR)/gopath
+$(B)/go/vet.stamp $(GO_BINS): export GOFLAGS := -mod=mod -modcacherw
+$(B)/go/vet.stamp $(GO_BINS): export GOPROXY := off
+$(B)/go/vet.stamp $(GO_BINS): export GO111MODULE := on
+$(B)/go/vet.stamp $(GO_BINS): export GOTOOLCHAIN := local
+# The programs are static (no cgo: net's resolver would link libc); the
+# race-built test binary needs cgo's runtime (Go 1.19).
+$(filter-out $(B)/go/gosync.test,$(GO_BINS)): export CGO_ENABLED := 0
+
+$(B)/go/vet.stamp: $(GO_ALL_SRCS) | deps
+	@mkdir -p $(@D)
+	cd go && $(GO) vet ./...
+	@touch $@
+
+# Vetted first (order-only: a change vets the module again, and rebuilds
+# only what it is part of).
+$(B)/go/gosync.test: $(GO_PKG_SRCS) $(GO_TEST_SRCS) | $(B)/go/vet.stamp
+	cd go && $(GO) test -c -race -o $(GO_DIR)/gosync.test .
+
+define go_prog
+$(B)/go/$(notdir $(1)): $(GO_PKG_SRCS) $(wildcard $(1)/*.go) | $(B)/go/vet.stamp
+	cd go && $$(GO) build -o $(GO_DIR)/$(notdir $(1)) ./$(1:go/%=%)
+endef
+$(foreach p,$(GO_CMDS:%=go/cmd/%) $(GO_EXAMPLES:%=go/examples/%),\
+	$(eval $(call go_prog,$(p))))
+
+# The test programs: go/tests/run with the modes of their side.
+$(B)/tests/plain/go_test: MODES := standalone
+$(B)/selftests/go_test: MODES := kernel,standalone
+$(GO_TESTS): go/tests/run | $(B)/go/gosync.test $(PEER)
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec %s --modes %s --bin %s --peer %s "$$@"\n' \
+		"$(abspath go/tests/run)" "$(MODES)" "$(GO_DIR)/gosync.test" \
 		"$(abspath $(PEER))" > $@
 	chmod +x $@
 
@@ -312,8 +377,11 @@ FUZZ_kcsan	:= GOSYNC_FUZZ_TIME=150 GOSYNC_FUZZ_ARGS=--bound=10 GOSYNC_FUZZ_UNIT=
 # The checking tiers leave out the Python tests (the plain tier runs them
 # in kernel mode; they reach the module through the same calls as the C
 # selftests, and would add 3.5 min to the debug tier, whose CI budget is
-# the tightest), and give their slower guests longer.
-EXCLUDE_checking := --exclude python_test
+# the tightest) and the Go tests (the same: the plain tier runs them in
+# kernel mode, through the module's same ioctls and ring; and a
+# race-built Go binary under a KASAN or KCSAN kernel in TCG would cost
+# the tightest budget minutes more), and give their slower guests longer.
+EXCLUDE_checking := --exclude python_test --exclude go_test
 VM_TIMEOUT_debug	:= 2700
 VM_TIMEOUT_kcsan	:= 1800
 
@@ -337,8 +405,9 @@ run: all
 
 # ------------------------------------------------------------ benchmarks --
 # bench/run measures gosync and its peers in one run; results (CSV, JSON,
-# a Markdown table, a PNG plot) go to bench/results/<host|guest>/.
-BENCH_BINS	:= $(B)/bench/gosync-bench $(B)/bench/gobench
+# a Markdown table, a PNG plot) go to bench/results/<host|guest>/.  The
+# lang set's producers: bench/py/pybench.py and $(B)/go/langbench.
+BENCH_BINS	:= $(B)/bench/gosync-bench $(B)/bench/gobench $(B)/go/langbench
 
 $(B)/bench/gosync-bench: bench/gosync-bench.c $(B)/lib/libgosync.a
 	@mkdir -p $(@D)
