@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * interop/peer: the C side of the cross-language tests (python/tests,
- * and go/ once it exists).  Every element is a struct peer_msg: a
- * producer's id and its sequence number, little-endian, 8 bytes.
+ * interop/peer: the C side of the cross-language tests (python/tests;
+ * go/cmd/peer is their Go side, python/tests/interop_peer.py their
+ * Python side).  Every element is a struct peer_msg: a producer's id and
+ * its sequence number, little-endian, 8 bytes.
  *
  *   peer produce FD ID N [DELAY_US]  send (ID, 0..N-1) on the channel at FD
  *   peer consume FD                  receive until closed; print "ID SEQ"
@@ -11,6 +12,10 @@
  *                                    gosync_select; "IDX ID SEQ" lines; ends
  *                                    when every channel is closed
  *   peer wg FD N                     N times: gosync_wg_done
+ *   peer lock FD SHM N               N times: lock the mutex at FD, add one
+ *                                    to the 64-bit counter at the start of
+ *                                    the shared file SHM (an fd, mapped),
+ *                                    unlock
  *
  * The fds are inherited (kernel or standalone objects, gosync_*_from_fd).
  * Exit status 0, or 1 with a message on stderr.
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <gosync.h>
@@ -153,6 +159,41 @@ static int wg(char **argv)
 	return 0;
 }
 
+static int lock(char **argv)
+{
+	struct gosync_mutex *m;
+	volatile uint64_t *counter;
+	long n = atol(argv[2]);
+	int r = gosync_mutex_from_fd(&m, atoi(argv[0]), GOSYNC_CLOEXEC);
+	void *p;
+
+	if (r)
+		return fail("gosync_mutex_from_fd", r);
+	p = mmap(NULL, sizeof(*counter), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 atoi(argv[1]), 0);
+	if (p == MAP_FAILED)
+		return fail("mmap SHM", -errno);
+	/*
+	 * A plain load and store, not an atomic add: only the mutex keeps
+	 * the other processes' increments from being lost.
+	 */
+	counter = p;
+	for (long i = 0; i < n; i++) {
+		do
+			r = gosync_mutex_lock(m, GOSYNC_FOREVER);
+		while (r == -EINTR);
+		if (r)
+			return fail("gosync_mutex_lock", r);
+		*counter = *counter + 1;
+		r = gosync_mutex_unlock(m);
+		if (r)
+			return fail("gosync_mutex_unlock", r);
+	}
+	munmap(p, sizeof(*counter));
+	gosync_mutex_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "produce"))
@@ -163,7 +204,9 @@ int main(int argc, char **argv)
 		return do_select(argv + 2, argc - 2);
 	if (argc == 4 && !strcmp(argv[1], "wg"))
 		return wg(argv + 2);
+	if (argc == 5 && !strcmp(argv[1], "lock"))
+		return lock(argv + 2);
 	fprintf(stderr,
-		"usage: peer produce FD ID N [DELAY_US] | consume FD | select FD... | wg FD N\n");
+		"usage: peer produce FD ID N [DELAY_US] | consume FD | select FD... | wg FD N | lock FD SHM N\n");
 	return 2;
 }

@@ -2,9 +2,11 @@
 """The Python side of the cross-language tests: interop/peer.c's
 commands, in Python (run as a program: python3 interop_peer.py CMD ...).
 
-  produce FD ID N [DELAY_US] | consume FD | select FD... | wg FD N
+  produce FD ID N [DELAY_US] | consume FD | select FD... | wg FD N |
+  lock FD SHM N
 """
 
+import mmap
 import struct
 import sys
 import time
@@ -12,6 +14,7 @@ import time
 import gosync
 
 MSG = struct.Struct("<II")      # interop/peer.c's struct peer_msg
+COUNTER = struct.Struct("=Q")   # lock's shared counter: a native uint64
 
 
 def main(argv):
@@ -46,6 +49,17 @@ def main(argv):
         wg = gosync.WaitGroup.from_fd(int(args[0]))
         for _ in range(int(args[1])):
             wg.done()
+    elif cmd == "lock":
+        # A plain read and write, not an atomic add: only the mutex keeps
+        # the other processes' increments from being lost.
+        mu = gosync.Mutex.from_fd(int(args[0]))
+        shm = mmap.mmap(int(args[1]), COUNTER.size, mmap.MAP_SHARED,
+                        mmap.PROT_READ | mmap.PROT_WRITE)
+        for _ in range(int(args[2])):
+            mu.lock()
+            COUNTER.pack_into(shm, 0, COUNTER.unpack_from(shm, 0)[0] + 1)
+            mu.unlock()
+        shm.close()
     else:
         sys.exit("interop_peer.py: unknown command %r" % cmd)
     out.flush()
