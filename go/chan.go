@@ -637,24 +637,7 @@ func (c *Chan) tryArmed(w waitWords, try func() syscall.Errno) syscall.Errno {
 }
 
 // spin retries a bounded number of times before sleeping (GOSYNC_SPIN
-// tries, 200 by default), as the C library.
-var spinIters = func() int {
-	if s, ok := os.LookupEnv("GOSYNC_SPIN"); ok {
-		n := 0
-		for _, ch := range s {
-			if ch < '0' || ch > '9' {
-				return 200
-			}
-			n = n*10 + int(ch-'0')
-			if n > 1e6 {
-				return 1e6
-			}
-		}
-		return n
-	}
-	return 200
-}()
-
+// tries, as the C library: spinIters).
 func (c *Chan) spin(try func() syscall.Errno) syscall.Errno {
 	e := syscall.EAGAIN
 	for i := 0; i < spinIters && wouldBlock(e); i++ {

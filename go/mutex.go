@@ -5,7 +5,6 @@ package gosync
 import (
 	"context"
 	"math"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -138,34 +137,6 @@ func newMutex(so *syncObj) *Mutex {
 	return m
 }
 
-// syncSpinIters: GOSYNC_SPIN (as atoi; 0 never spins, at most 10^6), 200
-// without it (gosync_spin_iters).
-var syncSpinIters = func() int {
-	s, ok := os.LookupEnv("GOSYNC_SPIN")
-	if !ok {
-		return 200
-	}
-	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	n := 0
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if n = n*10 + int(s[i]-'0'); n > 1e6 {
-			n = 1e6
-		}
-	}
-	if neg {
-		return 0
-	}
-	return n
-}()
-
 // syncRelax stands for the CPU's pause between two looks (Go has no
 // portable PAUSE; a call is a short, harmless delay).
 //
@@ -241,7 +212,7 @@ func (m *Mutex) lockSlow(done <-chan struct{}, deadline int64) syscall.Errno {
 	}
 	// Spin a little first: look only every mutexSpinPauses pauses, and
 	// try only when the look says it could succeed.
-	for i := (syncSpinIters + mutexSpinDiv - 1) / mutexSpinDiv; e == syscall.EBUSY &&
+	for i := (spinIters + mutexSpinDiv - 1) / mutexSpinDiv; e == syscall.EBUSY &&
 		i > 0 && !syncDeadlinePassed(deadline); i-- {
 		for k := 0; k < mutexSpinPauses; k++ {
 			syncRelax()

@@ -368,3 +368,31 @@ func futexWaitMany(words []*uint32, vals []uint32, deadline int64) {
 		noWaitv.Store(true)
 	}
 }
+
+// spinIters: GOSYNC_SPIN (as atoi; 0 never spins, at most 10^6), 200
+// without it (gosync_spin_iters).
+var spinIters = func() int {
+	s, ok := os.LookupEnv("GOSYNC_SPIN")
+	if !ok {
+		return 200
+	}
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	n := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if n = n*10 + int(s[i]-'0'); n > 1e6 {
+			n = 1e6
+		}
+	}
+	if neg {
+		return 0
+	}
+	return n
+}()
