@@ -235,9 +235,6 @@ func adoptStandalone(fd int) (*Chan, error) {
 		!sealsOK(fd) {
 		return nil, syscall.EINVAL
 	}
-	if st.Size > maxStandaloneMap {
-		return nil, syscall.EBADMSG
-	}
 	mem, err := mmapShared(fd, int(st.Size))
 	if err != nil {
 		return nil, err
@@ -268,6 +265,9 @@ func adoptStandalone(fd int) (*Chan, error) {
 // standalone one, told apart by the fd itself.  The handle has its own
 // duplicate of fd; the caller still owns fd.
 func FromFD(fd int) (*Chan, error) {
+	if fd < 0 {
+		return nil, syscall.EINVAL
+	}
 	own, err := dupFD(fd)
 	if err != nil {
 		return nil, err
@@ -310,8 +310,11 @@ func (c *Chan) Free() error {
 	return c.freeErr
 }
 
-// Fd is the handle's fd: for poll/epoll, or to pass to another process
-// (which adopts it with FromFD, gosync_chan_from_fd or Chan.from_fd).
+// Fd is the handle's fd, borrowed: for poll/epoll, or to pass to another
+// process (which adopts it with FromFD, gosync_chan_from_fd or
+// Chan.from_fd).  It stays the handle's: to wrap it in an *os.File (for
+// exec.Cmd.ExtraFiles, say) duplicate it first, or the File's finalizer
+// closes the handle's fd.
 func (c *Chan) Fd() int { return c.fd }
 
 // ElemSize is the size of every element in bytes.
@@ -325,6 +328,7 @@ func (c *Chan) Standalone() bool { return c.standalone }
 
 // Len is the number of elements buffered (0 for an unbuffered channel).
 func (c *Chan) Len() int {
+	defer runtime.KeepAlive(c)
 	if c.cap == 0 {
 		return 0
 	}
@@ -432,9 +436,9 @@ func sliceEnd(ctx context.Context, deadline int64) int64 {
 }
 
 func (c *Chan) fastSend(elem []byte, state uint64) (uint64, syscall.Errno) {
+	raceRelease(&c.hb) // before the publish (a failed try only merges)
 	pos, e := c.r.trySend(elem, state)
 	if e == 0 {
-		raceRelease(&c.hb)
 		step("send_done")
 		c.wakeIfArmed(c.recvW, wakeRecv)
 	}
@@ -449,6 +453,7 @@ func (c *Chan) fastRecv(out []byte) (bool, syscall.Errno) {
 	}
 	if got {
 		raceAcquire(&c.hb)
+		raceReceived()
 		return true, 0
 	}
 	if e == 0 {
@@ -473,6 +478,7 @@ func (c *Chan) Send(ctx context.Context, elem []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer runtime.KeepAlive(c)
 	return errOf(ctx, c.send(ctx, elem, deadlineOf(ctx)))
 }
 
@@ -486,6 +492,7 @@ func (c *Chan) TrySend(elem []byte) error {
 	if c.noSend {
 		return syscall.EBADF
 	}
+	defer runtime.KeepAlive(c)
 	return errOf(nil, c.send(nil, elem, deadlineNonblock))
 }
 
@@ -513,7 +520,7 @@ func (c *Chan) send(ctx context.Context, elem []byte, deadline int64) syscall.Er
 			return e
 		})
 	}
-	if e = c.spin(func() syscall.Errno {
+	if e = c.spin(ctx, deadline, func() syscall.Errno {
 		_, e := c.fastSend(elem, slotFull)
 		return e
 	}); !wouldBlock(e) {
@@ -553,6 +560,7 @@ func (c *Chan) RecvInto(ctx context.Context, buf []byte) (ok bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	defer runtime.KeepAlive(c)
 	ok, e := c.recv(ctx, buf, deadlineOf(ctx))
 	return ok, errOf(ctx, e)
 }
@@ -563,6 +571,7 @@ func (c *Chan) TryRecv() (elem []byte, ok bool, err error) {
 	if c.noRecv {
 		return nil, false, syscall.EBADF
 	}
+	defer runtime.KeepAlive(c)
 	elem = make([]byte, c.elemSize)
 	ok, e := c.recv(nil, elem, deadlineNonblock)
 	if !ok {
@@ -596,7 +605,7 @@ func (c *Chan) recv(ctx context.Context, out []byte, deadline int64) (ok bool, e
 	}
 	e = try()
 	if wouldBlock(e) && deadline != deadlineNonblock {
-		e = c.spin(try)
+		e = c.spin(ctx, deadline, try)
 	}
 	if !wouldBlock(e) && (e != syscall.EIO || c.standalone) {
 		return got, e
@@ -638,10 +647,14 @@ func (c *Chan) tryArmed(w waitWords, try func() syscall.Errno) syscall.Errno {
 
 // spin retries a bounded number of times before sleeping (GOSYNC_SPIN
 // tries, as the C library: spinIters).
-func (c *Chan) spin(try func() syscall.Errno) syscall.Errno {
+func (c *Chan) spin(ctx context.Context, deadline int64, try func() syscall.Errno) syscall.Errno {
 	e := syscall.EAGAIN
 	for i := 0; i < spinIters && wouldBlock(e); i++ {
-		if i%32 == 31 {
+		if i%64 == 63 {
+			if deadline != deadlineForever && monoNow() >= deadline ||
+				ctx != nil && ctx.Err() != nil {
+				break
+			}
 			runtime.Gosched()
 		}
 		e = try()
@@ -765,6 +778,7 @@ func (c *Chan) sendSyncStandalone(ctx context.Context, elem []byte,
 		return syscall.EAGAIN
 	})
 	if e == 0 || !c.r.withdraw(pos) {
+		raceDelivered()
 		return 0
 	}
 	c.wakeIfArmed(c.sendW, wakeSend)
@@ -828,6 +842,12 @@ func (c *Chan) xferF(req uintptr, elem []byte, deadline int64, flags uint32) (in
 	if e == 0 && req == chanIocRecv {
 		copy(elem, kb.b)
 		raceAcquire(&c.hb)
+		if n > 0 {
+			raceReceived()
+		}
+	}
+	if e == 0 && req == chanIocSend && flags&xferSync != 0 {
+		raceDelivered()
 	}
 	return n, e
 }
@@ -836,18 +856,19 @@ func (c *Chan) xferF(req uintptr, elem []byte, deadline int64, flags uint32) (in
 // sent, then see ok false; sends fail with ErrClosed.  A second Close is
 // ErrClosed; a receive-only end cannot close (EBADF).
 func (c *Chan) Close() error {
+	defer runtime.KeepAlive(c)
 	if !c.standalone {
 		raceRelease(&c.hb)
 		_, e := ioctl(c.fd, chanIocClose, nil)
 		return errOf(nil, e)
 	}
+	raceRelease(&c.hb)
 	switch c.r.close() {
 	case syscall.EPIPE:
 		return ErrClosed
 	case syscall.EBUSY:
 		return syscall.EIO
 	}
-	raceRelease(&c.hb)
 	atomic.StoreUint32(c.recvW.armed, 1)
 	atomic.StoreUint32(c.sendW.armed, 1)
 	c.wake(c.recvW, wakeRecv)
@@ -870,6 +891,7 @@ func (c *Chan) dupEnd(dir uint32) (*Chan, error) {
 	}
 	req := chanDup{Flags: dir | dupCloexec}
 	fd, e := ioctl(c.fd, chanIocDup, unsafe.Pointer(&req))
+	runtime.KeepAlive(c)
 	if e != 0 {
 		return nil, e
 	}

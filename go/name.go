@@ -5,6 +5,7 @@ package gosync
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -54,21 +55,29 @@ func Open(name string, flag int, perm os.FileMode, elemSize, capacity int, f Fla
 		f&^(Standalone|Autoclose|NoMap) != 0 {
 		return nil, syscall.EINVAL
 	}
+	if _, err := chanLayout(elemSize, capacity); err != nil {
+		return nil, err
+	}
 	mode := uint32(0)
 	if flag&os.O_CREATE != 0 {
 		if perm&^(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky) != 0 {
 			return nil, syscall.EINVAL
 		}
 		mode = unixMode(perm)
-		if _, err := chanLayout(elemSize, capacity); err != nil {
-			return nil, err
-		}
 	}
 	if f&Standalone != 0 {
 		if acc != os.O_RDWR || f&(Autoclose|NoMap) != 0 {
 			return nil, syscall.EOPNOTSUPP
 		}
-		return shmOpen(base, flag, mode, elemSize, capacity)
+		c, err := shmOpen(base, flag, mode, elemSize, capacity)
+		// The kernel checks an existing channel's shape; a standalone
+		// file is checked here (as gosync_chan_open).
+		if err == nil && (elemSize != 0 && elemSize != c.elemSize ||
+			capacity != 0 && capacity != c.cap) {
+			c.Free()
+			return nil, syscall.EINVAL
+		}
+		return c, err
 	}
 	root, err := fsRoot()
 	if err != nil {
@@ -87,6 +96,7 @@ func Open(name string, flag int, perm os.FileMode, elemSize, capacity int, f Fla
 		req.Flags = openAutoclose
 	}
 	fd, e := ioctl(root, fsIocOpen, unsafe.Pointer(&req))
+	runtime.KeepAlive(nb)
 	if e != 0 {
 		return nil, e
 	}
@@ -199,19 +209,21 @@ func shmOpen(base string, flag int, mode uint32, elemSize, capacity int) (*Chan,
 		return nil, err
 	}
 	defer syscall.Close(dir)
+	err = syscall.ENOENT
 	for i := 0; i < 64; i++ {
+		var c *Chan
 		if !excl {
-			c, err := shmOpenExisting(dir, base)
+			c, err = shmOpenExisting(dir, base)
 			if err != syscall.ENOENT || !creat {
 				return c, err
 			}
 		}
-		c, err := shmMake(dir, base, mode, elemSize, capacity)
+		c, err = shmMake(dir, base, mode, elemSize, capacity)
 		if err != syscall.EEXIST || excl {
 			return c, err
 		}
 	}
-	return nil, syscall.EAGAIN
+	return nil, err
 }
 
 func openat(dir int, name string, flags int, mode uint32) (int, error) {
@@ -241,8 +253,9 @@ func shmOpenExisting(dir int, base string) (*Chan, error) {
 	magic := *(*uint32)(unsafe.Pointer(&hdr[0]))
 	if !ok || magic != chanMagic {
 		syscall.Close(fd)
-		if ok && magic == syncMagic {
-			return nil, syscall.EMEDIUMTYPE
+		kind := *(*uint32)(unsafe.Pointer(&hdr[8]))
+		if ok && magic == syncMagic && kind >= 1 && kind < kindChan {
+			return nil, syscall.EMEDIUMTYPE // another kind of object
 		}
 		return nil, syscall.EINVAL
 	}

@@ -6,5 +6,7 @@ package gosync
 
 const raceEnabled = false
 
-func raceRelease(p *uint64) {}
-func raceAcquire(p *uint64) {}
+func raceRelease(*uint64) {}
+func raceAcquire(*uint64) {}
+func raceReceived()       {}
+func raceDelivered()      {}

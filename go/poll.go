@@ -32,10 +32,11 @@ import (
 // with the park's retry interval: every parkRetry the goroutine looks
 // again.
 
-const (
-	parkRetry = 100 * time.Millisecond
-	parkKeep  = 4 // idle ends kept per channel
-)
+// parkRetry is a var for the tests, which lengthen it so a lost wakeup
+// hangs instead of costing 100 ms.
+var parkRetry = 100 * time.Millisecond
+
+const parkKeep = 4 // idle ends kept per channel
 
 type parkEnd struct {
 	f  *os.File
@@ -67,7 +68,14 @@ func (p *parkPool) get(c *Chan) (*parkEnd, error) {
 		p.setBroken()
 		return nil, errNoPark
 	}
-	req := chanDup{Flags: dupRecvOnly | dupNonblock | dupCloexec}
+	// A receive-only end keeps no autoclose channel open; a send-only
+	// handle can only make a send-only end (what an fd cannot do, its
+	// dup cannot), and is one itself: its ends change nothing.
+	dir := uint32(dupRecvOnly)
+	if c.noRecv {
+		dir = dupSendOnly
+	}
+	req := chanDup{Flags: dir | dupNonblock | dupCloexec}
 	fd, e := ioctl(c.fd, chanIocDup, unsafe.Pointer(&req))
 	if e != 0 {
 		if e == syscall.EMFILE || e == syscall.ENFILE || e == syscall.ENOMEM {

@@ -65,6 +65,7 @@ type selState struct {
 }
 
 func doSelect(ctx context.Context, cases []Case, deadline int64) (int, []byte, bool, error) {
+	defer runtime.KeepAlive(cases)
 	s, err := newSelState(cases)
 	if err != nil {
 		return -1, nil, false, err
@@ -74,8 +75,21 @@ func doSelect(ctx context.Context, cases []Case, deadline int64) (int, []byte, b
 	}
 	i, e := s.round(false)
 	if i < 0 && e == syscall.EAGAIN && deadline != deadlineNonblock && !s.kernelOnly {
-		for n := spinIters; n > 0 && i < 0 && e == syscall.EAGAIN; n-- {
-			if n%32 == 0 {
+		// As gosync_select_spin_rounds: spinIters rounds up to 8 cases,
+		// fewer beyond (about as many tries), at least one; the clock
+		// and ctx every round beyond 8 cases, every 64 rounds else.
+		rounds := spinIters
+		if n := len(cases); rounds > 0 && n > 8 {
+			if rounds = rounds * 8 / n; rounds == 0 {
+				rounds = 1
+			}
+		}
+		for k := 1; k <= rounds && i < 0 && e == syscall.EAGAIN; k++ {
+			if len(cases) > 8 || k%64 == 0 {
+				if deadline != deadlineForever && monoNow() >= deadline ||
+					ctx != nil && ctx.Err() != nil {
+					break
+				}
 				runtime.Gosched()
 			}
 			i, e = s.round(false)
@@ -364,6 +378,11 @@ func (s *selState) waitKernel(ctx context.Context, deadline int64) (int, syscall
 				zero(s.out[i])
 			}
 			raceAcquire(&s.cases[i].Chan.hb)
+			if s.ok[i] {
+				raceReceived()
+			}
+		} else {
+			raceDelivered()
 		}
 		return i, 0
 	}
