@@ -446,6 +446,7 @@ func (c *Chan) fastSend(elem []byte, state uint64) (uint64, syscall.Errno) {
 }
 
 func (c *Chan) fastRecv(out []byte) (bool, syscall.Errno) {
+	raceReceived() // before the claim a sync sender may see at once
 	got, freed, e := c.r.tryRecv(out)
 	if freed {
 		step("recv_done")
@@ -453,7 +454,6 @@ func (c *Chan) fastRecv(out []byte) (bool, syscall.Errno) {
 	}
 	if got {
 		raceAcquire(&c.hb)
-		raceReceived()
 		return true, 0
 	}
 	if e == 0 {
@@ -834,6 +834,8 @@ func (c *Chan) xferF(req uintptr, elem []byte, deadline int64, flags uint32) (in
 	if req == chanIocSend {
 		copy(kb.b, elem)
 		raceRelease(&c.hb)
+	} else {
+		raceReceived() // before the hand-off the ioctl may make
 	}
 	x := chanXfer{Elem: bufAddr(kb.b), DeadlineNs: deadline, Flags: flags,
 		Count: 1}
@@ -842,9 +844,6 @@ func (c *Chan) xferF(req uintptr, elem []byte, deadline int64, flags uint32) (in
 	if e == 0 && req == chanIocRecv {
 		copy(elem, kb.b)
 		raceAcquire(&c.hb)
-		if n > 0 {
-			raceReceived()
-		}
 	}
 	if e == 0 && req == chanIocSend && flags&xferSync != 0 {
 		raceDelivered()

@@ -332,6 +332,8 @@ func (s *selState) waitKernel(ctx context.Context, deadline int64) (int, syscall
 			kc[i].Op = selSend
 			copy(bufs[i].b, c.elem)
 			raceRelease(&c.Chan.hb)
+		} else {
+			raceReceived()
 		}
 	}
 	defer func() {
@@ -378,9 +380,6 @@ func (s *selState) waitKernel(ctx context.Context, deadline int64) (int, syscall
 				zero(s.out[i])
 			}
 			raceAcquire(&s.cases[i].Chan.hb)
-			if s.ok[i] {
-				raceReceived()
-			}
 		} else {
 			raceDelivered()
 		}
