@@ -657,10 +657,23 @@ func (c *Chan) spin(ctx context.Context, deadline int64, try func() syscall.Errn
 			}
 			runtime.Gosched()
 		}
+		relax()
 		e = try()
 	}
 	return e
 }
+
+// relax stands for the C library's cpu_relax (PAUSE) between two tries:
+// Go has no portable PAUSE, and a try without a pause between gives up
+// before a peer on the other CPU gets to the slot (a sleep and a wake
+// per ring's worth of elements, at 8 bytes).
+func relax() {
+	for k := 0; k < relaxCalls; k++ {
+		syncRelax()
+	}
+}
+
+const relaxCalls = 100
 
 // ----------------------------------------------------------- standalone
 
